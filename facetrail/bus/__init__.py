@@ -1,0 +1,1 @@
+"""The event bus between stages: an interface, an embedded durable default, Kafka for deployments."""

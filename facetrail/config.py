@@ -1,0 +1,227 @@
+"""The one validated configuration model, loaded from YAML.
+
+Relative paths in a config file are resolved against the file's folder, and
+``${NAME}`` anywhere in a value reads the environment variable NAME (missing
+variables are an error, so a deployment never falls back to a default secret).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from facetrail.events import CAMERA_ID_PATTERN
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Position(_Strict):
+    """Camera position on the site plan, in metres."""
+
+    x: float
+    y: float
+
+
+class CameraConfig(_Strict):
+    id: str = Field(pattern=CAMERA_ID_PATTERN)
+    name: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="rtsp:// URL or path of a video file")
+    position: Position
+
+    @property
+    def is_live(self) -> bool:
+        return self.source.startswith(("rtsp://", "rtsps://"))
+
+
+class DetectorConfig(_Strict):
+    backend: Literal["yunet", "hog"] = "hog"
+    yunet_model: Path | None = None
+    score_threshold: float = Field(0.8, gt=0, lt=1)
+    min_face_px: int = Field(40, ge=16, description="smallest face width analysed, full-resolution pixels")
+    detect_width: int = Field(640, ge=160, description="frames are downscaled to this width for detection")
+
+    @model_validator(mode="after")
+    def _yunet_needs_model(self) -> "DetectorConfig":
+        if self.backend == "yunet" and self.yunet_model is None:
+            raise ValueError("backend 'yunet' needs yunet_model (path of face_detection_yunet_2023mar.onnx)")
+        return self
+
+
+class TrackerConfig(_Strict):
+    iou_threshold: float = Field(0.3, gt=0, lt=1)
+    max_missing_s: float = Field(1.0, gt=0, description="a face unseen this long has left the camera")
+    best_shots: int = Field(3, ge=1, le=10, description="most embeddings computed per pass")
+
+
+class MatchingConfig(_Strict):
+    threshold: float = Field(0.5, gt=0, lt=2, description="largest embedding distance accepted as a match")
+    min_quality: float = Field(0.25, ge=0, le=1, description="poorer shots are never embedded")
+
+
+class AnalysisConfig(_Strict):
+    fps: float = Field(5.0, gt=0, le=60)
+    detector: DetectorConfig = DetectorConfig()
+    tracker: TrackerConfig = TrackerConfig()
+    matching: MatchingConfig = MatchingConfig()
+    workers: int = Field(0, ge=0, description="analysis processes; 0 means one per CPU core")
+
+
+class TrajectoryConfig(_Strict):
+    new_track_gap_s: float = Field(1800.0, gt=0)
+    max_speed_mps: float = Field(12.0, gt=0, description="faster implied travel marks a transition implausible")
+
+
+class RetentionConfig(_Strict):
+    sightings_days: int = Field(30, ge=1, le=3650)
+    tracks_days: int = Field(30, ge=1, le=3650)
+    evidence_days: int = Field(30, ge=1, le=3650)
+
+
+class WatchlistConfig(_Strict):
+    max_expiry_days: int = Field(90, ge=1, le=3650)
+
+
+class SqliteBusConfig(_Strict):
+    kind: Literal["sqlite"] = "sqlite"
+    path: Path = Path("var/bus.db")
+
+
+class KafkaBusConfig(_Strict):
+    kind: Literal["kafka"]
+    bootstrap_servers: str = Field(min_length=1)
+    client_id: str = "facetrail"
+    buffer_max_messages: int = Field(100_000, ge=1)
+
+
+BusConfig = Annotated[Union[SqliteBusConfig, KafkaBusConfig], Field(discriminator="kind")]
+
+
+class LocalObjectsConfig(_Strict):
+    kind: Literal["local"] = "local"
+    path: Path = Path("var/evidence")
+
+
+class MinioObjectsConfig(_Strict):
+    kind: Literal["minio"]
+    endpoint: str = Field(min_length=1)
+    access_key: str = Field(min_length=1)
+    secret_key: str = Field(min_length=8)
+    bucket: str = Field("facetrail-evidence", pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
+    secure: bool = False
+
+
+ObjectsConfig = Annotated[Union[LocalObjectsConfig, MinioObjectsConfig], Field(discriminator="kind")]
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///var/facetrail.db"
+
+
+class Config(_Strict):
+    site: str = "facetrail"
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    analysis: AnalysisConfig = AnalysisConfig()
+    trajectory: TrajectoryConfig = TrajectoryConfig()
+    retention: RetentionConfig = RetentionConfig()
+    watchlist: WatchlistConfig = WatchlistConfig()
+    bus: BusConfig = SqliteBusConfig()
+    objects: ObjectsConfig = LocalObjectsConfig()
+    database: DatabaseConfig = DatabaseConfig()
+
+    @field_validator("cameras")
+    @classmethod
+    def _unique_ids(cls, cameras: list[CameraConfig]) -> list[CameraConfig]:
+        seen: set[str] = set()
+        for camera in cameras:
+            if camera.id in seen:
+                raise ValueError(f"camera id {camera.id!r} is used twice")
+            seen.add(camera.id)
+        return cameras
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        for camera in self.cameras:
+            if camera.id == camera_id:
+                return camera
+        raise ConfigError(f"no camera with id {camera_id!r}; configured: {', '.join(c.id for c in self.cameras) or 'none'}")
+
+
+_ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+
+def _expand_env(value, where: str):
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{where}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(substitute, value)
+    return value
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None or path.is_absolute() else (base / path).resolve()
+
+    updates: dict = {}
+    detector = config.analysis.detector
+    if detector.yunet_model is not None:
+        detector = detector.model_copy(update={"yunet_model": absolute(detector.yunet_model) or detector.yunet_model})
+        updates["analysis"] = config.analysis.model_copy(update={"detector": detector})
+    if isinstance(config.bus, SqliteBusConfig):
+        updates["bus"] = config.bus.model_copy(update={"path": absolute(config.bus.path) or config.bus.path})
+    if isinstance(config.objects, LocalObjectsConfig):
+        updates["objects"] = config.objects.model_copy(update={"path": absolute(config.objects.path) or config.objects.path})
+    if config.database.url.startswith("sqlite:///") and not config.database.url.startswith("sqlite:////"):
+        relative = config.database.url.removeprefix("sqlite:///")
+        updates["database"] = DatabaseConfig(url=f"sqlite:///{(base / relative).resolve()}")
+    cameras = [
+        cam if cam.is_live or Path(cam.source).is_absolute() else cam.model_copy(update={"source": str((base / cam.source).resolve())})
+        for cam in config.cameras
+    ]
+    updates["cameras"] = cameras
+    return config.model_copy(update=updates)
+
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, expand and validate a config file, raising ConfigError naming file and field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    try:
+        expanded = _expand_env(raw, "")
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        config = Config.model_validate(expanded)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{path}: field '{field}': {first['msg']}{more}") from None
+    return _resolve_paths(config, path.parent.resolve())

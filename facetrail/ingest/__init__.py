@@ -1,0 +1,1 @@
+"""Ingest: camera streams and recorded files decoded into sampled, time-stamped frames."""

@@ -1,0 +1,1 @@
+"""Storage: the relational store (SQLAlchemy) and the object store for evidence crops."""

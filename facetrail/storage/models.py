@@ -1,0 +1,158 @@
+"""SQLAlchemy tables. The same models serve SQLite (default) and PostgreSQL.
+
+Nothing here can hold a face that matched nobody: sightings reference a
+watch-list entry by a foreign key that cascades on erasure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class WatchlistEntryRow(Base):
+    __tablename__ = "watchlist_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), index=True)
+    watchlist: Mapped[str] = mapped_column(String(100), index=True, default="default")
+    legal_basis: Mapped[str] = mapped_column(Text)
+    image_source: Mapped[str] = mapped_column(Text)
+    enrolled_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    embeddings: Mapped[list["EmbeddingRow"]] = relationship(
+        back_populates="entry", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class EmbeddingRow(Base):
+    __tablename__ = "entry_embeddings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("watchlist_entries.entry_id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="reference")  # reference | rejected
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    photo_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    entry: Mapped[WatchlistEntryRow] = relationship(back_populates="embeddings")
+
+
+class SightingRow(Base):
+    __tablename__ = "sightings"
+
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("watchlist_entries.entry_id", ondelete="CASCADE"))
+    camera_id: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    score: Mapped[float] = mapped_column(Float)
+    box_x: Mapped[int] = mapped_column(Integer)
+    box_y: Mapped[int] = mapped_column(Integer)
+    box_w: Mapped[int] = mapped_column(Integer)
+    box_h: Mapped[int] = mapped_column(Integer)
+    quality: Mapped[float] = mapped_column(Float)
+    evidence_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    watchlist_version: Mapped[str] = mapped_column(String(64), default="")
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="candidate")  # candidate | confirmed | rejected
+    stored_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("sightings_by_entry_time", "entry_id", "first_seen"),
+        Index("sightings_by_camera_time", "camera_id", "first_seen"),
+        Index("sightings_by_time", "first_seen"),
+    )
+
+
+class TrackRow(Base):
+    __tablename__ = "tracks"
+
+    track_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("watchlist_entries.entry_id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    plausible: Mapped[bool] = mapped_column(Boolean)
+    visits: Mapped[list["VisitRow"]] = relationship(
+        back_populates="track", cascade="all, delete-orphan", passive_deletes=True, order_by="VisitRow.seq"
+    )
+
+
+class VisitRow(Base):
+    __tablename__ = "track_visits"
+
+    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.track_id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64), index=True)
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    exited_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    best_score: Mapped[float] = mapped_column(Float)
+    sightings: Mapped[int] = mapped_column(Integer)
+    plausible_arrival: Mapped[bool] = mapped_column(Boolean, default=True)
+    speed_mps: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    track: Mapped[TrackRow] = relationship(back_populates="visits")
+
+
+class CameraHealthRow(Base):
+    __tablename__ = "camera_health"
+
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    analysed_fps: Mapped[float] = mapped_column(Float, default=0.0)
+    last_frame_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reconnects: Mapped[int] = mapped_column(Integer, default=0)
+    lag_s: Mapped[float] = mapped_column(Float, default=0.0)
+    faces_detected: Mapped[int] = mapped_column(Integer, default=0)
+    unmatched_passes: Mapped[int] = mapped_column(Integer, default=0)
+    matched_passes: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(32), default="unknown")
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReprocessProgressRow(Base):
+    """How far a recorded file has been reprocessed, so an interrupted run resumes."""
+
+    __tablename__ = "reprocess_progress"
+
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    done_until_s: Mapped[float] = mapped_column(Float, default=0.0)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

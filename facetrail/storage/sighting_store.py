@@ -1,0 +1,121 @@
+"""Sightings, written idempotently by event id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from facetrail.events import Box, SightingEvent
+from facetrail.storage.database import Database
+from facetrail.storage.models import SightingRow
+
+
+@dataclass(frozen=True)
+class StoredSighting:
+    event: SightingEvent
+    status: str
+
+
+def _event(row: SightingRow) -> SightingEvent:
+    return SightingEvent(
+        event_id=row.event_id,
+        camera_id=row.camera_id,
+        entry_id=row.entry_id,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        score=row.score,
+        box=Box(x=row.box_x, y=row.box_y, w=row.box_w, h=row.box_h),
+        quality=row.quality,
+        evidence_key=row.evidence_key,
+        watchlist_version=row.watchlist_version,
+        final=row.final,
+    )
+
+
+def _apply(row: SightingRow, event: SightingEvent) -> None:
+    row.entry_id, row.camera_id = event.entry_id, event.camera_id
+    row.first_seen, row.last_seen = event.first_seen, event.last_seen
+    row.score, row.quality = event.score, event.quality
+    row.box_x, row.box_y, row.box_w, row.box_h = event.box.x, event.box.y, event.box.w, event.box.h
+    row.evidence_key, row.watchlist_version, row.final = event.evidence_key, event.watchlist_version, event.final
+
+
+class SightingStore:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def upsert_many(self, events: list[SightingEvent]) -> list[SightingEvent]:
+        """Store events, merging publications of the same pass; returns the merged results.
+
+        Events of entries no longer on the watch-list (erased or expired) are dropped.
+        """
+        from facetrail.storage.models import WatchlistEntryRow
+
+        merged: dict[str, SightingEvent] = {}
+        for event in events:
+            merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event
+        stored: list[SightingEvent] = []
+        now = datetime.now(timezone.utc)
+        with self._db.session() as session, session.begin():
+            known = set(session.scalars(select(WatchlistEntryRow.entry_id).where(
+                WatchlistEntryRow.entry_id.in_({e.entry_id for e in merged.values()}))).all())
+            existing = {
+                row.event_id: row
+                for row in session.scalars(select(SightingRow).where(SightingRow.event_id.in_(merged))).all()
+            }
+            for event_id, event in merged.items():
+                if event.entry_id not in known:
+                    continue
+                row = existing.get(event_id)
+                if row is None:
+                    row = SightingRow(event_id=event_id, status="candidate", stored_at=now)
+                    session.add(row)
+                else:
+                    event = _event(row).merged_with(event)
+                _apply(row, event)
+                stored.append(event)
+        return stored
+
+    def get(self, event_id: str) -> StoredSighting | None:
+        with self._db.session() as session:
+            row = session.get(SightingRow, event_id)
+            return StoredSighting(_event(row), row.status) if row else None
+
+    def for_entry(self, entry_id: str, since: datetime | None = None) -> list[SightingEvent]:
+        query = select(SightingRow).where(SightingRow.entry_id == entry_id)
+        if since is not None:
+            query = query.where(SightingRow.last_seen >= since)
+        with self._db.session() as session:
+            return [_event(r) for r in session.scalars(query.order_by(SightingRow.first_seen)).all()]
+
+    def search(
+        self,
+        *,
+        entry_ids: list[str] | None = None,
+        camera_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[StoredSighting]:
+        query = select(SightingRow)
+        if entry_ids is not None:
+            query = query.where(SightingRow.entry_id.in_(entry_ids))
+        if camera_id is not None:
+            query = query.where(SightingRow.camera_id == camera_id)
+        if since is not None:
+            query = query.where(SightingRow.last_seen >= since)
+        if until is not None:
+            query = query.where(SightingRow.first_seen <= until)
+        query = query.order_by(SightingRow.first_seen, SightingRow.event_id).limit(limit).offset(offset)
+        with self._db.session() as session:
+            return [StoredSighting(_event(r), r.status) for r in session.scalars(query).all()]
+
+    def set_status(self, event_id: str, status: str) -> None:
+        with self._db.session() as session, session.begin():
+            row = session.get(SightingRow, event_id)
+            if row is None:
+                raise KeyError(event_id)
+            row.status = status

@@ -1,0 +1,126 @@
+"""Face detectors: YuNet (OpenCV, fast on CPU) and dlib's HOG via face_recognition.
+
+Both detect on a frame downscaled to ``detect_width`` (detection cost grows with
+pixels, and faces large enough to be recognised survive the downscale) and return
+boxes in full-resolution pixels, because embedding runs on the full frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from facetrail.config import DetectorConfig
+
+
+class DetectorError(Exception):
+    """A detector that cannot be built; the message says what to fix."""
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """One face in full-resolution pixels of the frame it was found in."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    score: float
+    landmarks: np.ndarray | None = None
+    """(5, 2) full-resolution points (right eye, left eye, nose, mouth right, mouth left) when the backend gives them."""
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.x + self.w / 2.0, self.y + self.h / 2.0)
+
+
+class FaceDetector(Protocol):
+    name: str
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]: ...
+
+
+def _downscale(image: np.ndarray, detect_width: int) -> tuple[np.ndarray, float]:
+    """Shrink (never enlarge) to detect_width; returns the image and the full/small scale."""
+    width = image.shape[1]
+    if width <= detect_width:
+        return image, 1.0
+    scale = width / float(detect_width)
+    height = max(1, round(image.shape[0] / scale))
+    return cv2.resize(image, (detect_width, height), interpolation=cv2.INTER_AREA), scale
+
+
+def _clipped(x: float, y: float, w: float, h: float, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """Box clipped to the image; None when nothing of it is inside."""
+    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+    x1, y1 = min(shape[1], int(round(x + w))), min(shape[0], int(round(y + h)))
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+class YuNetDetector:
+    name = "yunet"
+
+    def __init__(self, model_path: str | Path, score_threshold: float = 0.8, detect_width: int = 640, min_face_px: int = 40):
+        path = Path(model_path)
+        if not path.is_file():
+            raise DetectorError(f"YuNet model not found at {path} (download face_detection_yunet_2023mar.onnx from the OpenCV Zoo)")
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), float(score_threshold), 0.3, 5000)
+        except cv2.error as exc:
+            raise DetectorError(f"YuNet model at {path} cannot be loaded: {str(exc).strip().splitlines()[-1]}") from None
+        self.detect_width = detect_width
+        self.min_face_px = min_face_px
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image_bgr, self.detect_width)
+        self._net.setInputSize((small.shape[1], small.shape[0]))
+        _, faces = self._net.detect(small)
+        if faces is None:
+            return []
+        found = []
+        for row in faces:
+            box = _clipped(row[0] * scale, row[1] * scale, row[2] * scale, row[3] * scale, image_bgr.shape)
+            if box is None or box[2] < self.min_face_px:
+                continue
+            landmarks = (row[4:14].reshape(5, 2) * scale).astype(np.float32)
+            found.append(Detection(*box, score=float(row[14]), landmarks=landmarks))
+        return found
+
+
+class HogDetector:
+    """dlib's HOG detector. It finds faces of ~80 px and up, so the downscaled frame
+    is upsampled ``upsample`` times (1 finds ~40 px faces of the small image)."""
+
+    name = "hog"
+
+    def __init__(self, detect_width: int = 640, min_face_px: int = 40, upsample: int = 1):
+        import face_recognition  # heavy import, only for this backend
+
+        self._locate = face_recognition.face_locations
+        self.detect_width = detect_width
+        self.min_face_px = min_face_px
+        self.upsample = upsample
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        small, scale = _downscale(image_bgr, self.detect_width)
+        rgb = np.ascontiguousarray(small[:, :, ::-1])
+        found = []
+        for top, right, bottom, left in self._locate(rgb, number_of_times_to_upsample=self.upsample, model="hog"):
+            box = _clipped(left * scale, top * scale, (right - left) * scale, (bottom - top) * scale, image_bgr.shape)
+            if box is not None and box[2] >= self.min_face_px:
+                found.append(Detection(*box, score=1.0, landmarks=None))
+        return found
+
+
+def create_detector(config: DetectorConfig) -> FaceDetector:
+    if config.backend == "yunet":
+        if config.yunet_model is None:
+            raise DetectorError("backend 'yunet' needs yunet_model (path of face_detection_yunet_2023mar.onnx)")
+        return YuNetDetector(config.yunet_model, config.score_threshold, config.detect_width, config.min_face_px)
+    return HogDetector(config.detect_width, config.min_face_px)

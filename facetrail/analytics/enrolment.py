@@ -1,0 +1,93 @@
+"""Turn an enrolment photo into one reference embedding, or say clearly why not.
+
+Choosing the face: the photo must show one main face. Press and archive photos
+often show other people in the background, so the main face is the largest one
+(weighted a little towards the centre), and other faces are tolerated only when
+they are less than half its width; a second face of comparable size makes the
+photo ambiguous and it is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facetrail.analytics.detector import Detection, FaceDetector
+from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.quality import face_quality
+
+# Very large photos are shrunk first: detail beyond this adds time, not accuracy.
+MAX_SIDE_PX = 1600
+BACKGROUND_FACE_RATIO = 0.5
+DEFAULT_MIN_QUALITY = 0.4
+
+
+class EnrolmentError(Exception):
+    """A photo that cannot be enrolled; the message says why."""
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """BGR pixels of an image file of any format OpenCV decodes (JPEG, PNG, WEBP, ...)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise EnrolmentError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise EnrolmentError(f"{path}: is a folder, not an image") from None
+    except OSError as exc:
+        raise EnrolmentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR) if raw else None
+    if image is None:
+        raise EnrolmentError(f"{path}: not a readable image (empty, corrupt or not an image format)")
+    return image
+
+
+def _shrunk(image: np.ndarray) -> np.ndarray:
+    longest = max(image.shape[:2])
+    if longest <= MAX_SIDE_PX:
+        return image
+    scale = MAX_SIDE_PX / longest
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def main_face(image_shape: tuple[int, ...], faces: list[Detection]) -> Detection:
+    """The largest face, favouring the centre; raises when another face rivals it."""
+    height, width = image_shape[:2]
+    half_diagonal = ((width / 2) ** 2 + (height / 2) ** 2) ** 0.5
+
+    def prominence(d: Detection) -> float:
+        cx, cy = d.centre
+        off_centre = ((cx - width / 2) ** 2 + (cy - height / 2) ** 2) ** 0.5 / half_diagonal
+        return d.w * (1.0 - 0.5 * off_centre)
+
+    main = max(faces, key=prominence)
+    rivals = [d for d in faces if d is not main and d.w >= BACKGROUND_FACE_RATIO * main.w]
+    if rivals:
+        raise EnrolmentError(f"the photo shows {len(rivals) + 1} faces of similar size; use a photo of the person alone")
+    return main
+
+
+def embed_enrolment_photo(
+    image_bgr: np.ndarray,
+    detector: FaceDetector,
+    embedder: FaceEmbedder,
+    min_face_px: int = 60,
+    min_quality: float = DEFAULT_MIN_QUALITY,
+) -> np.ndarray:
+    """(128,) float32 embedding of the photo's one main face."""
+    if not isinstance(image_bgr, np.ndarray) or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise EnrolmentError("the photo must be a colour image")
+    image = _shrunk(image_bgr)
+    faces = detector.detect(image)
+    if not faces:
+        raise EnrolmentError("no face found in the photo")
+    face = main_face(image.shape, faces)
+    if face.w < min_face_px:
+        raise EnrolmentError(f"the face is too small ({face.w} px wide, at least {min_face_px} px needed)")
+    quality = face_quality(image, face)
+    if quality < min_quality:
+        raise EnrolmentError(f"the face is too poor to enrol (quality {quality:.2f}, at least {min_quality:.2f} needed: blurred, turned away or too small)")
+    return embedder.embed(image, [face])[0]

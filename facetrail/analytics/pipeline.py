@@ -1,0 +1,201 @@
+"""The per-camera analyser: frames in, matched passes out.
+
+Per frame: detect, score quality, track; the best shots of each pass (at most
+``best_shots``, each clearly better than the last one embedded) are embedded on
+the full-resolution frame and matched at once. An embedding is never kept: only
+the match it produced (entry and distance) is, and an embedding that matches
+nobody leaves nothing. A pass is announced the moment one of its shots matches
+(fast alerts) and published again, ``final``, when the pass ends; the identity of
+the pass is the entry most of its matching shots voted for. A pass that matched
+nobody only increments a counter, and nothing about it is logged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import cv2
+import numpy as np
+
+from facetrail.analytics.detector import Detection, FaceDetector
+from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.matcher import Match, Matcher, match_score
+from facetrail.analytics.quality import face_quality
+from facetrail.analytics.tracker import FaceTrack, FaceTracker, Shot
+from facetrail.config import AnalysisConfig
+from facetrail.events import Box, SightingEvent, sighting_event_id
+from facetrail.ingest.frames import Frame
+from facetrail.storage.objects import evidence_key
+
+# A pass matched this far inside the threshold is settled: no more embeddings.
+SETTLED_MARGIN = 0.1
+CROP_MARGIN = 0.25
+JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class MatchedPass:
+    event: SightingEvent
+    crop_jpeg: bytes | None
+    """JPEG of the best shot's face, only when the best shot changed since the last publication."""
+
+
+@dataclass
+class CameraCounters:
+    frames_analysed: int = 0
+    faces_detected: int = 0
+    passes: int = 0
+    matched_passes: int = 0
+    unmatched_passes: int = 0
+    embeddings: int = 0
+
+
+@dataclass
+class _Evidence:
+    """Best known shot of a matched pass, cropped while its frame was at hand."""
+
+    shot: Shot
+    crop: np.ndarray
+    sent_to: set[str] = field(default_factory=set)
+    """Entries whose publications already carried this crop."""
+
+
+@dataclass
+class _PassState:
+    votes: list[Match] = field(default_factory=list)
+    announced: str | None = None
+    evidence: _Evidence | None = None
+
+
+def crop_face(image_bgr: np.ndarray, detection: Detection, margin: float = CROP_MARGIN) -> np.ndarray:
+    pad_x, pad_y = int(detection.w * margin), int(detection.h * margin)
+    x0, y0 = max(0, detection.x - pad_x), max(0, detection.y - pad_y)
+    x1 = min(image_bgr.shape[1], detection.x + detection.w + pad_x)
+    y1 = min(image_bgr.shape[0], detection.y + detection.h + pad_y)
+    return image_bgr[y0:y1, x0:x1].copy()
+
+
+def _jpeg(crop: np.ndarray) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:  # only an empty crop can fail, and crops are never empty
+        raise ValueError("could not encode the evidence crop")
+    return buffer.tobytes()
+
+
+class CameraAnalyser:
+    def __init__(
+        self,
+        camera_id: str,
+        analysis: AnalysisConfig,
+        detector: FaceDetector,
+        embedder: FaceEmbedder,
+        matcher: Matcher,
+        watchlist_version: str = "",
+    ):
+        self.camera_id = camera_id
+        self.analysis = analysis
+        self.detector = detector
+        self.embedder = embedder
+        self.matcher = matcher
+        self.watchlist_version = watchlist_version
+        self.counters = CameraCounters()
+        self._tracker = FaceTracker(analysis.tracker, min_quality=analysis.matching.min_quality)
+        self._passes: dict[int, _PassState] = {}
+
+    def set_matcher(self, matcher: Matcher, watchlist_version: str | None = None) -> None:
+        """Watch-list reloaded: later shots match against it, and open passes are re-judged at their end."""
+        self.matcher = matcher
+        if watchlist_version is not None:
+            self.watchlist_version = watchlist_version
+
+    def process(self, frame: Frame) -> list[MatchedPass]:
+        image = frame.image
+        detections = self.detector.detect(image)
+        self.counters.frames_analysed += 1
+        self.counters.faces_detected += len(detections)
+        qualities = [face_quality(image, d) for d in detections]
+        update = self._tracker.update(frame.captured_at, frame.index, detections, qualities)
+        out = [p for track in update.ended if (p := self._close(track)) is not None]
+        for track, _ in update.improved:
+            self._passes.setdefault(track.track_id, _PassState())
+        out.extend(self._embed_and_match(image, frame.captured_at, update.to_embed))
+        for track, shot in update.improved:
+            self._keep_evidence(image, track, shot)
+        return out
+
+    def finish(self) -> list[MatchedPass]:
+        return [p for track in self._tracker.finish() if (p := self._close(track)) is not None]
+
+    def _embed_and_match(self, image: np.ndarray, now: datetime, to_embed: list[tuple[FaceTrack, Shot]]) -> list[MatchedPass]:
+        wanted = [(t, s) for t, s in to_embed if not self._settled(self._passes[t.track_id])]
+        if not wanted:
+            return []
+        embeddings = self.embedder.embed(image, [shot.detection for _, shot in wanted])
+        self.counters.embeddings += len(wanted)
+        matches = self.matcher.match_many(embeddings)
+        del embeddings  # matched or not, embeddings are never kept
+        out = []
+        for (track, shot), match in zip(wanted, matches):
+            self._tracker.mark_embedded(track, shot)
+            state = self._passes[track.track_id]
+            if match is None:
+                continue
+            state.votes.append(match)
+            if state.announced is None:
+                state.announced = match.entry_id
+                state.evidence = _Evidence(shot, crop_face(image, shot.detection))
+                out.append(self._publish(track, state, match.entry_id, final=False))
+        return out
+
+    def _keep_evidence(self, image: np.ndarray, track: FaceTrack, shot: Shot) -> None:
+        """Only passes that matched keep a crop, and only of their best shot."""
+        state = self._passes.get(track.track_id)
+        if state is None or state.evidence is None or shot.quality <= state.evidence.shot.quality:
+            return
+        state.evidence = _Evidence(shot, crop_face(image, shot.detection))
+
+    def _settled(self, state: _PassState) -> bool:
+        return any(v.distance <= self.matcher.threshold - SETTLED_MARGIN for v in state.votes)
+
+    def _identity(self, state: _PassState) -> str | None:
+        """Entry most matching shots voted for (ties: the closest), among entries still matchable."""
+        votes = [v for v in state.votes if self.matcher.knows(v.entry_id)]
+        if not votes:
+            return None
+        tally = Counter(v.entry_id for v in votes)
+        return min(tally, key=lambda e: (-tally[e], min(v.distance for v in votes if v.entry_id == e)))
+
+    def _close(self, track: FaceTrack) -> MatchedPass | None:
+        state = self._passes.pop(track.track_id, _PassState())
+        self.counters.passes += 1
+        entry_id = self._identity(state)
+        if entry_id is None:
+            self.counters.unmatched_passes += 1
+            return None
+        self.counters.matched_passes += 1
+        return self._publish(track, state, entry_id, final=True)
+
+    def _publish(self, track: FaceTrack, state: _PassState, entry_id: str, final: bool) -> MatchedPass:
+        distance = min(v.distance for v in state.votes if v.entry_id == entry_id)
+        evidence = state.evidence
+        shot = evidence.shot if evidence is not None else track.best
+        event_id = sighting_event_id(self.camera_id, entry_id, track.first_seen)
+        event = SightingEvent.create(
+            camera_id=self.camera_id,
+            entry_id=entry_id,
+            first_seen=track.first_seen,
+            last_seen=track.last_seen,
+            score=match_score(distance),
+            box=Box(x=shot.detection.x, y=shot.detection.y, w=shot.detection.w, h=shot.detection.h),
+            quality=min(1.0, max(0.0, shot.quality)),
+            evidence_key=evidence_key(self.camera_id, track.first_seen, event_id),
+            watchlist_version=self.watchlist_version,
+            final=final,
+        )
+        crop = None
+        if evidence is not None and entry_id not in evidence.sent_to:
+            crop = _jpeg(evidence.crop)
+            evidence.sent_to.add(entry_id)
+        return MatchedPass(event=event, crop_jpeg=crop)

@@ -32,17 +32,18 @@ def match_score(distance: float) -> float:
 
 def _stack(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """All rows in one matrix, plus which person each row belongs to."""
-    rows = [np.asarray(a, np.float32).reshape(-1, EMBEDDING_DIM) for a in arrays]
+    rows = [np.asarray(a, np.float64).reshape(-1, EMBEDDING_DIM) for a in arrays]
     owners = np.concatenate([np.full(len(r), i, np.int64) for i, r in enumerate(rows)]) if rows else np.zeros(0, np.int64)
-    matrix = np.concatenate(rows) if rows else np.zeros((0, EMBEDDING_DIM), np.float32)
+    matrix = np.concatenate(rows) if rows else np.zeros((0, EMBEDDING_DIM), np.float64)
     return matrix, owners
 
 
 def _per_person_min(probes: np.ndarray, matrix: np.ndarray, owners: np.ndarray, people: int) -> np.ndarray:
     """(n, people) smallest Euclidean distance from each probe to each person's rows (inf if none)."""
-    out = np.full((len(probes), people), np.inf, np.float32)
+    out = np.full((len(probes), people), np.inf, np.float64)
     if len(matrix) == 0:
         return out
+    probes, matrix = probes.astype(np.float64, copy=False), matrix.astype(np.float64, copy=False)  # exact enough to agree across batch sizes
     sq = (probes**2).sum(1)[:, None] + (matrix**2).sum(1)[None, :] - 2.0 * probes @ matrix.T
     dist = np.sqrt(np.maximum(sq, 0.0))
     for person in range(people):  # M rows per person is small; one vectorised min each

@@ -68,12 +68,6 @@ def _frame_seconds(frame: av.VideoFrame, stream: av.video.stream.VideoStream, fa
     return fallback_index / rate
 
 
-@dataclass
-class FileProgress:
-    duration_s: float | None
-    position_s: float = 0.0
-
-
 def read_file(
     camera_id: str,
     path: str,
@@ -158,13 +152,16 @@ class LiveCamera:
         self._stop.set()
         self._thread.join(timeout=READ_TIMEOUT_S + 2)
 
-    def frames(self, poll_s: float = 0.5) -> Iterator[Frame | None]:
-        """Sampled frames as they arrive; yields None when none came within poll_s (lets callers tick)."""
-        while not self._stop.is_set():
-            try:
-                yield self._frames.get(timeout=poll_s)
-            except queue.Empty:
-                yield None
+    def latest(self, wait_s: float = 0.0) -> Frame | None:
+        """The oldest waiting sampled frame (at most two wait), or None."""
+        try:
+            return self._frames.get(timeout=wait_s) if wait_s > 0 else self._frames.get_nowait()
+        except queue.Empty:
+            return None
+
+    @property
+    def is_live(self) -> bool:
+        return self.source.startswith(("rtsp://", "rtsps://"))
 
     def _offer(self, frame: Frame) -> None:
         while True:
@@ -186,6 +183,8 @@ class LiveCamera:
                 self.health.last_error = str(exc)
             if self._stop.is_set():
                 break
+            if not self.is_live and self.health.last_error == "end of stream":
+                break  # a recorded file played as a camera ends once
             self.health.state = "reconnecting"
             delay = self.backoff.next_delay()
             log.warning("camera %s: stream lost (%s); reconnecting in %.1fs", self.camera_id, self.health.last_error, delay)
@@ -201,10 +200,12 @@ class LiveCamera:
             sampler = FrameSampler(self.fps)
             started = time.monotonic()
             self.health.state = "streaming"
-            for frame in container.decode(stream):
+            for index, frame in enumerate(container.decode(stream)):
                 if self._stop.is_set():
                     return
                 self.health.frames_decoded += 1
+                if not self.is_live:  # a file played as a camera keeps its own pace
+                    self._stop.wait(max(0.0, started + _frame_seconds(frame, stream, index) - time.monotonic()))
                 now = datetime.now(timezone.utc)
                 if not sampler.take(time.monotonic() - started):
                     continue

@@ -1,0 +1,34 @@
+"""Entry point: wires the command modules into one `facetrail` command."""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+from facetrail.cli.errors import FriendlyGroup  # noqa: E402
+from facetrail.cli.pipeline import reprocess, run, trajectory  # noqa: E402
+from facetrail.cli.queries import sightings, tracks  # noqa: E402
+from facetrail.cli.watchlist import watchlist_group  # noqa: E402
+from facetrail.logs import configure_logging  # noqa: E402
+
+
+@click.group(cls=FriendlyGroup)
+@click.version_option(package_name="facetrail")
+def cli() -> None:
+    """facetrail: accountable watch-list sightings from CCTV, stitched into movement tracks."""
+    configure_logging()
+
+
+for command in (watchlist_group, run, reprocess, trajectory, tracks, sightings):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="facetrail")
+
+
+if __name__ == "__main__":
+    main()

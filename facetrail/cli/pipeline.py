@@ -1,0 +1,164 @@
+"""`facetrail run`, `facetrail reprocess` and `facetrail trajectory`."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from facetrail.analytics.detector import create_detector
+from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.matcher import Matcher
+from facetrail.analytics.pipeline import CameraAnalyser
+from facetrail.bus.base import HEALTH_TOPIC
+from facetrail.cli.context import CONFIG_OPTION, Stores
+from facetrail.cli.errors import UsageProblem
+from facetrail.events import SIGHTINGS_TOPIC
+from facetrail.health import CameraHealth
+from facetrail.ingest.camera import SourceError, file_duration_s
+from facetrail.publisher import SightingPublisher
+from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
+from facetrail.storage.health_store import HealthStore
+from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.tracks import CameraPlan
+from facetrail.worker import start_workers
+
+TRAJECTORY_GROUP = "facetrail-trajectory"
+HEALTH_GROUP = "facetrail-health"
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageProblem(f"{option}: not an ISO 8601 time: {value!r} (e.g. 2026-01-01T09:00:00Z)") from None
+    if parsed.tzinfo is None:
+        raise UsageProblem(f"{option}: give a timezone, e.g. {value}Z or {value}+01:00")
+    return parsed
+
+
+def trajectory_service(stores: Stores) -> TrajectoryService:
+    return TrajectoryService(
+        stores.bus, stores.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP), stores.sightings, stores.tracks,
+        CameraPlan.from_cameras(stores.config.cameras), stores.config.trajectory,
+    )
+
+
+def record_health(stores: Stores, consumer) -> int:
+    records = consumer.poll(0.0, 1000)
+    health = HealthStore(stores.db)
+    for record in records:
+        try:
+            health.record(CameraHealth.model_validate_json(record.value))
+        except ValueError:
+            continue
+    consumer.commit()
+    return len(records)
+
+
+@click.command("reprocess")
+@click.argument("videos", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@CONFIG_OPTION
+@click.option("--camera", "camera_id", required=True, help="id of the configured camera that recorded the files")
+@click.option("--start", "start_text", default=None, help="wall-clock start of the first file, ISO 8601 with timezone; later files follow it")
+@click.option("--again", is_flag=True, help="process files again even if an earlier run completed them")
+@click.option("--stitch/--no-stitch", default=True, show_default=True, help="stitch tracks once the files are done")
+def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_text: str | None, again: bool, stitch: bool) -> None:
+    """Run recorded VIDEO files through the pipeline as camera --camera (resumable)."""
+    stores = Stores.load(config_path)
+    stores.config.camera(camera_id)
+    start = parse_time(start_text, "--start")
+    durations = [file_duration_s(str(v)) for v in videos]  # fails fast, before any work, on a bad file
+    starts = consecutive_starts(durations, start) if start else [recording_start(v, d) for v, d in zip(videos, durations)]
+    people = stores.watchlist.enrolled_people()
+    if not people:
+        click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
+    matcher = Matcher(people, stores.config.analysis.matching.threshold)
+    detector = create_detector(stores.config.analysis.detector)
+    click.echo(f"detector: {detector.name}; watch-list: {len(people)} entr{'y' if len(people) == 1 else 'ies'}", err=True)
+    analyser_args = (stores.config.analysis, detector, FaceEmbedder(), matcher, stores.watchlist.version())
+    publisher, ledger = SightingPublisher(stores.bus, stores.objects), ProgressLedger(stores.db)
+    failures = 0
+    for video, video_start, duration in zip(videos, starts, durations):
+        analyser = CameraAnalyser(camera_id, *analyser_args)
+        with tqdm(total=round(duration or 0, 1), unit="s", desc=video.name, disable=None, leave=False) as bar:
+            def advance(offset: float) -> None:
+                bar.update(max(0.0, round(offset, 1) - bar.n))
+            try:
+                result = reprocess_file(video, camera_id, video_start, analyser, publisher, ledger, advance, again)
+            except SourceError as exc:
+                failures += 1
+                click.echo(f"error: {exc}", err=True)
+                continue
+        counters = analyser.counters
+        if result.skipped:
+            click.echo(f"{video.name}: already reprocessed (use --again to redo)")
+        else:
+            resumed = f", resumed at {result.resumed_from_s:.1f}s" if result.resumed_from_s else ""
+            click.echo(f"{video.name}: {counters.frames_analysed} frames analysed, {counters.matched_passes} matched "
+                       f"pass(es), {counters.unmatched_passes} unmatched (counted only){resumed}")
+    if stitch:
+        totals = trajectory_service(stores).drain()
+        click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s)")
+    if failures:
+        raise SystemExit(1)
+
+
+@click.command("trajectory")
+@CONFIG_OPTION
+@click.option("--drain", is_flag=True, help="exit once every published sighting is stitched")
+def trajectory(config_path: str, drain: bool) -> None:
+    """Run the trajectory service: consume sightings, store them, stitch tracks."""
+    stores = Stores.load(config_path)
+    service = trajectory_service(stores)
+    if drain:
+        totals = service.drain()
+        click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
+        return
+    health = stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    while not stopping:
+        service.step(timeout_s=0.2)
+        record_health(stores, health)
+
+
+@click.command("run")
+@CONFIG_OPTION
+@click.option("--duration", type=float, default=None, help="stop after this many seconds (default: until Ctrl-C)")
+def run(config_path: str, duration: float | None) -> None:
+    """All stages, live, on the configured cameras: workers, trajectory service, health."""
+    stores = Stores.load(config_path)
+    if not stores.config.cameras:
+        raise UsageProblem(f"{config_path}: no cameras configured")
+    if not stores.watchlist.enrolled_people():
+        click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
+    stop = mp.get_context("spawn").Event()
+    workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
+    click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es); Ctrl-C stops", err=True)
+    service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    deadline = None if duration is None else time.monotonic() + duration
+    try:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            service.step(timeout_s=0.2)
+            record_health(stores, health)
+            if not any(w.is_alive() for w in workers):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=15)
+            if worker.is_alive():
+                worker.kill()
+        service.drain()
+        record_health(stores, health)

@@ -1,0 +1,101 @@
+"""`facetrail watchlist import|list|remove`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from facetrail.analytics.detector import create_detector
+from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.enrolment import EnrolmentError
+from facetrail.cli.context import CONFIG_OPTION, Stores
+from facetrail.cli.errors import UsageProblem
+from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in
+from facetrail.erasure import erase_entry
+
+
+@click.group("watchlist")
+def watchlist_group() -> None:
+    """Enrol, list and remove watch-list entries."""
+
+
+@watchlist_group.command("import")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@CONFIG_OPTION
+@click.option("--legal-basis", required=True, help="legal basis or case reference justifying these entries")
+@click.option("--image-source", default=None, help="where the photos came from (default: the folder)")
+@click.option("--expires-in-days", type=int, default=30, show_default=True, help="entries expire after this many days")
+@click.option("--watchlist", "list_name", default="default", show_default=True, help="watch-list to add the people to")
+@click.option("--enrolled-by", default=None, help="who is enrolling (default: the logged-in OS user)")
+def import_folder(folder: Path, config_path: str, legal_basis: str, image_source: str | None,
+                  expires_in_days: int, list_name: str, enrolled_by: str | None) -> None:
+    """Enrol everyone in FOLDER: one subfolder per person, named as the person, holding their photos."""
+    if not folder.is_dir():
+        raise UsageProblem(f"{folder}: no such folder")
+    people = sorted(p for p in folder.iterdir() if p.is_dir())
+    if not people:
+        raise UsageProblem(f"{folder}: no person subfolders (expected FOLDER/<Display Name>/<photos>)")
+    stores = Stores.load(config_path)
+    expires_at = expiry_within(expires_in_days, stores.config.watchlist.max_expiry_days)
+    detector, embedder = create_detector(stores.config.analysis.detector), FaceEmbedder()
+    existing = {r.display_name for r in stores.watchlist.records()}
+    failures = 0
+    for person in people:
+        if person.name in existing:
+            click.echo(f"skipped {person.name}: already enrolled (remove the entry first to re-enrol)", err=True)
+            continue
+        request = EnrolmentRequest(
+            display_name=person.name, photos=photos_in(person), legal_basis=legal_basis,
+            image_source=image_source or str(person.resolve()), enrolled_by=enrolled_by or getpass.getuser(),
+            expires_at=expires_at, watchlist=list_name,
+        )
+        try:
+            done = enrol(request, detector, embedder, stores.watchlist, stores.objects)
+        except EnrolmentError as exc:
+            failures += 1
+            click.echo(f"not enrolled {person.name}: {exc}", err=True)
+            continue
+        click.echo(f"enrolled {done.record.display_name} ({done.photos} photo(s), expires {done.record.expires_at:%Y-%m-%d})")
+    if failures:
+        sys.exit(1)
+
+
+@watchlist_group.command("list")
+@CONFIG_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_entries(config_path: str, fmt: str) -> None:
+    """Show the entries (never their embeddings)."""
+    records = Stores.load(config_path).watchlist.records()
+    if fmt == "json":
+        click.echo(json.dumps([
+            {"entry_id": r.entry_id, "display_name": r.display_name, "watchlist": r.watchlist,
+             "legal_basis": r.legal_basis, "image_source": r.image_source, "enrolled_by": r.enrolled_by,
+             "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat()} for r in records], indent=2))
+        return
+    if not records:
+        click.echo("the watch-list is empty")
+        return
+    click.echo(f"{'NAME':24} {'ENTRY ID':32} {'LIST':12} {'ENROLLED BY':14} {'EXPIRES':10} LEGAL BASIS")
+    for r in records:
+        click.echo(f"{r.display_name[:24]:24} {r.entry_id:32} {r.watchlist[:12]:12} {r.enrolled_by[:14]:14} "
+                   f"{r.expires_at:%Y-%m-%d} {r.legal_basis}")
+
+
+@watchlist_group.command("remove")
+@click.argument("person")
+@CONFIG_OPTION
+def remove_entry(person: str, config_path: str) -> None:
+    """Remove PERSON (display name or entry id) and erase everything derived from the entry."""
+    stores = Stores.load(config_path)
+    matches = [r for r in stores.watchlist.records() if person in (r.entry_id, r.display_name)]
+    if not matches:
+        raise UsageProblem(f"no watch-list entry named or with id {person!r}")
+    if len(matches) > 1:
+        raise UsageProblem(f"{len(matches)} entries are named {person!r}; give the entry id")
+    report = erase_entry(matches[0].entry_id, stores.db, stores.objects, stores.bus)
+    click.echo(f"removed {matches[0].display_name}: entry, embeddings, sightings, tracks and "
+               f"{report.objects_deleted} stored image(s) erased")

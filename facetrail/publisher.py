@@ -1,0 +1,30 @@
+"""The worker's outgoing edge: evidence crops to the object store, then events to the bus.
+
+The crop is written before the event is published, so every published event's
+evidence key points at an object that exists. Only matched passes get here.
+"""
+
+from __future__ import annotations
+
+from facetrail.bus.base import HEALTH_TOPIC, EventBus
+from facetrail.events import SIGHTINGS_TOPIC, SightingEvent
+from facetrail.health import CameraHealth
+from facetrail.storage.objects import ObjectStore
+
+
+class SightingPublisher:
+    def __init__(self, bus: EventBus, objects: ObjectStore):
+        self._bus = bus
+        self._objects = objects
+
+    def publish(self, event: SightingEvent, crop_jpeg: bytes | None) -> None:
+        if crop_jpeg is not None and event.evidence_key:
+            self._objects.put(event.evidence_key, crop_jpeg, "image/jpeg")
+        # Keyed by person so one person's publications stay in order on one partition.
+        self._bus.publish(SIGHTINGS_TOPIC, event.entry_id, event.to_json())
+
+    def report_health(self, report: CameraHealth) -> None:
+        self._bus.publish(HEALTH_TOPIC, report.camera_id, report.model_dump_json().encode())
+
+    def flush(self) -> None:
+        self._bus.flush()

@@ -1,0 +1,130 @@
+"""The trajectory service: consume sightings, store them, re-stitch each affected person.
+
+Offsets are committed only after the database write, and every write is
+idempotent by event id, so a crash or a redelivery never duplicates a visit.
+A message that is not a valid sighting goes to the dead-letter topic and the
+service carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, Consumer, EventBus, Record
+from facetrail.config import TrajectoryConfig
+from facetrail.events import SightingEvent
+from facetrail.storage.sighting_store import SightingStore
+from facetrail.storage.track_store import TrackStore
+from facetrail.trajectory.stitch import stitch
+
+log = logging.getLogger(__name__)
+
+
+class Alert(BaseModel):
+    """A new candidate match, announced to operators once it is stored and stitched."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+    sighting: SightingEvent
+    track_id: str | None
+
+
+@dataclass
+class StepResult:
+    consumed: int = 0
+    stored: int = 0
+    dead_lettered: int = 0
+    restitched_entries: set[str] = field(default_factory=set)
+
+
+def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], int]:
+    events, dead = [], 0
+    for record in records:
+        try:
+            events.append(SightingEvent.from_json(record.value))
+        except (ValidationError, ValueError) as exc:
+            dead += 1
+            # The raw value is kept on the dead-letter topic for inspection; the log names only the offset.
+            log.warning("dead-lettered malformed sighting at offset %s (%s errors)", record.offset,
+                        exc.error_count() if isinstance(exc, ValidationError) else 1)
+            bus.publish(DEAD_LETTER_TOPIC, record.key, record.value)
+    return events, dead
+
+
+class TrajectoryService:
+    def __init__(
+        self,
+        bus: EventBus,
+        consumer: Consumer,
+        sightings: SightingStore,
+        tracks: TrackStore,
+        positions: dict[str, tuple[float, float]],
+        config: TrajectoryConfig,
+        on_alert: Callable[[Alert], None] | None = None,
+    ):
+        self._bus, self._consumer = bus, consumer
+        self._sightings, self._tracks = sightings, tracks
+        self._positions, self._config = positions, config
+        self._on_alert = on_alert
+
+    def step(self, timeout_s: float = 1.0, max_records: int = 2000) -> StepResult:
+        records = self._consumer.poll(timeout_s, max_records)
+        result = StepResult(consumed=len(records))
+        if not records:
+            return result
+        events, result.dead_lettered = _parse(records, self._bus)
+        new_ids = {e.event_id for e in events if self._sightings.get(e.event_id) is None}
+        stored = self._sightings.upsert_many(events)
+        result.stored = len(stored)
+        earliest: dict[str, datetime] = {}
+        for event in stored:
+            earliest[event.entry_id] = min(earliest.get(event.entry_id, event.first_seen), event.first_seen)
+        track_of = {}
+        for entry_id, first in earliest.items():
+            track_of.update(self._restitch(entry_id, first))
+        result.restitched_entries = set(earliest)
+        self._bus.flush()
+        self._consumer.commit()
+        self._announce([e for e in stored if e.event_id in new_ids], track_of)
+        return result
+
+    def _restitch(self, entry_id: str, first_seen: datetime) -> dict[str, str]:
+        gap = timedelta(seconds=self._config.new_track_gap_s)
+        bound = first_seen - gap
+        touching = self._tracks.search(entry_ids=[entry_id], since=bound, limit=10_000)
+        since = min([bound, *(t.started_at for t in touching)])
+        tracks = stitch(
+            self._sightings.for_entry(entry_id, since=since),
+            self._positions,
+            new_track_gap_s=self._config.new_track_gap_s,
+            max_speed_mps=self._config.max_speed_mps,
+        )
+        self._tracks.replace_for_entry(entry_id, tracks, since=since)
+        return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
+
+    def _announce(self, new_events: list[SightingEvent], track_of: dict[str, str]) -> None:
+        for event in new_events:
+            alert = Alert(sighting=event, track_id=track_of.get(event.event_id))
+            self._bus.publish(ALERTS_TOPIC, event.entry_id, alert.model_dump_json().encode())
+            if self._on_alert:
+                self._on_alert(alert)
+        if new_events:
+            self._bus.flush()
+
+    def drain(self, idle_s: float = 0.5) -> StepResult:
+        """Consume until the topic is quiet for idle_s; returns the totals."""
+        total = StepResult()
+        while True:
+            step = self.step(timeout_s=idle_s)
+            if step.consumed == 0:
+                return total
+            total.consumed += step.consumed
+            total.stored += step.stored
+            total.dead_lettered += step.dead_lettered
+            total.restitched_entries |= step.restitched_entries

@@ -1,0 +1,1 @@
+"""Trajectory: stitch one person's sightings across cameras into movement tracks."""

@@ -1,0 +1,130 @@
+"""The per-camera analyser on synthetic footage: a real face photo moving across a real-looking background."""
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import cv2
+import numpy as np
+import pytest
+
+from facetrail.analytics.matcher import Matcher
+from facetrail.analytics.pipeline import CameraAnalyser
+from facetrail.config import AnalysisConfig
+from facetrail.ingest.frames import Frame
+from facetrail.storage.objects import evidence_key
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+CAMERA = "gate-1"
+
+
+@pytest.fixture(scope="module")
+def face_patch(obama2, hog_detector):
+    """obama2.jpg's head and shoulders, shrunk so the face is ~140 px wide."""
+    face = hog_detector.detect(obama2)[0]
+    pad = int(face.w * 0.6)
+    patch = obama2[max(0, face.y - pad) : face.y + face.h + pad, max(0, face.x - pad) : face.x + face.w + pad]
+    scale = 140 / face.w
+    return cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def background():
+    rng = np.random.default_rng(7)
+    noise = rng.integers(60, 190, (720 // 8, 1280 // 8, 3), np.uint8)
+    return cv2.resize(noise, (1280, 720), interpolation=cv2.INTER_CUBIC)
+
+
+def walk(face_patch, background, start_s=0.0, steps=8, first_index=0):
+    """Frames at 5 fps of the face moving 30 px right each frame."""
+    frames = []
+    for i in range(steps):
+        image = background.copy()
+        x, y = 200 + 30 * i, 150
+        image[y : y + face_patch.shape[0], x : x + face_patch.shape[1]] = face_patch
+        frames.append(Frame(CAMERA, first_index + i, T0 + timedelta(seconds=start_s + 0.2 * i), image))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def obama_enrolled(obama, hog_detector, embedder, face_embedding, make_person):
+    return Matcher([make_person("obama", face_embedding(obama, hog_detector, embedder))], threshold=0.5)
+
+
+@pytest.fixture(scope="module")
+def biden_enrolled(biden, hog_detector, embedder, face_embedding, make_person):
+    return Matcher([make_person("biden", face_embedding(biden, hog_detector, embedder))], threshold=0.5)
+
+
+def analyse(frames, matcher, hog_detector, embedder, **analysis):
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(**analysis), hog_detector, embedder, matcher, watchlist_version="v7")
+    passes = [p for frame in frames for p in analyser.process(frame)]
+    return analyser, passes + analyser.finish()
+
+
+def test_an_enrolled_face_walking_past_makes_one_pass_announced_then_final(face_patch, background, obama_enrolled, hog_detector, embedder):
+    analyser, passes = analyse(walk(face_patch, background), obama_enrolled, hog_detector, embedder)
+    assert [p.event.final for p in passes] == [False, True]
+    first, final = passes[0].event, passes[1].event
+    assert first.event_id == final.event_id and first.entry_id == "obama"
+    assert final.first_seen == T0 and final.last_seen == T0 + timedelta(seconds=1.4)
+    assert final.score > 0.5 and final.watchlist_version == "v7" and final.camera_id == CAMERA
+    assert final.evidence_key == evidence_key(CAMERA, T0, final.event_id)
+    assert 100 < final.box.w < 190 and 150 < final.box.x + final.box.w / 2 < 700
+    assert analyser.counters.passes == 1 and analyser.counters.matched_passes == 1 and analyser.counters.unmatched_passes == 0
+
+
+def test_the_first_publication_carries_a_jpeg_crop_of_the_face(face_patch, background, obama_enrolled, hog_detector, embedder):
+    _, passes = analyse(walk(face_patch, background), obama_enrolled, hog_detector, embedder)
+    crop = cv2.imdecode(np.frombuffer(passes[0].crop_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert crop is not None and 140 <= crop.shape[1] <= 300
+    assert passes[1].crop_jpeg is None  # the best shot did not change: the stored crop stands
+
+
+def test_a_pass_is_embedded_at_most_best_shots_times(face_patch, background, biden_enrolled, hog_detector, embedder):
+    analyser, _ = analyse(walk(face_patch, background, steps=10), biden_enrolled, hog_detector, embedder, tracker={"best_shots": 2})
+    assert 1 <= analyser.counters.embeddings <= 2
+
+
+def test_an_unenrolled_face_makes_no_event_and_only_counts(face_patch, background, biden_enrolled, hog_detector, embedder, caplog):
+    caplog.set_level(logging.DEBUG)
+    analyser, passes = analyse(walk(face_patch, background), biden_enrolled, hog_detector, embedder)
+    assert passes == []
+    counters = analyser.counters
+    assert counters.frames_analysed == 8 and counters.faces_detected == 8
+    assert counters.passes == 1 and counters.unmatched_passes == 1 and counters.matched_passes == 0
+    assert counters.embeddings >= 1
+    assert [r for r in caplog.records if r.name.startswith("facetrail")] == []
+
+
+def test_an_unmatched_face_leaves_no_state_behind_once_its_pass_ends(face_patch, background, biden_enrolled, hog_detector, embedder):
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, biden_enrolled)
+    for frame in walk(face_patch, background, steps=4):
+        analyser.process(frame)
+    # While the pass is open only the match votes are kept: none for a face that matched nobody.
+    assert all(state.votes == [] and state.evidence is None for state in analyser._passes.values())
+    analyser.finish()
+    assert analyser._passes == {}
+
+
+def test_an_empty_watch_list_makes_no_events(face_patch, background, hog_detector, embedder):
+    analyser, passes = analyse(walk(face_patch, background, steps=3), Matcher([], 0.5), hog_detector, embedder)
+    assert passes == [] and analyser.counters.unmatched_passes == 1
+
+
+def test_two_walks_separated_by_a_gap_are_two_passes(face_patch, background, obama_enrolled, hog_detector, embedder):
+    frames = walk(face_patch, background, steps=3) + walk(face_patch, background, start_s=5.0, steps=3, first_index=100)
+    analyser, passes = analyse(frames, obama_enrolled, hog_detector, embedder)
+    finals = [p.event for p in passes if p.event.final]
+    assert len(finals) == 2 and finals[0].event_id != finals[1].event_id
+    assert analyser.counters.matched_passes == 2
+
+
+def test_a_reloaded_watch_list_is_used_for_later_shots(face_patch, background, obama_enrolled, biden_enrolled, hog_detector, embedder):
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, biden_enrolled)
+    first = walk(face_patch, background, steps=3)
+    assert [p for f in first for p in analyser.process(f)] == []
+    analyser.set_matcher(obama_enrolled)
+    later = walk(face_patch, background, start_s=5.0, steps=3, first_index=100)
+    passes = [p for f in later for p in analyser.process(f)] + analyser.finish()
+    assert {p.event.entry_id for p in passes} == {"obama"}
+    assert analyser.counters.unmatched_passes == 1 and analyser.counters.matched_passes == 1

@@ -1,0 +1,1 @@
+"""The self-contained demo: a scenario of real photos walked past three cameras."""

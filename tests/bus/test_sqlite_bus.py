@@ -1,0 +1,44 @@
+from facetrail.bus.sqlite_bus import SqliteBus
+
+
+def test_published_messages_reach_a_consumer_in_order(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    for i in range(3):
+        bus.publish("t", "k", f"m{i}".encode())
+    records = bus.consumer("t", "g").poll(0.1)
+    assert [r.value for r in records] == [b"m0", b"m1", b"m2"]
+
+
+def test_uncommitted_messages_are_redelivered_after_a_restart(tmp_path):
+    SqliteBus(tmp_path / "bus.db").publish("t", "k", b"x")
+    first = SqliteBus(tmp_path / "bus.db").consumer("t", "g")
+    assert len(first.poll(0.1)) == 1
+    first.close()
+    again = SqliteBus(tmp_path / "bus.db").consumer("t", "g")
+    assert [r.value for r in again.poll(0.1)] == [b"x"]
+
+
+def test_committed_messages_are_not_redelivered(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    bus.publish("t", "k", b"x")
+    consumer = bus.consumer("t", "g")
+    consumer.poll(0.1)
+    consumer.commit()
+    assert SqliteBus(tmp_path / "bus.db").consumer("t", "g").poll(0.05) == []
+
+
+def test_groups_and_topics_are_independent(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    bus.publish("a", "k", b"1")
+    bus.publish("b", "k", b"2")
+    assert [r.value for r in bus.consumer("a", "g1").poll(0.1)] == [b"1"]
+    assert [r.value for r in bus.consumer("a", "g2").poll(0.1)] == [b"1"]
+    assert [r.value for r in bus.consumer("b", "g1").poll(0.1)] == [b"2"]
+
+
+def test_a_person_s_messages_can_be_erased(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    bus.publish("t", "person-1", b"a")
+    bus.publish("t", "person-2", b"b")
+    assert bus.delete_where_key("t", "person-1") == 1
+    assert [r.key for r in bus.messages("t")] == ["person-2"]

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+
+from facetrail.config import ConfigError, KafkaBusConfig, load_config
+
+VALID = """
+cameras:
+  - id: cam-a
+    name: Entrance
+    source: clips/cam-a.mp4
+    position: {x: 0, y: 5}
+analysis:
+  fps: 5
+"""
+
+
+def test_a_valid_config_resolves_relative_paths_against_its_folder(write_config):
+    path = write_config(VALID)
+    config = load_config(path)
+    assert config.cameras[0].source == str(path.parent / "clips" / "cam-a.mp4")
+    assert config.database.url == f"sqlite:///{path.parent / 'var' / 'facetrail.db'}"
+
+
+def test_an_unknown_key_names_the_file_and_the_field(write_config):
+    path = write_config(VALID + "  fsp: 3\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert str(path) in str(error.value) and "analysis.fsp" in str(error.value)
+
+
+def test_a_wrong_value_names_the_field(write_config):
+    path = write_config(VALID.replace("fps: 5", "fps: -1"))
+    with pytest.raises(ConfigError, match=r"analysis\.fps"):
+        load_config(path)
+
+
+def test_an_unsafe_camera_id_is_refused(write_config):
+    with pytest.raises(ConfigError, match=r"cameras\.0\.id"):
+        load_config(write_config(VALID.replace("id: cam-a", "id: ../etc")))
+
+
+def test_duplicate_camera_ids_are_refused(write_config):
+    text = VALID + """  - id: cam-a
+    name: Again
+    source: x.mp4
+    position: {x: 1, y: 1}
+"""
+    text = text.replace("analysis:\n  fps: 5\n", "") + "analysis:\n  fps: 5\n"
+    with pytest.raises(ConfigError, match="used twice"):
+        load_config(write_config(text))
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_is_a_clear_error(write_config):
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(write_config("cameras: [\n"))
+
+
+def test_environment_variables_fill_deployment_settings(write_config, monkeypatch):
+    monkeypatch.setenv("FT_TEST_KAFKA", "127.0.0.1:19092")
+    config = load_config(write_config("bus: {kind: kafka, bootstrap_servers: '${FT_TEST_KAFKA}'}\n"))
+    assert isinstance(config.bus, KafkaBusConfig) and config.bus.bootstrap_servers == "127.0.0.1:19092"
+
+
+def test_a_missing_environment_variable_is_an_error_not_a_default(write_config, monkeypatch):
+    monkeypatch.delenv("FT_TEST_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="FT_TEST_SECRET is not set"):
+        load_config(write_config("objects: {kind: minio, endpoint: x, access_key: a, secret_key: '${FT_TEST_SECRET}'}\n"))
+
+
+def test_yunet_without_a_model_path_is_refused(write_config):
+    with pytest.raises(ConfigError, match="yunet_model"):
+        load_config(write_config("analysis: {detector: {backend: yunet}}\n"))
+
+
+def test_the_shipped_configs_are_valid(monkeypatch):
+    for name in ("FACETRAIL_KAFKA_BOOTSTRAP", "FACETRAIL_MINIO_ENDPOINT", "FACETRAIL_MINIO_ACCESS_KEY",
+                 "FACETRAIL_MINIO_SECRET_KEY", "FACETRAIL_DATABASE_URL"):
+        monkeypatch.setenv(name, "postgresql+psycopg://u:p@127.0.0.1/x" if "DATABASE" in name else "value-1234")
+    configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+    assert configs
+    for path in configs:
+        load_config(path)

@@ -125,6 +125,10 @@ class CameraAnalyser:
             self._keep_evidence(image, track, shot)
         return out
 
+    def open_since(self) -> datetime | None:
+        """Start of the oldest pass still open: a resumed run must restart there to re-create it whole."""
+        return min((t.first_seen for t in self._tracker.open_tracks()), default=None)
+
     def finish(self) -> list[MatchedPass]:
         return [p for track in self._tracker.finish() if (p := self._close(track)) is not None]
 

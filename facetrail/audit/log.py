@@ -1,0 +1,90 @@
+"""The audit log store: appends under a lock, verifies, exports.
+
+Appends take the next sequence number inside one transaction; the unique
+sequence key makes a concurrent writer's append fail and retry rather than
+fork the chain. Triggers make the table append-only in the database itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from facetrail.audit.chain import GENESIS, AuditRecord, ChainVerdict, record_hash, verify_chain
+from facetrail.storage.database import Database
+from facetrail.storage.models import AuditRow
+
+_SQLITE_GUARDS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+]
+_POSTGRES_GUARDS = [
+    "CREATE OR REPLACE FUNCTION facetrail_audit_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_log",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION facetrail_audit_append_only()",
+]
+
+
+def _install_guards(db: Database) -> None:
+    statements = _SQLITE_GUARDS if db.engine.dialect.name == "sqlite" else _POSTGRES_GUARDS
+    with db.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def _record(row: AuditRow) -> AuditRecord:
+    return AuditRecord(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.details), row.prev_hash, row.hash)
+
+
+class AuditLog:
+    def __init__(self, db: Database):
+        self._db = db
+        _install_guards(db)
+
+    def record(self, actor: str, action: str, subject: str = "", details: dict | None = None) -> AuditRecord:
+        details = json.loads(json.dumps(details or {}, default=str))
+        for _ in range(20):
+            try:
+                return self._append(actor, action, subject, details)
+            except IntegrityError:
+                continue  # another writer took this sequence number; chain onto theirs
+        raise RuntimeError("could not append to the audit log under contention")
+
+    def _append(self, actor: str, action: str, subject: str, details: dict) -> AuditRecord:
+        with self._db.session() as session, session.begin():
+            last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
+            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            at = datetime.now(timezone.utc)
+            digest = record_hash(seq, at, actor, action, subject, details, prev)
+            row = AuditRow(seq=seq, at=at, actor=actor, action=action, subject=subject,
+                           details=json.dumps(details, sort_keys=True), prev_hash=prev, hash=digest)
+            session.add(row)
+        return _record(row)
+
+    def records(self, since_seq: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        query = select(AuditRow).where(AuditRow.seq > since_seq).order_by(AuditRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._db.session() as session:
+            return [_record(r) for r in session.scalars(query).all()]
+
+    def iter_all(self, batch: int = 5000) -> Iterator[AuditRecord]:
+        after = 0
+        while chunk := self.records(after, batch):
+            yield from chunk
+            after = chunk[-1].seq
+
+    def verify(self) -> ChainVerdict:
+        return verify_chain(list(self.iter_all()))
+
+    def count(self) -> int:
+        with self._db.session() as session:
+            return session.scalar(select(func.count()).select_from(AuditRow)) or 0

@@ -127,7 +127,7 @@ class CameraAnalyser:
 
     def open_since(self) -> datetime | None:
         """Start of the oldest pass still open: a resumed run must restart there to re-create it whole."""
-        return min((t.first_seen for t in self._tracker.open_tracks()), default=None)
+        return min((t.first_seen for t in self._tracker.open_tracks), default=None)
 
     def finish(self) -> list[MatchedPass]:
         return [p for track in self._tracker.finish() if (p := self._close(track)) is not None]

@@ -88,8 +88,41 @@ class RetentionConfig(_Strict):
     evidence_days: int = Field(30, ge=1, le=3650)
 
 
+ROLES = ("operator", "enroller", "auditor", "admin")
+Role = Literal["operator", "enroller", "auditor", "admin"]
+
+
+class ListPermissions(_Strict):
+    """Which roles may see the entries and sightings of one watch-list."""
+
+    roles: tuple[Role, ...] = Field(min_length=1)
+
+
 class WatchlistConfig(_Strict):
     max_expiry_days: int = Field(90, ge=1, le=3650)
+    lists: dict[str, ListPermissions] = Field(
+        default_factory=dict,
+        description="named watch-lists and the roles allowed to see each; empty: one open 'default' list",
+    )
+
+    def allows(self, list_name: str, role: str) -> bool:
+        """Whether `role` may see entries of `list_name`; admins always may, unknown lists never (when lists are named)."""
+        if role == "admin":
+            return True
+        if not self.lists:
+            return role in ROLES
+        permissions = self.lists.get(list_name)
+        return permissions is not None and role in permissions.roles
+
+
+class ReviewConfig(_Strict):
+    reviewers_required: int = Field(
+        2, ge=1, le=2,
+        description="distinct people who must confirm a match (2: the two-person rule of EU AI Act Art. 14(5))",
+    )
+    keep_rejected_examples: bool = Field(
+        True, description="a rejected match is kept as a 'not this person' example that suppresses it next time",
+    )
 
 
 class SqliteBusConfig(_Strict):
@@ -135,6 +168,7 @@ class Config(_Strict):
     trajectory: TrajectoryConfig = TrajectoryConfig()
     retention: RetentionConfig = RetentionConfig()
     watchlist: WatchlistConfig = WatchlistConfig()
+    review: ReviewConfig = ReviewConfig()
     bus: BusConfig = SqliteBusConfig()
     objects: ObjectsConfig = LocalObjectsConfig()
     database: DatabaseConfig = DatabaseConfig()

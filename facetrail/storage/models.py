@@ -171,3 +171,21 @@ class AuditRow(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ReviewRow(Base):
+    """One reviewer's decision on one sighting (human oversight, EU AI Act Art. 14).
+
+    No foreign key to the sighting: the decision history outlives a sighting
+    deleted by retention, and an erasure deletes its entry's reviews explicitly.
+    """
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), index=True)
+    entry_id: Mapped[str] = mapped_column(String(64), index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    decision: Mapped[str] = mapped_column(String(16))  # confirm | reject
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

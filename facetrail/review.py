@@ -1,0 +1,176 @@
+"""Human confirmation of matches: a sighting stays a candidate until people confirm it.
+
+With ``reviewers_required=2`` (the default, the two-person rule of EU AI Act
+Art. 14(5)) a match is confirmed only once two *different* reviewers have
+confirmed it; the same reviewer confirming again does not count twice. One
+reject by any reviewer rejects it. Every decision is kept in the ``reviews``
+table and in the audit log; a sighting already confirmed or rejected cannot be
+decided again.
+
+A rejected match can be kept as a "not this person" example for its entry, so
+the matcher suppresses the same false match next time. No embedding ever
+leaves the analysis worker, so the example is re-embedded here from the
+sighting's evidence crop. The crop of a rejected match shows someone who is
+not the listed person, so it is deleted once the example is taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import cv2
+import numpy as np
+from sqlalchemy import select, update
+
+from facetrail.audit.log import AuditLog
+from facetrail.config import ReviewConfig
+from facetrail.storage.database import Database
+from facetrail.storage.models import ReviewRow, SightingRow
+from facetrail.storage.objects import ObjectStore
+from facetrail.storage.watchlist_store import WatchlistStore
+
+log = logging.getLogger(__name__)
+
+DECISIONS = ("confirm", "reject")
+# Crops are upscaled to at least this width before detection: HOG misses faces under ~80 px.
+MIN_CROP_WIDTH_PX = 320
+
+
+class ReviewError(Exception):
+    """A decision that cannot be taken; the message says why."""
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    status: str  # "candidate" | "confirmed" | "rejected"
+    confirmations: int
+    required: int
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    event_id: str
+    reviewer: str
+    decision: str
+    note: str
+    decided_at: datetime
+
+
+class ReviewDesk:
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog,
+        reviewers_required: int | None = None,
+        rejected_examples: bool = True,
+        *,
+        objects: ObjectStore | None = None,
+        detector=None,
+        embedder=None,
+    ):
+        """`objects` is needed to keep rejected examples (their crops live there); detector and
+        embedder are built on first use when not given."""
+        self._db, self._audit = db, audit
+        self.required = ReviewConfig().reviewers_required if reviewers_required is None else int(reviewers_required)
+        if self.required not in (1, 2):
+            raise ValueError("reviewers_required must be 1 or 2")
+        self.rejected_examples = rejected_examples
+        self._objects, self._detector, self._embedder = objects, detector, embedder
+
+    def decide(self, event_id: str, reviewer: str, decision: str, note: str = "") -> ReviewOutcome:
+        reviewer, decision = (reviewer or "").strip(), (decision or "").strip().lower()
+        if not reviewer:
+            raise ReviewError("a reviewer must be named")
+        if decision not in DECISIONS:
+            raise ReviewError(f"decision must be one of {', '.join(DECISIONS)}, not {decision!r}")
+        outcome, entry_id, counted = self._apply(event_id, reviewer, decision, note)
+        details = {"decision": decision, "counted": counted, "status": outcome.status,
+                   "confirmations": outcome.confirmations, "required": outcome.required, "entry_id": entry_id,
+                   # free text about a person stays in the erasable reviews table; the permanent log keeps its hash
+                   "note_sha256": hashlib.sha256(note.encode()).hexdigest() if note else None}
+        if outcome.status == "rejected":
+            details["rejected_example"] = self._keep_rejected_example(event_id, entry_id)
+        self._audit.record(reviewer, "review.decision", event_id, details)
+        return outcome
+
+    def outcome(self, event_id: str) -> ReviewOutcome:
+        with self._db.session() as session:
+            row = session.get(SightingRow, event_id)
+            if row is None:
+                raise ReviewError(f"no sighting with id {event_id!r}")
+            return ReviewOutcome(row.status, len(self._confirmers(session, event_id)), self.required)
+
+    def decisions(self, event_id: str) -> list[ReviewDecision]:
+        with self._db.session() as session:
+            rows = session.scalars(select(ReviewRow).where(ReviewRow.event_id == event_id).order_by(ReviewRow.id)).all()
+            return [ReviewDecision(r.event_id, r.reviewer, r.decision, r.note, r.decided_at) for r in rows]
+
+    @staticmethod
+    def _confirmers(session, event_id: str) -> set[str]:
+        return set(session.scalars(select(ReviewRow.reviewer).where(
+            ReviewRow.event_id == event_id, ReviewRow.decision == "confirm")).all())
+
+    def _apply(self, event_id: str, reviewer: str, decision: str, note: str) -> tuple[ReviewOutcome, str, bool]:
+        with self._db.session() as session, session.begin():
+            # A no-op write first takes the write lock, so two reviewers deciding at once are serialised.
+            session.execute(update(SightingRow).where(SightingRow.event_id == event_id).values(status=SightingRow.status))
+            row = session.get(SightingRow, event_id)
+            if row is None:
+                raise ReviewError(f"no sighting with id {event_id!r}")
+            if row.status != "candidate":
+                raise ReviewError(f"sighting {event_id} is already {row.status}; a decided sighting cannot be decided again")
+            confirmers = self._confirmers(session, event_id)
+            counted = not (decision == "confirm" and reviewer in confirmers)
+            if counted:
+                session.add(ReviewRow(event_id=event_id, entry_id=row.entry_id, reviewer=reviewer, decision=decision,
+                                      note=note, decided_at=datetime.now(timezone.utc)))
+                if decision == "confirm":
+                    confirmers.add(reviewer)
+            if decision == "reject":
+                row.status = "rejected"
+            elif len(confirmers) >= self.required:
+                row.status = "confirmed"
+            return ReviewOutcome(row.status, len(confirmers), self.required), row.entry_id, counted
+
+    def _keep_rejected_example(self, event_id: str, entry_id: str) -> str:
+        """Re-embed the rejected crop as a 'not this person' example, then delete the crop; returns what happened."""
+        with self._db.session() as session:
+            key = session.scalar(select(SightingRow.evidence_key).where(SightingRow.event_id == event_id))
+        if key is None or self._objects is None:
+            return "no evidence crop available" if key is None else "not kept: no object store given"
+        try:
+            crop = cv2.imdecode(np.frombuffer(self._objects.get(key), np.uint8), cv2.IMREAD_COLOR)
+        except KeyError:
+            return "no evidence crop available"
+        kept = "not kept: disabled"
+        if self.rejected_examples:
+            embedding = self._embed_crop(crop) if crop is not None else None
+            if embedding is None:
+                kept = "not kept: no face found in the evidence crop"
+            else:
+                WatchlistStore(self._db).add_rejected_example(entry_id, embedding)
+                kept = "kept"
+        self._objects.delete(key)
+        with self._db.session() as session, session.begin():
+            session.execute(update(SightingRow).where(SightingRow.event_id == event_id).values(evidence_key=None))
+        return kept
+
+    def _embed_crop(self, crop: np.ndarray) -> np.ndarray | None:
+        if self._detector is None:
+            from facetrail.analytics.detector import HogDetector
+
+            self._detector = HogDetector(detect_width=MIN_CROP_WIDTH_PX * 2, min_face_px=20)
+        if self._embedder is None:
+            from facetrail.analytics.embedder import FaceEmbedder
+
+            self._embedder = FaceEmbedder()
+        scale = max(1.0, MIN_CROP_WIDTH_PX / crop.shape[1])
+        image = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else crop
+        faces = self._detector.detect(image)
+        if not faces:
+            return None
+        main = max(faces, key=lambda d: d.w * d.h)  # the crop was cut around one face; it is the largest
+        return self._embedder.embed(image, [main])[0]

@@ -3,6 +3,8 @@
 Appends take the next sequence number inside one transaction; the unique
 sequence key makes a concurrent writer's append fail and retry rather than
 fork the chain. Triggers make the table append-only in the database itself.
+Each append also advances the head anchor kept outside the table (see
+anchor.py), so `verify` detects deletion of the last records too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Iterator
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from facetrail.audit.anchor import AnchorError, FileAnchor, Head, default_anchor
 from facetrail.audit.chain import GENESIS, AuditRecord, ChainVerdict, record_hash, verify_chain
 from facetrail.storage.database import Database
 from facetrail.storage.models import AuditRow
@@ -44,18 +47,42 @@ def _record(row: AuditRow) -> AuditRecord:
     return AuditRecord(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.details), row.prev_hash, row.hash)
 
 
+_DEFAULT = object()
+
+
+def _check_head(verdict: ChainVerdict, last: AuditRecord | None, anchored: dict[int, str], head: Head | None) -> ChainVerdict:
+    """The chain must reach the anchored head, and hold the anchored hash there."""
+    last_seq = last.seq if last else 0
+    if head is None:
+        if last is None:
+            return verdict
+        return ChainVerdict(False, verdict.records, last_seq,
+                            "the head anchor is missing: cannot show that no last records were deleted")
+    if head.seq > last_seq:
+        return ChainVerdict(False, verdict.records, last_seq + 1,
+                            f"the log ends at seq {last_seq} but its head anchor records seq {head.seq}: "
+                            f"the last {head.seq - last_seq} record(s) were deleted")
+    if anchored.get(head.seq) != head.hash:
+        return ChainVerdict(False, verdict.records, head.seq, "the record at the head anchor has a different hash (the log was rewritten)")
+    return verdict
+
+
 class AuditLog:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, anchor: FileAnchor | None = _DEFAULT):  # type: ignore[assignment]
         self._db = db
+        self.anchor: FileAnchor | None = default_anchor(db.url) if anchor is _DEFAULT else anchor
         _install_guards(db)
 
     def record(self, actor: str, action: str, subject: str = "", details: dict | None = None) -> AuditRecord:
         details = json.loads(json.dumps(details or {}, default=str))
         for _ in range(20):
             try:
-                return self._append(actor, action, subject, details)
+                appended = self._append(actor, action, subject, details)
             except IntegrityError:
                 continue  # another writer took this sequence number; chain onto theirs
+            if self.anchor is not None:
+                self.anchor.advance(Head(appended.seq, appended.hash))
+            return appended
         raise RuntimeError("could not append to the audit log under contention")
 
     def _append(self, actor: str, action: str, subject: str, details: dict) -> AuditRecord:
@@ -83,7 +110,17 @@ class AuditLog:
             after = chunk[-1].seq
 
     def verify(self) -> ChainVerdict:
-        return verify_chain(list(self.iter_all()))
+        """The chain is intact and reaches the head anchor (when there is one)."""
+        records = list(self.iter_all())
+        verdict = verify_chain(records)
+        if not verdict.ok or self.anchor is None:
+            return verdict
+        try:
+            head = self.anchor.read()
+        except AnchorError as exc:
+            return ChainVerdict(False, len(records), None, str(exc))
+        anchored = {r.seq: r.hash for r in records if head is not None and r.seq == head.seq}
+        return _check_head(verdict, records[-1] if records else None, anchored, head)
 
     def count(self) -> int:
         with self._db.session() as session:

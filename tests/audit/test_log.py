@@ -1,0 +1,137 @@
+"""The audit log shows any edit, deletion or truncation, and `facetrail audit` reports it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from facetrail.audit.chain import AuditRecord, verify_chain
+from facetrail.audit.log import AuditLog
+from facetrail.cli.main import cli
+from facetrail.storage.database import Database
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    path = tmp_path / "facetrail.yaml"
+    path.write_text("database: {url: 'sqlite:///facetrail.db'}\nbus: {kind: sqlite, path: bus.db}\nobjects: {kind: local, path: objects}\n")
+    return path
+
+
+@pytest.fixture
+def log(tmp_path, config) -> AuditLog:
+    db = Database(f"sqlite:///{tmp_path / 'facetrail.db'}")
+    audit = AuditLog(db)
+    for i in range(5):
+        audit.record("alice", "watchlist.enrol", f"entry-{i}", {"watchlist": "default"})
+    yield audit
+    db.dispose()
+
+
+def raw(tmp_path) -> sqlite3.Connection:
+    """What an attacker with file access does: open the database directly and drop the guards."""
+    conn = sqlite3.connect(tmp_path / "facetrail.db", isolation_level=None)
+    conn.execute("DROP TRIGGER audit_no_update")
+    conn.execute("DROP TRIGGER audit_no_delete")
+    return conn
+
+
+def verify(config: Path):
+    return CliRunner().invoke(cli, ["audit", "verify", "-c", str(config)])
+
+
+def test_an_intact_log_verifies(log, config):
+    result = verify(config)
+    assert result.exit_code == 0, result.output
+    assert "intact: 5 record(s)" in result.output
+
+
+def test_the_database_refuses_to_update_or_delete_audit_rows(log, tmp_path):
+    conn = sqlite3.connect(tmp_path / "facetrail.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE audit_log SET actor='mallory' WHERE seq=2")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM audit_log WHERE seq=5")
+
+
+def test_an_edited_record_fails_verification_at_its_seq(log, tmp_path, config):
+    raw(tmp_path).execute("UPDATE audit_log SET actor='mallory' WHERE seq=3")
+    result = verify(config)
+    assert result.exit_code == 1
+    assert "seq 3" in result.output and "edited" in result.output
+
+
+def test_a_deleted_middle_record_fails_verification(log, tmp_path, config):
+    raw(tmp_path).execute("DELETE FROM audit_log WHERE seq=2")
+    result = verify(config)
+    assert result.exit_code == 1 and "seq 3" in result.output
+
+
+def test_deleting_the_last_record_fails_verification(log, tmp_path, config):
+    raw(tmp_path).execute("DELETE FROM audit_log WHERE seq=5")
+    assert verify_chain(log.records()).ok  # the shortened chain alone looks valid...
+    result = verify(config)
+    assert result.exit_code == 1  # ...but the head anchor remembers record 5
+    assert "seq 5" in result.output and "deleted" in result.output
+
+
+def test_rewriting_the_whole_tail_consistently_fails_verification(log, tmp_path):
+    """Re-hashing forged records keeps the chain valid, but the anchored hash no longer matches."""
+    from facetrail.audit.chain import record_hash
+
+    conn = raw(tmp_path)
+    records = log.records()
+    last = records[-1]
+    forged = record_hash(last.seq, last.at, "mallory", last.action, last.subject, last.details, last.prev_hash)
+    conn.execute("UPDATE audit_log SET actor='mallory', hash=? WHERE seq=?", (forged, last.seq))
+    verdict = log.verify()
+    assert not verdict.ok and verdict.first_bad_seq == 5 and "different hash" in verdict.reason
+
+
+def test_a_deleted_head_anchor_fails_verification(log):
+    log.anchor.path.unlink()
+    verdict = log.verify()
+    assert not verdict.ok and "anchor is missing" in verdict.reason
+
+
+def test_the_anchor_never_moves_backwards(log):
+    from facetrail.audit.anchor import Head
+
+    log.anchor.advance(Head(2, "old"))
+    assert log.anchor.read().seq == 5
+
+
+def test_export_writes_every_record_with_its_hashes_and_is_itself_audited(log, config, tmp_path):
+    out = tmp_path / "audit.jsonl"
+    result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5]
+    from datetime import datetime
+
+    exported = [AuditRecord(r["seq"], datetime.fromisoformat(r["at"]), r["actor"], r["action"], r["subject"], r["details"],
+                            r["prev_hash"], r["hash"]) for r in lines]
+    assert verify_chain(exported).ok  # an auditor can check the export without our database
+    last = log.records()[-1]
+    assert last.action == "audit.export" and last.details["records"] == 5 and last.details["format"] == "jsonl"
+
+
+def test_export_as_csv_with_since_filters_by_time(log, config):
+    result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--format", "csv", "--since", "2999-01-01T00:00:00Z"])
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert rows == []
+    result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 6 and json.loads(rows[0]["details"]) == {"watchlist": "default"}
+
+
+def test_export_with_a_bad_since_gives_one_clear_line(log, config):
+    result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--since", "yesterday"])
+    assert result.exit_code != 0 and "not an ISO 8601 time" in result.output and "Traceback" not in result.output

@@ -19,6 +19,7 @@ from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
+from facetrail.audit.log import AuditLog
 from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
 from facetrail.health import CameraHealth
@@ -87,6 +88,10 @@ def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.E
         for cid in camera_ids
     ]
     version = slots[0].analyser.watchlist_version if slots else ""
+    # Accountability: each camera's deployment (start, watch-list changes, stop) is in the audit log.
+    audit = AuditLog(Database(config.database.url))
+    for slot in slots:
+        audit.record("worker", "camera.start", slot.camera.camera_id, {"watchlist_version": version, "pid": os.getpid()})
     next_health = next_check = time.monotonic()
     try:
         while not stop.is_set():
@@ -107,6 +112,7 @@ def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.E
                     matcher, version = kit.matcher()
                     for slot in slots:
                         slot.analyser.set_matcher(matcher, version)
+                        audit.record("worker", "camera.watchlist_reload", slot.camera.camera_id, {"watchlist_version": version})
             if now >= next_health:
                 next_health = now + HEALTH_EVERY_S
                 stamp = datetime.now(timezone.utc)
@@ -120,6 +126,10 @@ def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.E
             for matched in slot.analyser.finish():
                 kit.publisher.publish(matched.event, matched.crop_jpeg)
             kit.publisher.report_health(slot.health(datetime.now(timezone.utc)))
+            counters = slot.analyser.counters
+            audit.record("worker", "camera.stop", slot.camera.camera_id, {
+                "watchlist_version": slot.analyser.watchlist_version, "faces_detected": counters.faces_detected,
+                "matched_passes": counters.matched_passes, "unmatched_passes": counters.unmatched_passes})
         kit.publisher.flush()
 
 

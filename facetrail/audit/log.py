@@ -9,6 +9,7 @@ anchor.py), so `verify` detects deletion of the last records too.
 
 from __future__ import annotations
 
+import getpass
 import json
 from datetime import datetime, timezone
 from typing import Iterator
@@ -48,6 +49,14 @@ def _record(row: AuditRow) -> AuditRecord:
 
 
 _DEFAULT = object()
+
+
+def os_user() -> str:
+    """Who is at the keyboard: the actor of audit records made from the command line."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown-os-user"
 
 
 def _check_head(verdict: ChainVerdict, last: AuditRecord | None, anchored: dict[int, str], head: Head | None) -> ChainVerdict:

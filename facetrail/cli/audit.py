@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
 import click
 
 from facetrail.audit.export import FORMATS, write_export
-from facetrail.audit.log import AuditLog
+from facetrail.audit.log import AuditLog, os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.cli.pipeline import parse_time
-
-
-def os_user() -> str:
-    """Who is at the keyboard: the actor of audit records made from the command line."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown-os-user"
 
 
 def audit_log(stores: Stores) -> AuditLog:

@@ -8,9 +8,11 @@ import click
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
+from facetrail.cli.audit import audit_group  # noqa: E402
 from facetrail.cli.errors import FriendlyGroup  # noqa: E402
 from facetrail.cli.pipeline import reprocess, run, trajectory  # noqa: E402
 from facetrail.cli.queries import sightings, tracks  # noqa: E402
+from facetrail.cli.retention import retention_group  # noqa: E402
 from facetrail.cli.watchlist import watchlist_group  # noqa: E402
 from facetrail.logs import configure_logging  # noqa: E402
 
@@ -22,7 +24,7 @@ def cli() -> None:
     configure_logging()
 
 
-for command in (watchlist_group, run, reprocess, trajectory, tracks, sightings):
+for command in (watchlist_group, run, reprocess, trajectory, tracks, sightings, audit_group, retention_group):
     cli.add_command(command)
 
 

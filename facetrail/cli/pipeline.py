@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
 import signal
 import time
@@ -15,6 +16,7 @@ from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
+from facetrail.audit.log import AuditLog, os_user
 from facetrail.bus.base import HEALTH_TOPIC
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
@@ -23,6 +25,7 @@ from facetrail.health import CameraHealth
 from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.publisher import SightingPublisher
 from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
+from facetrail.retention import sweep
 from facetrail.storage.health_store import HealthStore
 from facetrail.trajectory.service import TrajectoryService
 from facetrail.trajectory.tracks import CameraPlan
@@ -30,6 +33,7 @@ from facetrail.worker import start_workers
 
 TRAJECTORY_GROUP = "facetrail-trajectory"
 HEALTH_GROUP = "facetrail-health"
+SWEEP_EVERY_S = 15 * 60.0
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:
@@ -140,16 +144,25 @@ def run(config_path: str, duration: float | None) -> None:
         raise UsageProblem(f"{config_path}: no cameras configured")
     if not stores.watchlist.enrolled_people():
         click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
+    # Accountability: every run records the exact config in force (its hash) and the watch-list version.
+    audit = AuditLog(stores.db)
+    audit.record(os_user(), "run.start", config_path, {
+        "config_sha256": hashlib.sha256(Path(config_path).read_bytes()).hexdigest(),
+        "cameras": [c.id for c in stores.config.cameras], "watchlist_version": stores.watchlist.version()})
     stop = mp.get_context("spawn").Event()
     workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
     click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es); Ctrl-C stops", err=True)
     service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = None if duration is None else time.monotonic() + duration
+    next_sweep = time.monotonic()  # retention: expired entries and old data are erased at start, then every 15 min
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             service.step(timeout_s=0.2)
             record_health(stores, health)
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + SWEEP_EVERY_S
+                sweep(stores.config, stores.db, stores.objects, stores.bus, audit)
             if not any(w.is_alive() for w in workers):
                 break
     except KeyboardInterrupt:
@@ -162,3 +175,4 @@ def run(config_path: str, duration: float | None) -> None:
                 worker.kill()
         service.drain()
         record_health(stores, health)
+        audit.record(os_user(), "run.stop", config_path, {"watchlist_version": stores.watchlist.version()})

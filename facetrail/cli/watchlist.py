@@ -1,8 +1,7 @@
-"""`facetrail watchlist import|list|remove`."""
+"""`facetrail watchlist import|list|remove|erase`; every change is audited."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import click
 from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.enrolment import EnrolmentError
+from facetrail.audit.log import AuditLog, os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in
@@ -40,8 +40,12 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
     if not people:
         raise UsageProblem(f"{folder}: no person subfolders (expected FOLDER/<Display Name>/<photos>)")
     stores = Stores.load(config_path)
+    lists = stores.config.watchlist.lists
+    if lists and list_name not in lists:
+        raise UsageProblem(f"--watchlist {list_name!r} is not a configured watch-list; configured: {', '.join(sorted(lists))}")
     expires_at = expiry_within(expires_in_days, stores.config.watchlist.max_expiry_days)
     detector, embedder = create_detector(stores.config.analysis.detector), FaceEmbedder()
+    audit, actor = AuditLog(stores.db), enrolled_by or os_user()
     existing = {r.display_name for r in stores.watchlist.records()}
     failures = 0
     for person in people:
@@ -50,15 +54,22 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
             continue
         request = EnrolmentRequest(
             display_name=person.name, photos=photos_in(person), legal_basis=legal_basis,
-            image_source=image_source or str(person.resolve()), enrolled_by=enrolled_by or getpass.getuser(),
+            image_source=image_source or str(person.resolve()), enrolled_by=actor,
             expires_at=expires_at, watchlist=list_name,
         )
         try:
             done = enrol(request, detector, embedder, stores.watchlist, stores.objects)
         except EnrolmentError as exc:
             failures += 1
+            # Refusals are audited too (without the name: the person was never enrolled).
+            audit.record(actor, "watchlist.enrol_refused", "", {"watchlist": list_name, "reason": str(exc).split(": ")[-1]})
             click.echo(f"not enrolled {person.name}: {exc}", err=True)
             continue
+        record = done.record
+        audit.record(actor, "watchlist.enrol", record.entry_id, {
+            "watchlist": record.watchlist, "legal_basis": record.legal_basis, "image_source": record.image_source,
+            "photos": done.photos, "expires_at": record.expires_at, "watchlist_version": stores.watchlist.version(),
+        })
         click.echo(f"enrolled {done.record.display_name} ({done.photos} photo(s), expires {done.record.expires_at:%Y-%m-%d})")
     if failures:
         sys.exit(1)
@@ -85,17 +96,42 @@ def list_entries(config_path: str, fmt: str) -> None:
                    f"{r.expires_at:%Y-%m-%d} {r.legal_basis}")
 
 
-@watchlist_group.command("remove")
-@click.argument("person")
-@CONFIG_OPTION
-def remove_entry(person: str, config_path: str) -> None:
-    """Remove PERSON (display name or entry id) and erase everything derived from the entry."""
+def _erase(person: str, config_path: str, actor: str | None, action: str, reason: str | None) -> None:
     stores = Stores.load(config_path)
     matches = [r for r in stores.watchlist.records() if person in (r.entry_id, r.display_name)]
     if not matches:
         raise UsageProblem(f"no watch-list entry named or with id {person!r}")
     if len(matches) > 1:
         raise UsageProblem(f"{len(matches)} entries are named {person!r}; give the entry id")
-    report = erase_entry(matches[0].entry_id, stores.db, stores.objects, stores.bus)
-    click.echo(f"removed {matches[0].display_name}: entry, embeddings, sightings, tracks and "
-               f"{report.objects_deleted} stored image(s) erased")
+    record = matches[0]
+    report = erase_entry(record.entry_id, stores.db, stores.objects, stores.bus)
+    # The audit record names the entry id, never the person: it outlives the erasure.
+    AuditLog(stores.db).record(actor or os_user(), action, record.entry_id, {
+        "watchlist": record.watchlist, "reason": reason, "sightings_deleted": report.sightings_deleted,
+        "tracks_deleted": report.tracks_deleted, "objects_deleted": report.objects_deleted,
+        "bus_messages_deleted": report.bus_messages_deleted, "watchlist_version": stores.watchlist.version(),
+    })
+    click.echo(f"{'erased' if action == 'watchlist.erase' else 'removed'} {record.display_name}: entry, embeddings, "
+               f"sightings, tracks, reviews and {report.objects_deleted} stored image(s) erased")
+
+
+ACTOR_OPTION = click.option("--actor", default=None, help="who is making the change (default: the logged-in OS user)")
+
+
+@watchlist_group.command("remove")
+@click.argument("person")
+@CONFIG_OPTION
+@ACTOR_OPTION
+def remove_entry(person: str, config_path: str, actor: str | None) -> None:
+    """Remove PERSON (display name or entry id) and erase everything derived from the entry."""
+    _erase(person, config_path, actor, "watchlist.remove", None)
+
+
+@watchlist_group.command("erase")
+@click.argument("person")
+@CONFIG_OPTION
+@ACTOR_OPTION
+@click.option("--reason", default="erasure request", show_default=True, help="why (e.g. a data-subject request reference)")
+def erase_person(person: str, config_path: str, actor: str | None, reason: str) -> None:
+    """Erase PERSON on request (data-subject erasure): as remove, audited as an erasure."""
+    _erase(person, config_path, actor, "watchlist.erase", reason)

@@ -21,7 +21,7 @@ from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.log import AuditLog
 from facetrail.bus.sqlite_bus import SqliteBus
-from facetrail.config import AnalysisConfig, Config
+from facetrail.config import AnalysisConfig, Config, load_config
 from facetrail.demo.photos import PhotoError, fetch_photo
 from facetrail.enrolment import EnrolmentRequest, enrol
 from facetrail.events import SIGHTINGS_TOPIC
@@ -91,6 +91,7 @@ class Site:
     """One deployment's stores, as `facetrail run` opens them, in a temporary folder."""
 
     root: Path
+    config_path: Path
     config: Config
     db: Database
     objects: LocalObjectStore
@@ -120,10 +121,21 @@ class Site:
         return analyser
 
 
+SITE_CONFIG = """
+database: {url: "sqlite:///facetrail.db"}
+bus: {kind: sqlite, path: bus.db}
+objects: {kind: local, path: objects}
+cameras: [{id: gate-1, name: Gate, source: gate.mp4, position: {x: 0, y: 0}}]
+"""
+
+
 @pytest.fixture
 def site(tmp_path) -> Site:
-    db = Database(f"sqlite:///{tmp_path / 'facetrail.db'}")
-    site = Site(tmp_path, Config(), db, LocalObjectStore(tmp_path / "objects"), SqliteBus(tmp_path / "bus.db"), AuditLog(db))
+    config_path = tmp_path / "facetrail.yaml"
+    config_path.write_text(SITE_CONFIG)
+    config = load_config(config_path)
+    db = Database(config.database.url)
+    site = Site(tmp_path, config_path, config, db, LocalObjectStore(config.objects.path), SqliteBus(config.bus.path), AuditLog(db))
     yield site
     site.bus.close()
     db.dispose()

@@ -26,6 +26,8 @@ def cli() -> None:
 
 for command in (watchlist_group, run, reprocess, trajectory, tracks, sightings, audit_group, retention_group):
     cli.add_command(command)
+from facetrail.cli.users import users_group; cli.add_command(users_group)  # noqa: E402, E702
+from facetrail.cli.api import api; cli.add_command(api)  # noqa: E402, E702
 
 
 def main() -> None:

@@ -189,3 +189,25 @@ class ReviewRow(Base):
     decision: Mapped[str] = mapped_column(String(16))  # confirm | reject
     note: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class UserRow(Base):
+    """A person who may use the API; only an argon2 hash of the password is kept."""
+
+    __tablename__ = "api_users"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # operator | enroller | auditor | admin
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiTokenRow(Base):
+    """A bearer token, stored as its SHA-256 only, so a copy of the database grants no access."""
+
+    __tablename__ = "api_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("api_users.username", ondelete="CASCADE"), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

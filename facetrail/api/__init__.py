@@ -1,0 +1,1 @@
+"""The HTTP API and dashboard (FastAPI): watch-list, tracks, sightings, evidence, cameras, live alerts."""

@@ -1,0 +1,57 @@
+"""The alert queue (candidate sightings awaiting review) and the live alert stream (server-sent events)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from facetrail.api import views
+from facetrail.api.context import ApiContext, api_context
+from facetrail.api.schemas import Problem, SightingPage, Window
+from facetrail.api.sighting_queries import find_sightings
+from facetrail.api.sightings import sighting_views
+from facetrail.api.windows import time_window
+from facetrail.auth.dependencies import Principal, require_roles
+from facetrail.auth.roles import OPERATOR
+
+router = APIRouter(prefix=views.API, tags=["alerts"], responses={401: {"model": Problem}, 403: {"model": Problem}})
+HEARTBEAT_S = 15.0
+
+
+@router.get("/alerts", response_model=SightingPage)
+def alert_queue(window: Window = Depends(time_window), principal: Principal = Depends(require_roles(OPERATOR)),
+                ctx: ApiContext = Depends(api_context)) -> SightingPage:
+    """Candidate sightings awaiting review, newest first."""
+    entries = ctx.visible_entries(principal.role)
+    found = find_sightings(ctx.db, entry_ids=list(entries), since=window.since, until=window.until, limit=window.limit,
+                           offset=window.offset, status="candidate", newest_first=True)
+    ctx.audit.record(principal.username, "alerts.search", "", {
+        "since": window.since.isoformat(), "until": window.until.isoformat(), "limit": window.limit,
+        "offset": window.offset, "returned": len(found)})
+    return SightingPage(items=sighting_views(ctx, found, entries), window=window)
+
+
+@router.get("/alerts/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "one `alert` event (an Alert as JSON) per new sighting"}})
+async def alert_stream(request: Request, principal: Principal = Depends(require_roles(OPERATOR))) -> StreamingResponse:
+    fanout = request.app.state.fanout
+    subscriber = fanout.subscribe(principal.role)
+
+    async def events():
+        try:
+            yield ": connected\n\n"
+            while not await request.is_disconnected():
+                try:
+                    alert = await asyncio.wait_for(subscriber.queue.get(), timeout=HEARTBEAT_S)
+                except asyncio.TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield f"event: alert\nid: {alert.sighting.event_id}\ndata: {alert.model_dump_json()}\n\n"
+        finally:
+            fanout.unsubscribe(subscriber)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,121 @@
+"""Live alerts: a thread follows ALERTS_TOPIC on the bus and fans each alert out to connected browsers.
+
+The consumer group is new at every start and skips what is already on the
+topic before serving, so history is never replayed as live (the alert queue
+route serves it). Positions are never committed: the group is throwaway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from facetrail.api import schemas
+from facetrail.api.context import ApiContext
+from facetrail.api import views
+from facetrail.bus.base import ALERTS_TOPIC, Consumer
+from facetrail.trajectory.service import Alert
+
+log = logging.getLogger(__name__)
+QUEUE_DEPTH = 200
+
+
+@dataclass(eq=False)
+class Subscriber:
+    role: str
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_DEPTH))
+
+
+class AlertFanout:
+    """Subscribers live on the event loop; the bus thread hands alerts over with call_soon_threadsafe."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscriber] = set()
+        self.delivered = 0
+        self.dropped = 0
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, role: str) -> Subscriber:
+        subscriber = Subscriber(role)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def publish(self, alert: schemas.Alert, roles_allowed: frozenset[str]) -> None:
+        for subscriber in list(self._subscribers):
+            if subscriber.role != "admin" and subscriber.role not in roles_allowed:
+                continue
+            try:
+                subscriber.queue.put_nowait(alert)
+                self.delivered += 1
+            except asyncio.QueueFull:
+                self.dropped += 1  # a stalled browser misses live alerts; the queue route still has them
+
+
+def _skip_history(consumer: Consumer) -> int:
+    skipped = 0
+    while batch := consumer.poll(0.0, 5000):
+        skipped += len(batch)
+    return skipped
+
+
+class AlertFeed:
+    def __init__(self, ctx: ApiContext, fanout: AlertFanout, loop: asyncio.AbstractEventLoop):
+        self._ctx, self._fanout, self._loop = ctx, fanout, loop
+        self._stop = threading.Event()
+        self._consumer: Consumer = ctx.bus.consumer(ALERTS_TOPIC, f"facetrail-api-{uuid.uuid4().hex[:12]}")
+        self.skipped = _skip_history(self._consumer)
+        self.received = 0
+        self._thread = threading.Thread(target=self._run, name="alert-feed", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._consumer.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for record in self._consumer.poll(0.2, 100):
+                    self._forward(record.value)
+            except Exception:  # the feed must outlive one bad poll; the next poll retries
+                log.exception("alert feed poll failed")
+                self._stop.wait(1.0)
+
+    def _forward(self, raw: bytes) -> None:
+        try:
+            alert = Alert.model_validate_json(raw)
+        except ValidationError:
+            log.warning("ignored a malformed alert on %s", ALERTS_TOPIC)
+            return
+        self.received += 1
+        record = self._ctx.watchlist.get(alert.sighting.entry_id)
+        if record is None:
+            return  # erased since
+        roles = _roles_seeing(self._ctx, record.watchlist)
+        has_photo = bool(self._ctx.watchlist.photo_keys(record.entry_id))
+        stored = self._ctx.sightings.get(alert.sighting.event_id)
+        status = stored.status if stored else "candidate"
+        sighting = views.sighting(self._ctx, alert.sighting, status, record.display_name, has_photo)
+        out = schemas.Alert(sighting=sighting, track_id=alert.track_id)
+        self._loop.call_soon_threadsafe(self._fanout.publish, out, roles)
+
+
+def _roles_seeing(ctx: ApiContext, watchlist: str) -> frozenset[str]:
+    from facetrail.auth.roles import ROLES
+
+    allows = getattr(ctx.config.watchlist, "allows", None)
+    return frozenset(r for r in ROLES if allows is None or allows(watchlist, r))

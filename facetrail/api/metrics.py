@@ -1,0 +1,91 @@
+"""Prometheus metrics, read fresh from the stores at every scrape.
+
+/metrics carries counts only (no names, no ids of people) and needs no token,
+so a Prometheus on the same host can scrape it; the server listens on 127.0.0.1 only.
+Detection and embedding latency are not in the health reports, so they are not here.
+"""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from facetrail.api.context import ApiContext
+from facetrail.api.live import AlertFanout
+from facetrail.events import SIGHTINGS_TOPIC
+from facetrail.storage.models import SightingRow
+
+# The group `facetrail trajectory` and `facetrail run` consume sightings with (facetrail/cli/pipeline.py).
+TRAJECTORY_GROUP = "facetrail-trajectory"
+
+router = APIRouter(tags=["operations"])
+
+
+class StoreCollector:
+    def __init__(self, ctx: ApiContext, fanout: AlertFanout):
+        self._ctx, self._fanout = ctx, fanout
+        self._lag_consumer = None
+
+    def collect(self):
+        yield from self._camera_metrics()
+        sightings = GaugeMetricFamily("facetrail_sightings", "stored sightings by review status", labels=["status"])
+        with self._ctx.db.session() as session:
+            for status, count in session.execute(select(SightingRow.status, func.count()).group_by(SightingRow.status)):
+                sightings.add_metric([status], count)
+        yield sightings
+        alerts = CounterMetricFamily("facetrail_live_alerts", "alerts pushed to browsers by this API process")
+        alerts.add_metric([], self._fanout.delivered)
+        yield alerts
+        dropped = CounterMetricFamily("facetrail_live_alerts_dropped", "alerts not pushed to a stalled browser")
+        dropped.add_metric([], self._fanout.dropped)
+        yield dropped
+        yield GaugeMetricFamily("facetrail_live_clients", "browsers connected to the alert stream", value=self._fanout.subscribers)
+        lag = self._bus_lag()
+        if lag is not None:
+            yield GaugeMetricFamily("facetrail_bus_lag_messages", "sightings published but not yet stitched", value=lag)
+
+    def _camera_metrics(self):
+        fps = GaugeMetricFamily("facetrail_camera_analysed_fps", "frames analysed per second", labels=["camera"])
+        lag = GaugeMetricFamily("facetrail_camera_lag_seconds", "how far analysis trails the stream", labels=["camera"])
+        up = GaugeMetricFamily("facetrail_camera_up", "1 while the camera reports state 'running'", labels=["camera"])
+        age = GaugeMetricFamily("facetrail_camera_report_age_seconds", "seconds since the last health report", labels=["camera"])
+        counts = {name: CounterMetricFamily(f"facetrail_camera_{name}", help_, labels=["camera"]) for name, help_ in (
+            ("faces_detected", "faces detected"), ("matched_passes", "passes matched to the watch-list"),
+            ("unmatched_passes", "passes that matched nobody (counted only)"), ("reconnects", "stream reconnects"))}
+        now = time.time()
+        for report in self._ctx.health.all():
+            labels = [report.camera_id]
+            fps.add_metric(labels, report.analysed_fps)
+            lag.add_metric(labels, report.lag_s)
+            up.add_metric(labels, 1.0 if report.state == "running" else 0.0)
+            age.add_metric(labels, max(0.0, now - report.reported_at.timestamp()))
+            for name, family in counts.items():
+                family.add_metric(labels, getattr(report, name))
+        yield from (fps, lag, up, age, *counts.values())
+
+    def _bus_lag(self) -> int | None:
+        if self._ctx.bus is None:
+            return None
+        if self._lag_consumer is None:
+            self._lag_consumer = self._ctx.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP)
+        lag = getattr(self._lag_consumer, "lag", None)  # the SQLite bus knows its lag; Kafka reports it itself
+        return lag() if lag else None
+
+
+class RequestMetrics:
+    def __init__(self, registry: CollectorRegistry):
+        self.requests = Counter("facetrail_http_requests", "API requests", ["route", "status"], registry=registry)
+        self.latency = Histogram("facetrail_http_request_seconds", "API request latency", ["route"], registry=registry)
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

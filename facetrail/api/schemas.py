@@ -1,0 +1,172 @@
+"""Typed request and response bodies of every route. None of them can carry an embedding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Problem(_Out):
+    detail: str
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class LoginResponse(_Out):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+    username: str
+    role: str
+
+
+class Me(_Out):
+    username: str
+    role: str
+
+
+class Window(_Out):
+    since: datetime
+    until: datetime
+    limit: int
+    offset: int
+
+
+class Person(_Out):
+    entry_id: str
+    display_name: str
+    watchlist: str
+    legal_basis: str
+    image_source: str
+    enrolled_by: str
+    created_at: datetime
+    expires_at: datetime
+    photos: int = Field(description="enrolled photos, served by /api/v1/people/{entry_id}/photos/{index}")
+
+
+class PeoplePage(_Out):
+    items: list[Person]
+    limit: int
+    offset: int
+    total: int
+
+
+class Erased(_Out):
+    entry_id: str
+    objects_deleted: int
+
+
+class Visit(_Out):
+    camera_id: str
+    camera_name: str
+    x: float | None = Field(description="camera position on the site plan, metres")
+    y: float | None
+    entered_at: datetime
+    exited_at: datetime
+    best_score: float
+    sightings: int
+    plausible_arrival: bool
+    speed_mps: float | None
+
+
+class Track(_Out):
+    track_id: str
+    entry_id: str
+    person: str
+    started_at: datetime
+    ended_at: datetime
+    plausible: bool
+    visits: list[Visit]
+
+
+class TrackPage(_Out):
+    items: list[Track]
+    window: Window
+
+
+class CameraVisit(_Out):
+    entry_id: str
+    person: str
+    visit: Visit
+
+
+class CameraVisitPage(_Out):
+    items: list[CameraVisit]
+    window: Window
+
+
+class Sighting(_Out):
+    event_id: str
+    entry_id: str
+    person: str
+    camera_id: str
+    camera_name: str
+    first_seen: datetime
+    last_seen: datetime
+    score: float
+    quality: float
+    status: Literal["candidate", "confirmed", "rejected"] | str
+    final: bool
+    evidence_url: str | None = Field(description="the crop, served through the API to operators")
+    photo_url: str | None = Field(description="the person's first enrolled photo")
+
+
+class SightingPage(_Out):
+    items: list[Sighting]
+    window: Window
+
+
+class Alert(_Out):
+    sighting: Sighting
+    track_id: str | None
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "reject"]
+    note: str = Field("", max_length=2000)
+
+
+class DecisionResponse(_Out):
+    event_id: str
+    status: str
+    confirmations: int
+    required: int
+
+
+class CameraHealthOut(_Out):
+    state: str
+    analysed_fps: float
+    last_frame_at: datetime | None
+    reconnects: int
+    lag_s: float
+    faces_detected: int
+    matched_passes: int
+    unmatched_passes: int
+    reported_at: datetime
+
+
+class Camera(_Out):
+    camera_id: str
+    name: str
+    x: float
+    y: float
+    live: bool
+    health: CameraHealthOut | None = Field(description="latest report; null when the camera never reported")
+
+
+class CameraList(_Out):
+    site: str
+    items: list[Camera]

@@ -65,7 +65,7 @@ class TrackerConfig(_Strict):
 
 
 class MatchingConfig(_Strict):
-    threshold: float = Field(0.5, gt=0, lt=2, description="largest embedding distance accepted as a match")
+    threshold: float = Field(0.48, gt=0, lt=2, description="largest embedding distance accepted as a match (docs/threshold.md)")
     min_quality: float = Field(0.25, ge=0, le=1, description="poorer shots are never embedded")
 
 

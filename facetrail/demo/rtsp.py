@@ -6,8 +6,10 @@ bindings; scripts/install-rtsp-deps puts them there when they are missing.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import selectors
+import signal
 import subprocess
 import tempfile
 import time
@@ -35,6 +37,15 @@ def install_rtsp_deps(timeout_s: float = 900.0) -> None:
     if result.returncode != 0:
         reason = (result.stderr or result.stdout).strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
         raise RtspServerError(f"{INSTALL_SCRIPT.name} failed: {reason[0]}")
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: a killed test run or demo never leaves a server behind."""
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:  # not Linux: the context manager still stops it on every normal exit
+        pass
 
 
 def _wait_ready(process: subprocess.Popen, timeout_s: float) -> str:
@@ -79,7 +90,8 @@ def serve_clips(mounts: dict[str, Path], loop: bool = False, port: int = 0, read
     if loop:
         command.append("--loop")
     with tempfile.TemporaryFile("w+") as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
+                                   text=True, preexec_fn=_die_with_parent)
         try:
             try:
                 base = _wait_ready(process, ready_timeout_s)

@@ -1,0 +1,365 @@
+"""Kafka adapter of the event bus, for deployments (kafka-python).
+
+Delivery while the broker is away
+---------------------------------
+``publish`` never touches the network. It appends the message to an in-process
+queue bounded at ``buffer_max_messages`` (KafkaBusConfig) and returns; one
+sender thread hands queued messages to the Kafka producer in publish order and
+puts back at the front, in their original order, any message the broker did not
+acknowledge, retrying until it does. So an outage of the broker costs no event
+as long as this process lives, and nothing blocks for longer than stated:
+
+* ``publish`` waits at most ``max_block_s`` for room when the queue is full and
+  then raises ``BusBufferFull`` (the caller decides; nothing is dropped silently);
+* ``flush`` waits at most ``timeout_s`` and raises ``BusNotDelivered`` naming
+  how many messages are still waiting and the last error;
+* ``close`` flushes for at most ``close_timeout_s`` and raises
+  ``BusNotDelivered`` when messages could not be delivered.
+
+The bound on what an outage can cost is therefore this process's queue: if the
+process itself dies while the broker is away, at most ``buffer_max_messages``
+undelivered messages are lost. Producers use ``acks='all'`` and idempotence, so
+once acknowledged a message is durable and written once. A re-send after a
+failed batch may repeat or, rarely, reorder publications; every consumer
+upserts by the event's deterministic id, so neither changes the result.
+
+Messages are keyed (sightings by ``entry_id``), so one person's events share a
+partition and keep their order. Consumers never auto-commit: ``commit`` is
+called by the caller after its durable write (at-least-once delivery).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import (
+    CommitFailedError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
+
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, Record
+from facetrail.config import KafkaBusConfig
+from facetrail.events import SIGHTINGS_TOPIC
+
+log = logging.getLogger(__name__)
+
+CAMERAS_TOPIC = "facetrail.cameras.v1"
+
+# Partitions per topic: sightings are spread over several so analysis can scale out;
+# the low-volume topics keep one partition and so one total order.
+DEFAULT_TOPICS: dict[str, int] = {
+    SIGHTINGS_TOPIC: 6,
+    HEALTH_TOPIC: 1,
+    ALERTS_TOPIC: 1,
+    DEAD_LETTER_TOPIC: 1,
+    CAMERAS_TOPIC: 1,
+}
+
+# How long one attempt may wait on the network; every loop retries after it.
+_CONNECT_TIMEOUT_MS = 2_000
+_SEND_BLOCK_MS = 1_000
+_DELIVERY_TIMEOUT_MS = 30_000
+_REQUEST_TIMEOUT_MS = 10_000
+_RETRY_PAUSE_S = 0.5
+
+# The broker will never take these messages however often they are sent.
+_PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
+
+
+class BusError(Exception):
+    """The Kafka bus cannot do what was asked; the message says why."""
+
+
+class BusBufferFull(BusError):
+    pass
+
+
+class BusNotDelivered(BusError):
+    pass
+
+
+@dataclass(frozen=True)
+class _Message:
+    seq: int
+    topic: str
+    key: str
+    value: bytes
+
+
+def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, *,
+                  replication_factor: int = 1, timeout_s: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet (partitions as given); return the names created."""
+    wanted = DEFAULT_TOPICS if topics is None else topics
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="facetrail-admin",
+                                 bootstrap_timeout_ms=int(timeout_s * 1000),
+                                 request_timeout_ms=int(timeout_s * 1000))
+    except KafkaError as exc:
+        raise BusError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from None
+    try:
+        missing = sorted(set(wanted) - set(admin.list_topics()))
+        if missing:
+            new = [NewTopic(name, wanted[name], replication_factor) for name in missing]
+            try:
+                admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
+            except TopicAlreadyExistsError:
+                pass  # another process created them between our look and our create
+        return missing
+    finally:
+        admin.close()
+
+
+class KafkaBusConsumer:
+    """One member of a consumer group on one topic; joins lazily, so a missing broker only means empty polls."""
+
+    def __init__(self, config: KafkaBusConfig, topic: str, group: str):
+        self._config = config
+        self._topic = topic
+        self._group = group
+        self._consumer: KafkaConsumer | None = None
+        self._warned = False
+
+    def _connected(self) -> KafkaConsumer | None:
+        if self._consumer is not None:
+            return self._consumer
+        try:
+            self._consumer = KafkaConsumer(
+                self._topic,
+                bootstrap_servers=self._config.bootstrap_servers,
+                client_id=self._config.client_id,
+                group_id=self._group,
+                enable_auto_commit=False,  # commit() after the caller's durable write, never before
+                auto_offset_reset="earliest",
+                bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
+                session_timeout_ms=10_000,
+                heartbeat_interval_ms=3_000,
+            )
+        except KafkaError as exc:
+            if not self._warned:
+                log.warning("Kafka at %s unreachable for group %s: %s; retrying on each poll",
+                            self._config.bootstrap_servers, self._group, exc)
+                self._warned = True
+            return None
+        self._warned = False
+        return self._consumer
+
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[Record]:
+        consumer = self._connected()
+        if consumer is None:
+            return []
+        batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        records = [
+            Record(topic=msg.topic, key=(msg.key or b"").decode(), value=msg.value,
+                   offset=msg.offset, partition=msg.partition)
+            for partition_records in batches.values()
+            for msg in partition_records
+        ]
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+
+    def commit(self) -> None:
+        if self._consumer is None:
+            return
+        try:
+            self._consumer.commit()
+        except CommitFailedError as exc:
+            # The group rebalanced since the poll: the new owner gets these records again,
+            # which is harmless because consumers upsert by event id.
+            log.warning("commit for group %s lost to a rebalance (records will be redelivered): %s",
+                        self._group, exc)
+
+    def assignment(self) -> set[int]:
+        """Partitions of the topic this member currently owns."""
+        if self._consumer is None:
+            return set()
+        return {tp.partition for tp in self._consumer.assignment()}
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+
+
+class KafkaBus:
+    """EventBus on Kafka: bounded in-process queue, ordered per key, retried until acknowledged."""
+
+    def __init__(self, config: KafkaBusConfig, *, max_block_s: float = 5.0, close_timeout_s: float = 10.0):
+        self.config = config
+        self._max_block_s = max_block_s
+        self._close_timeout_s = close_timeout_s
+        self._queue: deque[_Message] = deque()
+        self._in_flight: dict[int, _Message] = {}
+        self._failed: list[_Message] = []
+        self._rejected: list[_Message] = []
+        self._seq = 0
+        self._last_error: str = ""
+        self._cond = threading.Condition()
+        self._closing = False
+        self._producer: KafkaProducer | None = None
+        self._sender = threading.Thread(target=self._send_loop, name="kafka-bus-sender", daemon=True)
+        self._sender.start()
+
+    # ---- EventBus -------------------------------------------------------
+
+    def publish(self, topic: str, key: str, value: bytes) -> None:
+        deadline = time.monotonic() + self._max_block_s
+        with self._cond:
+            if self._closing:
+                raise BusError("publish on a closed Kafka bus")
+            while self._pending_locked() >= self.config.buffer_max_messages:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BusBufferFull(
+                        f"Kafka bus buffer full ({self.config.buffer_max_messages} messages waiting for "
+                        f"{self.config.bootstrap_servers}); last error: {self._last_error or 'none'}")
+                self._cond.wait(left)
+            self._seq += 1
+            self._queue.append(_Message(self._seq, topic, key, bytes(value)))
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            self._raise_rejected_locked()
+            while self._pending_locked():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise BusNotDelivered(
+                        f"{self._pending_locked()} message(s) not yet acknowledged by Kafka at "
+                        f"{self.config.bootstrap_servers} after {timeout_s:g}s (kept queued); "
+                        f"last error: {self._last_error or 'none'}")
+                self._cond.wait(min(left, 0.5))
+            self._raise_rejected_locked()
+
+    def _raise_rejected_locked(self) -> None:
+        """Messages the broker refused for good are reported once, by the next flush or close."""
+        if self._rejected:
+            count, self._rejected = len(self._rejected), []
+            raise BusNotDelivered(f"Kafka refused {count} message(s) for good: {self._last_error}")
+
+    def consumer(self, topic: str, group: str) -> KafkaBusConsumer:
+        return KafkaBusConsumer(self.config, topic, group)
+
+    def close(self) -> None:
+        problem: BusNotDelivered | None = None
+        try:
+            self.flush(self._close_timeout_s)
+        except BusNotDelivered as exc:
+            problem = exc
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._sender.join(timeout=5.0)
+        if problem is not None:
+            raise BusNotDelivered(f"Kafka bus closed with messages lost: {problem}")
+
+    # ---- introspection ---------------------------------------------------
+
+    def pending(self) -> int:
+        """Messages published here and not yet acknowledged by the broker."""
+        with self._cond:
+            return self._pending_locked()
+
+    def _pending_locked(self) -> int:
+        return len(self._queue) + len(self._in_flight) + len(self._failed)
+
+    # ---- sender thread -----------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._cond:
+                self._requeue_failed_locked()
+                while not self._queue and not self._failed and not self._closing:
+                    self._cond.wait(0.5)
+                    self._requeue_failed_locked()
+                if self._closing:
+                    break
+            producer = self._connected_producer()
+            if producer is None:
+                time.sleep(_RETRY_PAUSE_S)
+                continue
+            if not self._hand_over(producer):
+                time.sleep(_RETRY_PAUSE_S)
+        if self._producer is not None:
+            self._producer.close(timeout=2)
+            self._producer = None
+
+    def _requeue_failed_locked(self) -> None:
+        """Failed messages go back to the front, oldest first, so per-key order survives a retry."""
+        if self._failed:
+            for message in sorted(self._failed, key=lambda m: m.seq, reverse=True):
+                self._queue.appendleft(message)
+            self._failed.clear()
+
+    def _connected_producer(self) -> KafkaProducer | None:
+        if self._producer is not None:
+            return self._producer
+        try:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.config.bootstrap_servers,
+                client_id=self.config.client_id,
+                acks="all",
+                enable_idempotence=True,
+                retries=2_147_483_647,  # bounded by delivery_timeout_ms; then this class re-sends
+                max_in_flight_requests_per_connection=5,
+                delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
+                request_timeout_ms=_REQUEST_TIMEOUT_MS,
+                max_block_ms=_SEND_BLOCK_MS,
+                bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
+                linger_ms=5,
+            )
+        except KafkaError as exc:
+            self._note_error(exc)
+            return None
+        return self._producer
+
+    def _hand_over(self, producer: KafkaProducer) -> bool:
+        """Move queued messages into the producer; False when the broker cannot take them now."""
+        while True:
+            with self._cond:
+                if not self._queue or self._closing:
+                    return True
+                message = self._queue.popleft()
+                self._in_flight[message.seq] = message
+            try:
+                future = producer.send(message.topic, key=message.key.encode(), value=message.value)
+            except KafkaError as exc:  # e.g. no metadata for the topic: broker away or topic missing
+                self._retry_later(message, exc)
+                return isinstance(exc, _PERMANENT)
+            future.add_callback(self._acknowledged, message)
+            future.add_errback(self._not_acknowledged, message)
+
+    def _retry_later(self, message: _Message, exc: Exception) -> None:
+        self._note_error(exc)
+        with self._cond:
+            if self._in_flight.pop(message.seq, None) is not None:
+                if isinstance(exc, _PERMANENT):
+                    log.error("Kafka rejected a message on %s for good: %s", message.topic, exc)
+                    self._rejected.append(message)
+                else:
+                    self._failed.append(message)
+            self._cond.notify_all()
+
+    def _acknowledged(self, message: _Message, _metadata) -> None:
+        with self._cond:
+            self._in_flight.pop(message.seq, None)
+            self._last_error = ""
+            self._cond.notify_all()
+
+    def _not_acknowledged(self, message: _Message, exc: Exception) -> None:
+        self._retry_later(message, exc)
+
+    def _note_error(self, exc: Exception) -> None:
+        text = f"{type(exc).__name__}: {exc}"
+        if text != self._last_error:
+            log.warning("Kafka at %s: %s; messages stay queued and are retried", self.config.bootstrap_servers, text)
+        self._last_error = text

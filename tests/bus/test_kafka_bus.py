@@ -1,0 +1,206 @@
+"""KafkaBus against a real single-node Kafka started by scripts/services."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from facetrail.bus.kafka_bus import DEFAULT_TOPICS, BusBufferFull, BusNotDelivered, KafkaBus, ensure_topics
+from facetrail.bus.select import open_bus
+from facetrail.config import KafkaBusConfig
+from services_fixtures import run_services
+
+services = pytest.mark.services
+
+
+def fresh_topic(bootstrap: str, partitions: int = 1) -> str:
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    ensure_topics(bootstrap, {topic: partitions})
+    return topic
+
+
+def bus_for(bootstrap: str, **settings) -> KafkaBus:
+    return KafkaBus(KafkaBusConfig(kind="kafka", bootstrap_servers=bootstrap, client_id="facetrail-test"), **settings)
+
+
+def poll_until(consumer, count: int, timeout_s: float = 30.0) -> list:
+    records, deadline = [], time.monotonic() + timeout_s
+    while len(records) < count and time.monotonic() < deadline:
+        records += consumer.poll(1.0)
+    return records
+
+
+@pytest.fixture
+def bus(kafka_service):
+    kafka_bus = bus_for(kafka_service.kafka_bootstrap)
+    yield kafka_bus
+    kafka_bus.close()
+
+
+@services
+def test_a_published_message_comes_back_to_a_consumer_with_its_key_and_value(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    bus.publish(topic, "entry-1", b'{"n": 1}')
+    bus.flush()
+    consumer = bus.consumer(topic, "round-trip")
+    records = poll_until(consumer, 1)
+    consumer.close()
+    assert [(r.topic, r.key, r.value, r.offset) for r in records] == [(topic, "entry-1", b'{"n": 1}', 0)]
+
+
+@services
+def test_messages_of_one_key_stay_on_one_partition_in_publish_order(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap, partitions=4)
+    for n in range(60):
+        bus.publish(topic, f"entry-{n % 5}", str(n).encode())
+    bus.flush()
+    consumer = bus.consumer(topic, "ordering")
+    records = poll_until(consumer, 60)
+    consumer.close()
+    assert len(records) == 60
+    for key in {r.key for r in records}:
+        mine = [r for r in records if r.key == key]
+        assert len({r.partition for r in mine}) == 1
+        values = [int(r.value) for r in sorted(mine, key=lambda r: r.offset)]
+        assert values == sorted(values)
+
+
+@services
+def test_a_consumer_that_did_not_commit_gets_the_same_messages_again_after_reopening(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    for n in range(3):
+        bus.publish(topic, "entry-1", str(n).encode())
+    bus.flush()
+    first = bus.consumer(topic, "no-commit")
+    seen = poll_until(first, 3)
+    first.close()
+    again = bus.consumer(topic, "no-commit")
+    redelivered = poll_until(again, 3)
+    again.close()
+    assert [r.value for r in redelivered] == [r.value for r in seen] == [b"0", b"1", b"2"]
+
+
+@services
+def test_a_consumer_resumes_after_its_last_commit(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    for n in range(3):
+        bus.publish(topic, "entry-1", str(n).encode())
+    bus.flush()
+    first = bus.consumer(topic, "commits")
+    assert len(poll_until(first, 3)) == 3
+    first.commit()
+    first.close()
+    bus.publish(topic, "entry-1", b"3")
+    bus.flush()
+    again = bus.consumer(topic, "commits")
+    records = poll_until(again, 1)
+    assert again.poll(2.0) == []
+    again.close()
+    assert [r.value for r in records] == [b"3"]
+
+
+def _poll_in_background(consumer, stop: threading.Event, sink: list) -> threading.Thread:
+    def loop():
+        while not stop.is_set():
+            records = consumer.poll(0.5)
+            sink.extend(records)
+            if records:
+                consumer.commit()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+@services
+def test_two_consumers_in_one_group_split_the_partitions_between_them(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap, partitions=4)
+    members = [bus.consumer(topic, "split"), bus.consumer(topic, "split")]
+    received: list[list] = [[], []]
+    stop = threading.Event()
+    threads = [_poll_in_background(c, stop, sink) for c, sink in zip(members, received)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(len(m.assignment()) == 2 for m in members):
+            time.sleep(0.2)
+        owned = [m.assignment() for m in members]
+        for n in range(80):
+            bus.publish(topic, f"entry-{n}", str(n).encode())
+        bus.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(received[0]) + len(received[1]) < 80:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
+        for member in members:
+            member.close()
+    assert owned[0] | owned[1] == {0, 1, 2, 3} and not owned[0] & owned[1]
+    for sink, partitions in zip(received, owned):
+        assert sink and {r.partition for r in sink} <= partitions
+    assert sorted(int(r.value) for r in received[0] + received[1]) == list(range(80))
+
+
+@services
+def test_messages_published_while_the_broker_is_down_are_delivered_once_it_is_back(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    bus.publish(topic, "entry-1", b"before")
+    bus.flush()
+    down = run_services("down", "kafka", timeout_s=120)
+    assert down.returncode == 0, down.stderr
+    try:
+        late_bus = bus_for(kafka_service.kafka_bootstrap)  # never saw the broker at all
+        started = time.monotonic()
+        bus.publish(topic, "entry-1", b"during-1")
+        late_bus.publish(topic, "entry-2", b"during-2")
+        assert time.monotonic() - started < 1.0  # publish does not wait for the broker
+        with pytest.raises(BusNotDelivered, match="not yet acknowledged"):
+            bus.flush(timeout_s=2.0)
+        time.sleep(3)
+    finally:
+        up = run_services("up", "kafka", timeout_s=300)
+    assert up.returncode == 0, up.stderr
+    bus.flush(timeout_s=60)
+    late_bus.flush(timeout_s=60)
+    late_bus.close()
+    consumer = bus.consumer(topic, "outage")
+    values = sorted(r.value for r in poll_until(consumer, 3, timeout_s=60))
+    consumer.close()
+    assert values == [b"before", b"during-1", b"during-2"]
+
+
+def test_publish_waits_no_longer_than_its_bound_when_the_buffer_is_full():
+    # Nothing listens on port 9 of loopback: a broker that never answers.
+    config = KafkaBusConfig(kind="kafka", bootstrap_servers="127.0.0.1:9", buffer_max_messages=2)
+    bus = KafkaBus(config, max_block_s=0.5, close_timeout_s=0.5)
+    bus.publish("facetrail.sightings.v1", "entry-1", b"1")
+    bus.publish("facetrail.sightings.v1", "entry-1", b"2")
+    started = time.monotonic()
+    with pytest.raises(BusBufferFull, match="buffer full"):
+        bus.publish("facetrail.sightings.v1", "entry-1", b"3")
+    assert time.monotonic() - started < 2.0
+    assert bus.pending() == 2
+    with pytest.raises(BusNotDelivered, match="2 message"):
+        bus.close()
+
+
+@services
+def test_ensure_topics_creates_the_facetrail_topics_and_then_has_nothing_left_to_do(kafka_service):
+    ensure_topics(kafka_service.kafka_bootstrap)
+    assert ensure_topics(kafka_service.kafka_bootstrap) == []
+    assert set(DEFAULT_TOPICS) == {"facetrail.sightings.v1", "facetrail.camera-health.v1", "facetrail.alerts.v1",
+                                   "facetrail.dead-letter.v1", "facetrail.cameras.v1"}
+
+
+@services
+def test_open_bus_gives_a_working_kafka_bus_for_a_kafka_config(kafka_service):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    bus = open_bus(KafkaBusConfig(kind="kafka", bootstrap_servers=kafka_service.kafka_bootstrap))
+    assert isinstance(bus, KafkaBus)
+    bus.publish(topic, "entry-1", b"x")
+    bus.flush()
+    bus.close()

@@ -71,6 +71,7 @@ _SEND_BLOCK_MS = 1_000
 _DELIVERY_TIMEOUT_MS = 30_000
 _REQUEST_TIMEOUT_MS = 10_000
 _RETRY_PAUSE_S = 0.5
+_RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within ~2 s
 
 # The broker will never take these messages however often they are sent.
 _PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
@@ -141,6 +142,7 @@ class KafkaBusConsumer:
                 enable_auto_commit=False,  # commit() after the caller's durable write, never before
                 auto_offset_reset="earliest",
                 bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
+                reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=3_000,
             )
@@ -315,6 +317,7 @@ class KafkaBus:
                 request_timeout_ms=_REQUEST_TIMEOUT_MS,
                 max_block_ms=_SEND_BLOCK_MS,
                 bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
+                reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 linger_ms=5,
             )
         except KafkaError as exc:

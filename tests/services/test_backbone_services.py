@@ -1,0 +1,85 @@
+"""scripts/services: the real PostgreSQL, and what the script promises about credentials and addresses."""
+
+from __future__ import annotations
+
+import socket
+import stat
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from services_fixtures import ENV_FILE, REPO, run_services
+
+pytestmark = pytest.mark.services
+
+
+def test_postgres_answers_as_the_facetrail_role_on_the_facetrail_database(postgres_service):
+    assert postgres_service.database_url.startswith("postgresql+psycopg://facetrail:")
+    engine = create_engine(postgres_service.database_url)
+    with engine.connect() as conn:
+        user, database = conn.execute(text("SELECT current_user, current_database()")).one()
+        conn.execute(text("CREATE TEMP TABLE probe (n int)"))
+        conn.execute(text("INSERT INTO probe VALUES (7)"))
+        assert conn.execute(text("SELECT n FROM probe")).scalar_one() == 7
+    engine.dispose()
+    assert (user, database) == ("facetrail", "facetrail")
+
+
+def test_postgres_refuses_a_wrong_password(postgres_service):
+    url = make_url(postgres_service.database_url).set(password="wrong-password")
+    engine = create_engine(url)
+    with pytest.raises(OperationalError, match="password authentication failed"):
+        with engine.connect():
+            pass
+    engine.dispose()
+
+
+def test_generated_credentials_are_random_and_readable_by_the_owner_only(minio_service, postgres_service):
+    secrets = (REPO / "var" / "services" / "secrets")
+    for path in (ENV_FILE, secrets):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    values = dict(line.split("=", 1) for line in secrets.read_text().splitlines())
+    assert {"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "PG_SUPER_PASSWORD", "PG_APP_PASSWORD"} <= set(values)
+    assert all(len(values[name]) >= 32 for name in ("MINIO_ROOT_PASSWORD", "PG_SUPER_PASSWORD", "PG_APP_PASSWORD"))
+    assert len(set(values.values())) == len(values)
+    assert minio_service.minio_secret_key == values["MINIO_ROOT_PASSWORD"]
+
+
+def _listening_ports_on_any_address() -> set[int]:
+    """TCP ports bound to a wildcard or a non-loopback address, read from /proc/net/tcp{,6}."""
+    exposed = set()
+    for table, loopback in (("/proc/net/tcp", ("0100007F",)),
+                            ("/proc/net/tcp6", ("00000000000000000000000001000000", "0000000000000000FFFF00000100007F"))):
+        with open(table) as handle:
+            for row in handle.read().splitlines()[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, port = local.split(":")
+                if state == "0A" and address not in loopback:
+                    exposed.add(int(port, 16))
+    return exposed
+
+
+def test_every_service_listens_on_loopback_only(kafka_service, minio_service, postgres_service):
+    ports = {19092, 19093, 19000, 15432}
+    for port in ports:
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+    assert not ports & _listening_ports_on_any_address()
+
+
+def test_up_again_finds_everything_running_and_returns_within_seconds(kafka_service, minio_service, postgres_service):
+    started = time.monotonic()
+    result = run_services("up", timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 10
+    assert result.stdout.count("already running") == 3
+    assert run_services("status", timeout_s=60).returncode == 0
+
+
+def test_an_unknown_service_name_is_one_clear_error():
+    result = run_services("up", "redis", timeout_s=60)
+    assert result.returncode != 0
+    assert result.stderr.strip() == "[services] error: unknown service 'redis' (known: kafka minio postgres)"

@@ -1,0 +1,45 @@
+"""Confirm and reject through the API go to the review desk: two people confirm, one rejects, decided is final."""
+
+from __future__ import annotations
+
+from facetrail.audit.log import AuditLog
+from facetrail.storage.sighting_store import SightingStore
+
+from .conftest import login
+
+
+def _gate(client, headers) -> str:
+    return client.get("/api/v1/sightings", headers=headers, params={"camera": "gate"}).json()["items"][0]["event_id"]
+
+
+def test_two_different_confirmations_confirm_a_sighting(client, world):
+    operator, admin = login(client, "operator1"), login(client, "admin1")
+    event_id = _gate(client, operator)
+    first = client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "confirm"}).json()
+    second = client.post(f"/api/v1/sightings/{event_id}/decision", headers=admin, json={"decision": "confirm"}).json()
+    assert (first["status"], first["confirmations"], first["required"]) == ("candidate", 1, 2)
+    assert second["status"] == "confirmed" and SightingStore(world.db).get(event_id).status == "confirmed"
+
+
+def test_a_rejection_is_recorded_in_the_audit_log_under_the_reviewer(client, world):
+    operator = login(client, "operator1")
+    event_id = _gate(client, operator)
+    response = client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "reject", "note": "not her"})
+    assert response.json()["status"] == "rejected"
+    assert any(r.action == "review.decision" and r.actor == "operator1" and r.subject == event_id
+               for r in AuditLog(world.db).records())
+
+
+def test_deciding_a_decided_sighting_again_is_a_409(client):
+    operator = login(client, "operator1")
+    event_id = _gate(client, operator)
+    client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "reject"})
+    again = client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "confirm"})
+    assert again.status_code == 409 and "already rejected" in again.json()["detail"]
+
+
+def test_an_unknown_decision_is_a_422(client):
+    operator = login(client, "operator1")
+    event_id = _gate(client, operator)
+    response = client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "maybe"})
+    assert response.status_code == 422 and "body.decision" in response.json()["message"]

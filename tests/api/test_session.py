@@ -1,0 +1,57 @@
+"""Logging in and out: audited, no password in the log, tokens revoked on logout and on removal."""
+
+from __future__ import annotations
+
+import json
+
+from facetrail.audit.log import AuditLog
+from facetrail.auth.accounts import Accounts
+from facetrail.storage.user_store import UserStore
+
+from .conftest import login
+from .world import PASSWORD
+
+
+def test_a_wrong_password_is_a_401_and_an_audited_failure_without_the_password(client, world):
+    response = client.post("/api/v1/login", json={"username": "operator1", "password": "guess-guess-guess"})
+    assert response.status_code == 401 and response.json() == {"detail": "wrong username or password"}
+    [failure] = [r for r in AuditLog(world.db).records() if r.action == "login.failure"]
+    assert failure.actor == "operator1" and "guess-guess-guess" not in json.dumps(failure.details)
+
+
+def test_a_successful_login_is_audited_and_names_the_role(client, world):
+    response = client.post("/api/v1/login", json={"username": "auditor1", "password": PASSWORD})
+    assert response.json()["role"] == "auditor" and response.json()["token_type"] == "bearer"
+    assert any(r.action == "login.success" and r.actor == "auditor1" for r in AuditLog(world.db).records())
+    assert PASSWORD not in json.dumps([r.details for r in AuditLog(world.db).records()])
+
+
+def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(client):
+    response = client.post("/api/v1/login", json={"username": "mallory", "password": PASSWORD})
+    assert response.status_code == 401 and response.json() == {"detail": "wrong username or password"}
+
+
+def test_logging_out_revokes_the_token(client):
+    headers = login(client, "operator1")
+    assert client.post("/api/v1/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_removing_a_user_revokes_their_tokens(client, world):
+    headers = login(client, "operator1")
+    Accounts(UserStore(world.db)).remove_user("operator1")
+    assert client.get("/api/v1/cameras", headers=headers).status_code == 401
+
+
+def test_metrics_report_counts_per_camera_and_sightings_by_status(client, world):
+    from facetrail.health import CameraHealth
+    from facetrail.storage.health_store import HealthStore
+    from datetime import datetime, timezone
+
+    HealthStore(world.db).record(CameraHealth(camera_id="gate", state="running", analysed_fps=4.5,
+                                              reported_at=datetime.now(timezone.utc), faces_detected=7))
+    text = client.get("/metrics").text
+    assert 'facetrail_camera_analysed_fps{camera="gate"} 4.5' in text
+    assert 'facetrail_sightings{status="candidate"} 4.0' in text
+    assert "facetrail_bus_lag_messages 0.0" in text
+    assert "Ada" not in text and "ada" not in text

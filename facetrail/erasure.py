@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from facetrail.bus.base import ALERTS_TOPIC
 from facetrail.events import SIGHTINGS_TOPIC
@@ -32,17 +32,16 @@ class ErasureReport:
     tracks_deleted: int = 0
 
 
-def _count(db: Database, model, column, value) -> int:
+def _rows_of(db: Database, model, entry_id: str) -> int:
     with db.session() as session:
-        return len(session.scalars(select(column).where(getattr(model, "entry_id") == value)).all())
+        return session.scalar(select(func.count()).select_from(model).where(model.entry_id == entry_id)) or 0
 
 
 def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus=None) -> ErasureReport:
     watchlist = WatchlistStore(db)
     with db.session() as session:
         keys = [k for k in session.scalars(select(SightingRow.evidence_key).where(SightingRow.entry_id == entry_id)) if k]
-    sightings = _count(db, SightingRow, SightingRow.event_id, entry_id)
-    tracks = _count(db, TrackRow, TrackRow.track_id, entry_id)
+    sightings, tracks = _rows_of(db, SightingRow, entry_id), _rows_of(db, TrackRow, entry_id)
     keys += watchlist.photo_keys(entry_id)
     for key in keys:
         objects.delete(key)

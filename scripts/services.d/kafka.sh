@@ -31,9 +31,11 @@ kafka_install() {
 </project>
 POM
     rm -rf "$KAFKA_HOME/libs.tmp"
-    mvn -q -B -Dstyle.color=never -f "$KAFKA_HOME/pom.xml" dependency:copy-dependencies \
-        -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs.tmp" ||
-        die "kafka: Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION"
+    if ! mvn -B -Dstyle.color=never -f "$KAFKA_HOME/pom.xml" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs.tmp" >"$VAR/maven.log" 2>&1; then
+        grep -E "ERROR" "$VAR/maven.log" | head -n 5 >&2 || true
+        die "kafka: Maven could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION; see $VAR/maven.log"
+    fi
     rm -rf "$KAFKA_HOME/libs"
     mv "$KAFKA_HOME/libs.tmp" "$KAFKA_HOME/libs"
     touch "$KAFKA_HOME/libs/.complete"
@@ -101,6 +103,7 @@ kafka_up() {
         return 0
     fi
     port_open "$KAFKA_PORT" && die "kafka: $HOST:$KAFKA_PORT is taken by a process this script did not start"
+    need java "install a Java 17 runtime: apt-get install -y openjdk-17-jre-headless"
     kafka_install
     kafka_configure
     [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"

@@ -8,6 +8,9 @@ Each clip is served at rtsp://127.0.0.1:PORT/<name>. Without --loop every client
 gets its own playback of the clip from the first frame, in real time, ending at
 the clip's end. With --loop a mount behaves like a live camera: one shared
 stream that restarts the clip at its end, and a client joins wherever it is.
+With --once each mount is played to its first client only and then withdrawn
+(later requests get 404), like a camera that went away: a recorded walk is seen
+exactly once however often the client reconnects.
 
 Prints "ready rtsp://127.0.0.1:PORT" once listening (use --port 0 for any free
 port). Runs under the system Python, which has GStreamer's bindings
@@ -86,14 +89,18 @@ class LoopingFeed:
 
 
 class Server:
-    def __init__(self, port: int, mounts: dict[str, Path], loop: bool):
+    def __init__(self, port: int, mounts: dict[str, Path], loop: bool, once: bool = False):
         self.server = GstRtspServer.RTSPServer()
         self.server.set_address(HOST)
         self.server.set_service(str(port))
         self.feeds: set[LoopingFeed] = set()
         points = self.server.get_mount_points()
         for name, clip in mounts.items():
-            points.add_factory(f"/{name}", self._looping(clip) if loop else self._once(clip))
+            factory = self._looping(clip) if loop else self._once(clip)
+            if once:  # withdrawn when its first playback ends, so a reconnect finds it gone
+                factory.connect("media-configure", lambda _f, media, path=f"/{name}": media.connect(
+                    "unprepared", lambda _m: points.remove_factory(path)))
+            points.add_factory(f"/{name}", factory)
 
     def _once(self, clip: Path) -> GstRtspServer.RTSPMediaFactory:
         factory = GstRtspServer.RTSPMediaFactory()
@@ -138,6 +145,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8554, help="TCP port (0: any free port)")
     parser.add_argument("--mount", action="append", default=[], metavar="NAME=CLIP.mp4", help="serve CLIP at /NAME")
     parser.add_argument("--loop", action="store_true", help="one shared live stream per mount, restarting at the end")
+    parser.add_argument("--once", action="store_true", help="play each mount to its first client only, then withdraw it")
     args = parser.parse_args(argv)
     if not args.mount:
         parser.error("give at least one --mount NAME=CLIP.mp4")
@@ -161,7 +169,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
     Gst.init(None)
-    server = Server(args.port, args.mounts, args.loop)
+    server = Server(args.port, args.mounts, args.loop, args.once)
     try:
         port = server.start()
     except OSError as exc:

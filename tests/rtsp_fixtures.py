@@ -37,9 +37,9 @@ def rtsp_server() -> Iterator[Callable[..., str]]:
     _ensure_installed()
     with ExitStack() as running:
 
-        def start(mounts: dict[str, Path], loop: bool = False) -> str:
+        def start(mounts: dict[str, Path], loop: bool = False, once: bool = False) -> str:
             try:
-                return running.enter_context(serve_clips(mounts, loop=loop))
+                return running.enter_context(serve_clips(mounts, loop=loop, once=once))
             except RtspServerError as exc:
                 pytest.fail(str(exc))
 

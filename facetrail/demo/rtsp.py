@@ -78,7 +78,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def serve_clips(mounts: dict[str, Path], loop: bool = False, port: int = 0, ready_timeout_s: float = 20.0) -> Iterator[str]:
+def serve_clips(mounts: dict[str, Path], loop: bool = False, port: int = 0, ready_timeout_s: float = 20.0,
+                once: bool = False) -> Iterator[str]:
     """Serve each clip at <base>/<name>; yields the base URL, e.g. rtsp://127.0.0.1:41234.
 
     Port 0 lets the server take any free port, so parallel runs never collide.
@@ -89,6 +90,8 @@ def serve_clips(mounts: dict[str, Path], loop: bool = False, port: int = 0, read
     command += [arg for name, clip in mounts.items() for arg in ("--mount", f"{name}={clip}")]
     if loop:
         command.append("--loop")
+    if once:
+        command.append("--once")
     with tempfile.TemporaryFile("w+") as errors:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL,
                                    text=True, preexec_fn=_die_with_parent)

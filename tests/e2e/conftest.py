@@ -33,11 +33,12 @@ def facetrail(*args: str, timeout: float = 300, check: bool = True) -> subproces
     return result
 
 
-@pytest.fixture
-def make_site(tmp_path, demo_scenario):
+@pytest.fixture(scope="module")
+def make_site(tmp_path_factory, demo_scenario):
     """Writes a config for the scenario's cameras (sources given per call) with private stores; enrols the watch-list."""
 
     def make(sources: dict[str, str], **overrides) -> Path:
+        tmp_path = tmp_path_factory.mktemp("site")
         config = {
             "site": "e2e",
             "cameras": [{"id": c.id, "name": c.name, "source": sources[c.id], "position": {"x": c.x, "y": c.y}}

@@ -12,7 +12,7 @@ def _no_traceback(result):
     assert result.stderr.strip(), "a failure must say why"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def site(demo_scenario, make_site):
     return make_site({c.id: str(c.clip) for c in demo_scenario.cameras})
 

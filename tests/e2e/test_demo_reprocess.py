@@ -7,7 +7,7 @@ from tests.e2e.conftest import facetrail, sightings_json, tracks_json
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def reprocessed(demo_scenario, make_site):
     config = make_site({c.id: str(c.clip) for c in demo_scenario.cameras})
     for camera in demo_scenario.cameras:

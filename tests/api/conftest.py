@@ -10,23 +10,14 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from facetrail.api.app import create_app  # noqa: E402
 
-from .world import PASSWORD, ROLES, World  # noqa: E402
+from .world import PASSWORD, ROLES, World, populated_world  # noqa: E402
 
 # Sightings an hour ago: inside every default (last 24 h) window.
 T0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
 
 
 def build_world(root) -> World:
-    world = World.create(root)
-    world.enrol("ada", "Ada Lovelace")
-    world.enrol("bob", "Bob Byrne")
-    for camera, offset_s in (("gate", 0), ("lobby", 60), ("yard", 150)):
-        world.publish(camera, "ada", T0 + timedelta(seconds=offset_s))
-    world.publish("lobby", "bob", T0 + timedelta(seconds=30), crop=False)
-    world.stitch()
-    for role in ROLES:
-        world.add_user(f"{role}1", role)
-    return world
+    return populated_world(root, T0)
 
 
 @pytest.fixture

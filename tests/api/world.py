@@ -96,3 +96,17 @@ class World:
     def close(self) -> None:
         self.bus.close()
         self.db.dispose()
+
+
+def populated_world(root: Path, t0: datetime, extra_config: str = "") -> World:
+    """Two people enrolled; Ada walks gate -> lobby -> yard from t0, Bob passes the lobby; one user per role."""
+    world = World.create(root, extra_config)
+    world.enrol("ada", "Ada Lovelace")
+    world.enrol("bob", "Bob Byrne")
+    for camera, offset_s in (("gate", 0), ("lobby", 60), ("yard", 150)):
+        world.publish(camera, "ada", t0 + timedelta(seconds=offset_s))
+    world.publish("lobby", "bob", t0 + timedelta(seconds=30), crop=False)
+    world.stitch()
+    for role in ROLES:
+        world.add_user(f"{role}1", role)
+    return world

@@ -90,6 +90,9 @@ def sweep(config: Config, db: Database, objects: ObjectStore, bus, audit: AuditL
     objects_deleted += delete_evidence_before(now - timedelta(days=retention.evidence_days), db, objects)
     tracks = delete_tracks_before(now - timedelta(days=retention.tracks_days), db)
     objects_deleted += _delete_orphan_evidence(db, objects, now)
+    if hasattr(bus, "delete_published_before"):  # an embedded bus; Kafka topics carry retention.ms instead
+        shortest = min(retention.sightings_days, retention.tracks_days, retention.evidence_days)
+        messages += bus.delete_published_before((now - timedelta(days=shortest)).timestamp())
     report = SweepReport(now, tuple(expired), sightings, tracks, objects_deleted, messages)
     audit.record(SWEEPER, "retention.sweep", "", {
         "entries_expired": len(expired), "sightings_deleted": sightings, "tracks_deleted": tracks,

@@ -112,6 +112,11 @@ class SqliteBus:
         ).fetchall()
         return [Record(topic, key, bytes(value), offset) for offset, key, value in rows]
 
+    def delete_published_before(self, before_epoch_s: float) -> int:
+        """Retention on the log itself: messages published before the cut-off go, on every topic."""
+        with self._lock:
+            return self._conn.execute("DELETE FROM messages WHERE published_at < ?", (before_epoch_s,)).rowcount
+
     def delete_where_key(self, topic: str, key: str) -> int:
         """Erase a person's messages (erasure requests reach the bus too)."""
         with self._lock:

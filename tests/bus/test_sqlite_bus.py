@@ -42,3 +42,16 @@ def test_a_person_s_messages_can_be_erased(tmp_path):
     bus.publish("t", "person-2", b"b")
     assert bus.delete_where_key("t", "person-1") == 1
     assert [r.key for r in bus.messages("t")] == ["person-2"]
+
+
+def test_messages_past_retention_are_deleted_on_every_topic(tmp_path):
+    import time
+
+    bus = SqliteBus(tmp_path / "bus.db")
+    bus.publish("a", "k", b"old")
+    bus.publish("b", "k", b"old")
+    cut = time.time() + 0.001
+    time.sleep(0.01)
+    bus.publish("a", "k", b"new")
+    assert bus.delete_published_before(cut) == 2
+    assert [r.value for r in bus.messages("a")] == [b"new"] and bus.messages("b") == []

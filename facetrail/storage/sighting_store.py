@@ -84,7 +84,8 @@ class SightingStore:
             return StoredSighting(_event(row), row.status) if row else None
 
     def for_entry(self, entry_id: str, since: datetime | None = None) -> list[SightingEvent]:
-        query = select(SightingRow).where(SightingRow.entry_id == entry_id)
+        """The entry's sightings that tracks are stitched from: reviewers' rejections are left out."""
+        query = select(SightingRow).where(SightingRow.entry_id == entry_id, SightingRow.status != "rejected")
         if since is not None:
             query = query.where(SightingRow.last_seen >= since)
         with self._db.session() as session:

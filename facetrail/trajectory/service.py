@@ -57,6 +57,30 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
     return events, dead
 
 
+class Restitcher:
+    """Re-stitches one person's tracks around a moment, from the stored sightings."""
+
+    def __init__(self, sightings: SightingStore, tracks: TrackStore, positions: dict[str, tuple[float, float]],
+                 config: TrajectoryConfig):
+        self._sightings, self._tracks = sightings, tracks
+        self._positions, self._config = positions, config
+
+    def restitch(self, entry_id: str, first_seen: datetime) -> dict[str, str]:
+        """Replace the tracks a sighting starting at first_seen can touch; returns event id -> track id."""
+        gap = timedelta(seconds=self._config.new_track_gap_s)
+        bound = first_seen - gap
+        touching = self._tracks.search(entry_ids=[entry_id], since=bound, limit=10_000)
+        since = min([bound, *(t.started_at for t in touching)])
+        tracks = stitch(
+            self._sightings.for_entry(entry_id, since=since),
+            self._positions,
+            new_track_gap_s=self._config.new_track_gap_s,
+            max_speed_mps=self._config.max_speed_mps,
+        )
+        self._tracks.replace_for_entry(entry_id, tracks, since=since)
+        return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
+
+
 class TrajectoryService:
     def __init__(
         self,
@@ -69,8 +93,8 @@ class TrajectoryService:
         on_alert: Callable[[Alert], None] | None = None,
     ):
         self._bus, self._consumer = bus, consumer
-        self._sightings, self._tracks = sightings, tracks
-        self._positions, self._config = positions, config
+        self._sightings = sightings
+        self._restitcher = Restitcher(sightings, tracks, positions, config)
         self._on_alert = on_alert
 
     def step(self, timeout_s: float = 1.0, max_records: int = 2000) -> StepResult:
@@ -87,26 +111,12 @@ class TrajectoryService:
             earliest[event.entry_id] = min(earliest.get(event.entry_id, event.first_seen), event.first_seen)
         track_of = {}
         for entry_id, first in earliest.items():
-            track_of.update(self._restitch(entry_id, first))
+            track_of.update(self._restitcher.restitch(entry_id, first))
         result.restitched_entries = set(earliest)
         self._bus.flush()
         self._consumer.commit()
         self._announce([e for e in stored if e.event_id in new_ids], track_of)
         return result
-
-    def _restitch(self, entry_id: str, first_seen: datetime) -> dict[str, str]:
-        gap = timedelta(seconds=self._config.new_track_gap_s)
-        bound = first_seen - gap
-        touching = self._tracks.search(entry_ids=[entry_id], since=bound, limit=10_000)
-        since = min([bound, *(t.started_at for t in touching)])
-        tracks = stitch(
-            self._sightings.for_entry(entry_id, since=since),
-            self._positions,
-            new_track_gap_s=self._config.new_track_gap_s,
-            max_speed_mps=self._config.max_speed_mps,
-        )
-        self._tracks.replace_for_entry(entry_id, tracks, since=since)
-        return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
 
     def _announce(self, new_events: list[SightingEvent], track_of: dict[str, str]) -> None:
         for event in new_events:

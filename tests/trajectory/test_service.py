@@ -89,3 +89,17 @@ def test_a_late_sighting_is_stitched_into_the_existing_track(world):
     service().drain(idle_s=0.1)
     [track] = TrackStore(db).search()
     assert track.camera_order == ("cam-a", "cam-b", "cam-c")
+
+
+def test_a_rejected_sighting_leaves_the_track_when_the_person_is_restitched(world):
+    from facetrail.trajectory.service import Restitcher
+
+    bus, db, service = world
+    _publish(bus, "cam-a", 0)
+    wrong = _publish(bus, "cam-b", 60)
+    _publish(bus, "cam-c", 120)
+    service().drain(idle_s=0.1)
+    SightingStore(db).set_status(wrong.event_id, "rejected")
+    Restitcher(SightingStore(db), TrackStore(db), POSITIONS, TrajectoryConfig(new_track_gap_s=600)).restitch("ada", wrong.first_seen)
+    [track] = TrackStore(db).search()
+    assert track.camera_order == ("cam-a", "cam-c")

@@ -17,9 +17,9 @@ import numpy as np
 from facetrail.watchlist import EMBEDDING_DIM
 
 # Graph degree and build/search breadth: measured on 1M real-face rows, this
-# keeps recall@1 >= 0.99 at ~1 ms per probe (BENCHMARKS.md, section matching).
+# keeps recall@1 >= 0.99 well under 1 ms per probe (BENCHMARKS.md, section matching).
 CONNECTIVITY = 16
-EXPANSION_ADD = 128
+EXPANSION_ADD = 64
 EXPANSION_SEARCH = 128
 
 

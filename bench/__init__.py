@@ -1,0 +1,1 @@
+"""facetrail benchmarks: ``python -m bench`` (``make bench``) writes BENCHMARKS.md."""

@@ -1,0 +1,130 @@
+"""Trajectory throughput: the pure stitch core, and the service from the bus to the database."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from bench.report import CACHE, ROOT, Figure, Section
+from facetrail.config import KafkaBusConfig, TrajectoryConfig
+from facetrail.events import Box, SightingEvent
+from facetrail.storage.database import Database
+from facetrail.storage.sighting_store import SightingStore
+from facetrail.storage.track_store import TrackStore
+from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.stitch import stitch
+from facetrail.watchlist import EntryRecord
+
+T0 = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
+CAMERAS = {f"cam-{i}": (float(40 * (i % 5)), float(40 * (i // 5))) for i in range(20)}
+CONFIG = TrajectoryConfig()
+SERVICE_ENV = ROOT / "var" / "services" / "env"
+
+
+def sightings(people: list[str], per_person: int, rng: np.random.Generator) -> list[SightingEvent]:
+    """Each person walks between random cameras over a day: passes of 3-8 s, 30-300 s apart."""
+    events = []
+    for entry_id in people:
+        at = T0 + timedelta(seconds=float(rng.uniform(0, 3600)))
+        for _ in range(per_person):
+            camera = f"cam-{int(rng.integers(0, len(CAMERAS)))}"
+            events.append(SightingEvent.create(
+                camera_id=camera, entry_id=entry_id, first_seen=at, last_seen=at + timedelta(seconds=float(rng.uniform(3, 8))),
+                score=0.6, box=Box(x=10, y=10, w=80, h=80), quality=0.7, final=True))
+            at += timedelta(seconds=float(rng.uniform(30, 300)))
+    return events
+
+
+def _stitch_rate(section: Section, quick: bool, rng) -> None:
+    events = sightings([f"p{i}" for i in range(200 if quick else 2000)], 25, rng)
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        tracks = stitch(events, CAMERAS, CONFIG.new_track_gap_s, CONFIG.max_speed_mps)
+        best = max(best, len(events) / (time.perf_counter() - t))
+    section.add(Figure(f"stitch core ({len(events):,} sightings, {len(tracks):,} tracks)", best, "sightings/s per core",
+                       target=">= 50,000/s", met=best >= 50_000))
+
+
+def _enrol(db: Database, people: list[str]) -> None:
+    store = WatchlistStore(db)
+    for entry_id in people:
+        record = EntryRecord(entry_id, entry_id, "default", "benchmark", "synthetic", "bench", T0, T0 + timedelta(days=3650))
+        store.add(record, np.ones((1, 128), np.float32), [None])
+
+
+def _service_rate(bus, db: Database, topic: str, events: list[SightingEvent]) -> float:
+    """Publish everything first, then time the service draining it into the database."""
+    for event in events:
+        bus.publish(topic, event.entry_id, event.to_json())
+    bus.flush()
+    service = TrajectoryService(bus, bus.consumer(topic, f"bench-{uuid.uuid4().hex[:8]}"), SightingStore(db), TrackStore(db),
+                                CAMERAS, CONFIG)
+    t = time.perf_counter()
+    done = 0
+    while done < len(events):
+        step = service.step(timeout_s=5.0)
+        if step.consumed == 0:
+            break
+        done += step.consumed
+    return done / (time.perf_counter() - t)
+
+
+def _service_env() -> dict[str, str]:
+    if not SERVICE_ENV.is_file():
+        return {}
+    pairs = (line.split("=", 1) for line in SERVICE_ENV.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def run(section: Section, quick: bool) -> None:
+    rng = np.random.default_rng(5)
+    _stitch_rate(section, quick, rng)
+    people = [f"bench-{uuid.uuid4().hex[:6]}-{i}" for i in range(50 if quick else 200)]
+    events = sightings(people, 10 if quick else 50, rng)
+    from facetrail.bus.sqlite_bus import SqliteBus
+
+    folder = CACHE / "trajectory" / uuid.uuid4().hex[:8]
+    folder.mkdir(parents=True)
+    db = Database(f"sqlite:///{folder / 'facetrail.db'}")
+    _enrol(db, people)
+    bus = SqliteBus(folder / "bus.db")
+    rate = _service_rate(bus, db, "bench.sightings", events)
+    bus.close(), db.dispose()
+    section.add(Figure(f"service, SQLite bus -> SQLite DB ({len(events):,} sightings, {len(people)} people)", rate, "sightings/s",
+                       target=">= 10,000/s", met=rate >= 10_000))
+    env = _service_env()
+    if not env.get("FACETRAIL_KAFKA_BOOTSTRAP") or not env.get("FACETRAIL_DATABASE_URL"):
+        section.note("Kafka -> PostgreSQL not measured: scripts/services has not written var/services/env (run `make services-up`).")
+        return
+    _kafka_to_postgres(section, env, people, events)
+
+
+def _kafka_to_postgres(section: Section, env: dict[str, str], people: list[str], events: list[SightingEvent]) -> None:
+    from facetrail.bus.kafka_bus import KafkaBus, ensure_topics
+
+    topic = f"bench.sightings.{uuid.uuid4().hex[:8]}"
+    db = Database(env["FACETRAIL_DATABASE_URL"])
+    bus = KafkaBus(KafkaBusConfig(kind="kafka", bootstrap_servers=env["FACETRAIL_KAFKA_BOOTSTRAP"], client_id="facetrail-bench"))
+    try:
+        ensure_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], {topic: 6})
+        _enrol(db, people)
+        rate = _service_rate(bus, db, topic, events)
+        section.add(Figure(f"service, Kafka -> PostgreSQL ({len(events):,} sightings)", rate, "sightings/s",
+                           target=">= 10,000/s", met=rate >= 10_000))
+    except Exception as exc:  # services down or unreachable: say so, keep the other figures
+        section.note(f"Kafka -> PostgreSQL not measured: {exc.__class__.__name__}: {str(exc)[:200]}")
+    finally:
+        store = WatchlistStore(db)  # the benchmark's people (and, by cascade, their sightings and tracks) leave the shared database
+        for entry_id in people:
+            store.remove(entry_id)
+        try:
+            bus.close()
+        except Exception as exc:  # undelivered benchmark messages only
+            section.note(f"Kafka bus close: {str(exc)[:160]}")
+        db.dispose()

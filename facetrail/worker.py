@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 2.0
 WATCHLIST_CHECK_EVERY_S = 5.0
+ASSIGNMENT_POLL_EVERY_S = 0.1
 
 
 @dataclass
@@ -79,58 +80,106 @@ class _CameraSlot:
         )
 
 
+class AnalysisLoop:
+    """One process's cameras, analysed in one loop; cameras may be added and removed between steps."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.kit = AnalysisKit.build(config)
+        # Accountability: each camera's deployment (start, watch-list changes, stop) is in the audit log.
+        self.audit = AuditLog(Database(config.database.url))
+        self.slots: dict[str, _CameraSlot] = {}
+        self.version = self.kit.watchlist.version()
+        self._next_health = self._next_check = time.monotonic()
+        log.info("worker %s: detector %s", os.getpid(), self.kit.detector.name)
+
+    def add(self, camera_id: str) -> None:
+        camera = LiveCamera(camera_id, self.config.camera(camera_id).source, self.config.analysis.fps).start()
+        slot = self.slots[camera_id] = _CameraSlot(camera, self.kit.analyser(camera_id))
+        self.audit.record("worker", "camera.start", camera_id,
+                          {"watchlist_version": slot.analyser.watchlist_version, "pid": os.getpid()})
+        log.info("worker %s: camera %s started", os.getpid(), camera_id)
+
+    def remove(self, camera_id: str) -> None:
+        """Stop a camera: its open passes end and are published, its last health is reported."""
+        slot = self.slots.pop(camera_id)
+        slot.camera.stop()
+        for matched in slot.analyser.finish():
+            self.kit.publisher.publish(matched.event, matched.crop_jpeg)
+        self.kit.publisher.report_health(slot.health(datetime.now(timezone.utc)))
+        counters = slot.analyser.counters
+        self.audit.record("worker", "camera.stop", camera_id, {
+            "watchlist_version": slot.analyser.watchlist_version, "faces_detected": counters.faces_detected,
+            "matched_passes": counters.matched_passes, "unmatched_passes": counters.unmatched_passes})
+        log.info("worker %s: camera %s stopped", os.getpid(), camera_id)
+
+    def step(self) -> bool:
+        """Analyse the newest waiting frame of each camera; True when any frame was analysed."""
+        busy = False
+        for slot in list(self.slots.values()):
+            frame = slot.camera.latest()
+            if frame is None:
+                continue
+            busy = True
+            for matched in slot.analyser.process(frame):
+                self.kit.publisher.publish(matched.event, matched.crop_jpeg)
+            slot.analysed_at.append(time.monotonic())
+            slot.lag_s = (datetime.now(timezone.utc) - frame.captured_at).total_seconds()
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._next_check = now + WATCHLIST_CHECK_EVERY_S
+            self._reload_watchlist()
+        if now >= self._next_health:
+            self._next_health = now + HEALTH_EVERY_S
+            stamp = datetime.now(timezone.utc)
+            for slot in self.slots.values():
+                self.kit.publisher.report_health(slot.health(stamp))
+        return busy
+
+    def _reload_watchlist(self) -> None:
+        if self.kit.watchlist.version() == self.version:
+            return
+        matcher, self.version = self.kit.matcher()
+        for slot in self.slots.values():
+            slot.analyser.set_matcher(matcher, self.version)
+            self.audit.record("worker", "camera.watchlist_reload", slot.camera.camera_id, {"watchlist_version": self.version})
+
+    def close(self) -> None:
+        for camera_id in list(self.slots):
+            self.remove(camera_id)
+        self.kit.publisher.flush()
+
+
 def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.Event") -> None:
     """One process's loop over its cameras until `stop` is set."""
-    kit = AnalysisKit.build(config)
-    log.info("worker %s: detector %s, cameras %s", os.getpid(), kit.detector.name, ", ".join(camera_ids))
-    slots = [
-        _CameraSlot(LiveCamera(cid, config.camera(cid).source, config.analysis.fps).start(), kit.analyser(cid))
-        for cid in camera_ids
-    ]
-    version = slots[0].analyser.watchlist_version if slots else ""
-    # Accountability: each camera's deployment (start, watch-list changes, stop) is in the audit log.
-    audit = AuditLog(Database(config.database.url))
-    for slot in slots:
-        audit.record("worker", "camera.start", slot.camera.camera_id, {"watchlist_version": version, "pid": os.getpid()})
-    next_health = next_check = time.monotonic()
+    loop = AnalysisLoop(config)
     try:
+        for camera_id in camera_ids:
+            loop.add(camera_id)
         while not stop.is_set():
-            busy = False
-            for slot in slots:
-                frame = slot.camera.latest()
-                if frame is None:
-                    continue
-                busy = True
-                for matched in slot.analyser.process(frame):
-                    kit.publisher.publish(matched.event, matched.crop_jpeg)
-                slot.analysed_at.append(time.monotonic())
-                slot.lag_s = (datetime.now(timezone.utc) - frame.captured_at).total_seconds()
-            now = time.monotonic()
-            if now >= next_check:
-                next_check = now + WATCHLIST_CHECK_EVERY_S
-                if kit.watchlist.version() != version:
-                    matcher, version = kit.matcher()
-                    for slot in slots:
-                        slot.analyser.set_matcher(matcher, version)
-                        audit.record("worker", "camera.watchlist_reload", slot.camera.camera_id, {"watchlist_version": version})
-            if now >= next_health:
-                next_health = now + HEALTH_EVERY_S
-                stamp = datetime.now(timezone.utc)
-                for slot in slots:
-                    kit.publisher.report_health(slot.health(stamp))
-            if not busy:
+            if not loop.step():
                 stop.wait(0.01)
     finally:
-        for slot in slots:
-            slot.camera.stop()
-            for matched in slot.analyser.finish():
-                kit.publisher.publish(matched.event, matched.crop_jpeg)
-            kit.publisher.report_health(slot.health(datetime.now(timezone.utc)))
-            counters = slot.analyser.counters
-            audit.record("worker", "camera.stop", slot.camera.camera_id, {
-                "watchlist_version": slot.analyser.watchlist_version, "faces_detected": counters.faces_detected,
-                "matched_passes": counters.matched_passes, "unmatched_passes": counters.unmatched_passes})
-        kit.publisher.flush()
+        loop.close()
+
+
+def serve_assigned(config: Config, stop, expected_members: int = 1) -> None:
+    """One process's loop over the cameras the workers group assigns it (bus.kind: kafka), until `stop` is set."""
+    from facetrail.assignment import CameraAssignment
+
+    loop = AnalysisLoop(config)
+    assignment = CameraAssignment(config, loop.add, loop.remove, expected_members)
+    next_poll = 0.0
+    try:
+        while not stop.is_set():
+            if time.monotonic() >= next_poll:  # membership: heartbeats run on their own thread, rebalances here
+                next_poll = time.monotonic() + ASSIGNMENT_POLL_EVERY_S
+                assignment.poll()
+            if not loop.step():
+                stop.wait(0.01)
+    finally:
+        assignment.close()  # stops this worker's cameras, then leaves the group so others take over at once
+        loop.close()
 
 
 def _child(config_path: str, camera_ids: list[str], stop) -> None:
@@ -139,6 +188,14 @@ def _child(config_path: str, camera_ids: list[str], stop) -> None:
 
     configure_logging()
     serve_cameras(load_config(config_path), camera_ids, stop)
+
+
+def _assigned_child(config_path: str, expected_members: int, stop) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    from facetrail.logs import configure_logging
+
+    configure_logging()
+    serve_assigned(load_config(config_path), stop, expected_members)
 
 
 def split_cameras(camera_ids: list[str], processes: int) -> list[list[str]]:
@@ -155,6 +212,18 @@ def start_workers(config_path: str, config: Config, camera_ids: list[str], stop)
     processes = []
     for group in split_cameras(camera_ids, min(worker_processes(config), len(camera_ids))):
         process = context.Process(target=_child, args=(config_path, group, stop), name=f"facetrail-worker-{group[0]}")
+        process.start()
+        processes.append(process)
+    return processes
+
+
+def start_assigned_workers(config_path: str, config: Config, stop) -> list[mp.Process]:
+    """Worker processes that share the cameras through the Kafka workers group (at most one per camera)."""
+    count = max(1, min(worker_processes(config), len(config.cameras)))
+    context = mp.get_context("spawn")
+    processes = []
+    for index in range(count):
+        process = context.Process(target=_assigned_child, args=(config_path, count, stop), name=f"facetrail-worker-{index}")
         process.start()
         processes.append(process)
     return processes

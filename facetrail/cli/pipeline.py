@@ -20,6 +20,7 @@ from facetrail.audit.log import AuditLog, os_user
 from facetrail.bus.base import HEALTH_TOPIC
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
+from facetrail.config import KafkaBusConfig
 from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.health import CameraHealth
 from facetrail.ingest.camera import SourceError, file_duration_s
@@ -29,7 +30,7 @@ from facetrail.retention import sweep
 from facetrail.storage.health_store import HealthStore
 from facetrail.trajectory.service import TrajectoryService
 from facetrail.trajectory.tracks import CameraPlan
-from facetrail.worker import start_workers
+from facetrail.worker import start_assigned_workers, start_workers
 
 TRAJECTORY_GROUP = "facetrail-trajectory"
 HEALTH_GROUP = "facetrail-health"
@@ -150,7 +151,15 @@ def run(config_path: str, duration: float | None) -> None:
         "config_sha256": hashlib.sha256(Path(config_path).read_bytes()).hexdigest(),
         "cameras": [c.id for c in stores.config.cameras], "watchlist_version": stores.watchlist.version()})
     stop = mp.get_context("spawn").Event()
-    workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
+    if isinstance(stores.config.bus, KafkaBusConfig):
+        # Scale-out: the workers share the cameras through a Kafka consumer group, so more
+        # `facetrail worker` processes elsewhere (or a dead one's absence) rebalance them.
+        from facetrail.assignment import ensure_camera_partitions  # imports Kafka only when it is the bus
+
+        ensure_camera_partitions(stores.config.bus, len(stores.config.cameras))
+        workers = start_assigned_workers(config_path, stores.config, stop)
+    else:
+        workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
     click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es); Ctrl-C stops", err=True)
     service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

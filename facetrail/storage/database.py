@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from facetrail.storage.migrate import upgrade
 from facetrail.storage.models import Base
 
 
@@ -27,7 +28,10 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(self.engine)
+        if self.engine.dialect.name == "postgresql":
+            upgrade(self.engine)  # deployments: Alembic migrations, so the schema can evolve in place
+        else:
+            Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:

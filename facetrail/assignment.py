@@ -1,0 +1,183 @@
+"""Which worker analyses which camera: the partitions of a Kafka consumer group.
+
+The cameras topic has one partition per configured camera (partition i is the
+i-th camera in config order). Every worker process subscribes to it in the
+group ``facetrail-workers``; Kafka hands each partition to exactly one live
+member, so each camera is analysed by exactly one process. When a worker joins
+or leaves (or dies: its heartbeats stop and its session expires after
+``SESSION_TIMEOUT_MS``), the group rebalances and the cameras move.
+
+Nothing is ever read from or written to the topic: it exists only so that the
+group has one unit of work per camera to share out.
+
+Rebalances in kafka-python revoke every partition before assigning again, so a
+revocation is not acted on at once: a camera is stopped only when the next
+assignment leaves it out (or no assignment follows within the session
+timeout), and a camera that stays with this worker keeps streaming.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewPartitions
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import InvalidPartitionsError, KafkaError
+
+from facetrail.bus.kafka_bus import CAMERAS_TOPIC, DEFAULT_TOPICS, BusError, ensure_topics
+from facetrail.config import Config, KafkaBusConfig
+
+log = logging.getLogger(__name__)
+
+WORKERS_GROUP = "facetrail-workers"
+# A kill -9'd worker is noticed after SESSION_TIMEOUT_MS (6 s is the broker's minimum by default);
+# the survivors hear of the rebalance on their next heartbeat, so cameras move within ~10 s.
+SESSION_TIMEOUT_MS = 6_000
+HEARTBEAT_INTERVAL_MS = 1_000
+MAX_POLL_INTERVAL_MS = 60_000
+# At start-up, a worker told to expect N members waits (at most this long) for them,
+# so a camera is not opened by one worker only to move to another a second later.
+MEMBERS_WAIT_S = 60.0
+# A stable assignment must hold this long before cameras start.
+SETTLE_S = 1.0
+
+
+def camera_of_partition(config: Config) -> dict[int, str]:
+    """Partition number -> camera id, in config order."""
+    return {index: camera.id for index, camera in enumerate(config.cameras)}
+
+
+def ensure_camera_partitions(bus: KafkaBusConfig, cameras: int, timeout_s: float = 30.0) -> int:
+    """Create the facetrail topics, and give the cameras topic at least one partition per camera; returns the count."""
+    ensure_topics(bus.bootstrap_servers, {**DEFAULT_TOPICS, CAMERAS_TOPIC: max(1, cameras)}, timeout_s=timeout_s)
+    admin = KafkaAdminClient(bootstrap_servers=bus.bootstrap_servers, client_id=f"{bus.client_id}-admin",
+                             request_timeout_ms=int(timeout_s * 1000))
+    try:
+        (topic,) = admin.describe_topics([CAMERAS_TOPIC])
+        have = len(topic["partitions"])
+        if have < cameras:
+            try:
+                admin.create_partitions({CAMERAS_TOPIC: NewPartitions(total_count=cameras)})
+            except InvalidPartitionsError:
+                pass  # another process extended it between our look and our request
+            log.info("cameras topic extended from %d to %d partitions", have, cameras)
+            have = cameras
+        return have
+    finally:
+        admin.close()
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, owner: "CameraAssignment"):
+        self._owner = owner
+
+    def on_partitions_revoked(self, revoked):
+        self._owner._revoked_at = time.monotonic()
+
+    def on_partitions_assigned(self, assigned):
+        self._owner._assigned({tp.partition for tp in assigned})
+
+
+class CameraAssignment:
+    """This process's membership of the workers group; calls start/stop as cameras arrive and leave.
+
+    Call ``poll`` regularly (at least every MAX_POLL_INTERVAL_MS; the worker loop does it every
+    frame): callbacks run inside it, on the caller's thread, so analysis stays single-threaded.
+    """
+
+    def __init__(self, config: Config, start: Callable[[str], None], stop: Callable[[str], None],
+                 expected_members: int = 1, group: str = WORKERS_GROUP):
+        if not isinstance(config.bus, KafkaBusConfig):
+            raise BusError("camera assignment needs bus.kind: kafka")
+        self._bus = config.bus
+        self._cameras = camera_of_partition(config)
+        self._start, self._stop = start, stop
+        self._group = group
+        self._expected = expected_members
+        self._members_ok = expected_members <= 1
+        self._members_deadline = time.monotonic() + MEMBERS_WAIT_S
+        self._next_members_check = 0.0
+        self._wanted: set[int] = set()
+        self._wanted_since = 0.0
+        self._revoked_at: float | None = None
+        self.running: set[str] = set()
+        ensure_camera_partitions(self._bus, len(self._cameras))
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=self._bus.bootstrap_servers,
+            client_id=f"{self._bus.client_id}-worker",
+            group_id=group,
+            enable_auto_commit=False,
+            session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
+            reconnect_backoff_max_ms=2_000,
+        )
+        self._consumer.subscribe([CAMERAS_TOPIC], listener=_Listener(self))
+
+    def _assigned(self, partitions: set[int]) -> None:
+        self._revoked_at = None
+        self._wanted = {p for p in partitions if p in self._cameras}
+        self._wanted_since = time.monotonic()
+        log.info("worker assigned camera(s): %s", ", ".join(sorted(self._cameras[p] for p in self._wanted)) or "none")
+
+    def poll(self, timeout_s: float = 0.0) -> None:
+        """Stay in the group, then start and stop cameras to match the settled assignment."""
+        try:
+            # Nothing is ever produced to the topic; poll only drives heartbeats and rebalances.
+            self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=1)
+        except KafkaError as exc:
+            log.warning("camera assignment: %s", exc)
+        now = time.monotonic()
+        if self._revoked_at is not None and now - self._revoked_at > SESSION_TIMEOUT_MS / 1000:
+            # Revoked and no new assignment in a session timeout: someone else may own them now.
+            self._wanted, self._revoked_at = set(), None
+        if not self._ready(now):
+            return
+        wanted = {self._cameras[p] for p in self._wanted}
+        for camera_id in sorted(self.running - wanted):
+            self.running.discard(camera_id)
+            self._stop(camera_id)
+        for camera_id in sorted(wanted - self.running):
+            self.running.add(camera_id)
+            self._start(camera_id)
+
+    def _ready(self, now: float) -> bool:
+        if self._revoked_at is not None or now - self._wanted_since < SETTLE_S:
+            return False
+        if not self._members_ok:
+            self._members_ok = now >= self._members_deadline or self._group_complete(now)
+        return self._members_ok
+
+    def _group_complete(self, now: float) -> bool:
+        if now < self._next_members_check:
+            return False
+        self._next_members_check = now + 0.5
+        return group_members(self._bus, self._group) >= self._expected
+
+    def close(self) -> None:
+        """Stop every camera and leave the group at once, so the others take over without waiting."""
+        for camera_id in sorted(self.running):
+            self._stop(camera_id)
+        self.running.clear()
+        try:
+            self._consumer.close(autocommit=False)
+        except KafkaError as exc:
+            log.warning("leaving the workers group: %s", exc)
+
+
+def group_members(bus: KafkaBusConfig, group: str = WORKERS_GROUP) -> int:
+    """Members of a stable group (0 while it rebalances or cannot be asked)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bus.bootstrap_servers, client_id=f"{bus.client_id}-admin")
+    except KafkaError:
+        return 0
+    try:
+        (description,) = admin.describe_consumer_groups([group])
+        return len(description.members) if description.state == "Stable" else 0
+    except KafkaError:
+        return 0
+    finally:
+        admin.close()

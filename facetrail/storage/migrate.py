@@ -1,0 +1,55 @@
+"""Schema migrations with Alembic: `upgrade` brings a database to the models' schema.
+
+PostgreSQL deployments are migrated (an advisory lock lets several processes
+start at once); a database created before migrations existed, whose tables
+match the first revision, is stamped rather than re-created.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect, text
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+INITIAL_REVISION = "0001"
+# Any 64-bit number facetrail alone uses: serialises concurrent upgrades of one database.
+_LOCK_ID = 0x66616365747261
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Migrate the database to the newest revision; returns it."""
+    head = head_revision()
+    if current_revision(engine) == head:
+        return head
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        config.attributes["connection"] = connection
+        tables = set(inspect(connection).get_table_names())
+        if "alembic_version" not in tables and "watchlist_entries" in tables:
+            # Created by create_all before migrations existed: that is the first revision's schema.
+            command.stamp(config, INITIAL_REVISION)
+        command.upgrade(config, "head")
+    return head

@@ -19,12 +19,8 @@ from prometheus_client import CollectorRegistry
 from facetrail.api import alerts, cameras, metrics, people, session, sightings, tracks
 from facetrail.api.context import ApiContext
 from facetrail.api.live import AlertFanout, AlertFeed
-from facetrail.auth.accounts import DEFAULT_TOKEN_TTL, Accounts
-from facetrail.bus.select import open_bus
+from facetrail.auth.accounts import DEFAULT_TOKEN_TTL
 from facetrail.config import Config
-from facetrail.storage.database import Database
-from facetrail.storage.select import open_object_store
-from facetrail.storage.user_store import UserStore
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("facetrail.api")
@@ -81,9 +77,7 @@ def _observe_requests(app: FastAPI, request_metrics: metrics.RequestMetrics) -> 
 
 
 def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live_alerts: bool = True) -> FastAPI:
-    db = Database(config.database.url)
-    ctx = ApiContext(config=config, db=db, objects=open_object_store(config.objects),
-                     accounts=Accounts(UserStore(db), token_ttl), bus=open_bus(config.bus))
+    ctx = ApiContext(config, token_ttl=token_ttl)
     app = FastAPI(title="facetrail", version="1", lifespan=_lifespan(ctx, live_alerts),
                   description="Watch-list sightings, movement tracks, evidence and live alerts. "
                               "Log in with POST /api/v1/login and send the token as 'Authorization: Bearer <token>'.")

@@ -3,49 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from fastapi import Request
 
-from facetrail.audit.log import AuditLog
 from facetrail.auth.accounts import Accounts
-from facetrail.config import CameraConfig, Config
-from facetrail.storage.database import Database
-from facetrail.storage.health_store import HealthStore
-from facetrail.storage.objects import ObjectStore
-from facetrail.storage.sighting_store import SightingStore
-from facetrail.storage.track_store import TrackStore
-from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.config import CameraConfig
+from facetrail.storage.user_store import UserStore
+from facetrail.stores import Stores
 from facetrail.watchlist import EntryRecord
 
 
 @dataclass
-class ApiContext:
-    config: Config
-    db: Database
-    objects: ObjectStore
-    accounts: Accounts
-    bus: object | None = None  # an EventBus; erasure removes a person's messages from an embedded one
+class ApiContext(Stores):
+    token_ttl: timedelta = timedelta(hours=8)
 
     @cached_property
-    def audit(self) -> AuditLog:
-        return AuditLog(self.db)
-
-    @cached_property
-    def watchlist(self) -> WatchlistStore:
-        return WatchlistStore(self.db)
-
-    @cached_property
-    def sightings(self) -> SightingStore:
-        return SightingStore(self.db)
-
-    @cached_property
-    def tracks(self) -> TrackStore:
-        return TrackStore(self.db)
-
-    @cached_property
-    def health(self) -> HealthStore:
-        return HealthStore(self.db)
+    def accounts(self) -> Accounts:
+        return Accounts(UserStore(self.db), self.token_ttl)
 
     @cached_property
     def review(self):

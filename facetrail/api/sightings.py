@@ -82,11 +82,13 @@ def decide(body: DecisionRequest, event_id: str = EVENT_ID, principal: Principal
            ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
     from facetrail.review import ReviewError
 
-    visible_sighting(ctx, principal, event_id)
+    found, _ = visible_sighting(ctx, principal, event_id)
     try:
         outcome = ctx.review.decide(event_id, principal.username, body.decision, body.note)
     except ReviewError as exc:
         code = 409 if "already" in str(exc) else 404 if str(exc).startswith("no sighting") else 422
         raise HTTPException(status_code=code, detail=str(exc)) from None
+    if outcome.status == "rejected":  # a false match must not shape the person's track
+        ctx.restitcher.restitch(found.event.entry_id, found.event.first_seen)
     return DecisionResponse(event_id=event_id, status=outcome.status, confirmations=outcome.confirmations,
                             required=outcome.required)

@@ -43,3 +43,15 @@ def test_an_unknown_decision_is_a_422(client):
     event_id = _gate(client, operator)
     response = client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "maybe"})
     assert response.status_code == 422 and "body.decision" in response.json()["message"]
+
+
+def test_a_rejected_sighting_leaves_its_person_s_track(client, world):
+    from facetrail.storage.track_store import TrackStore
+
+    operator = login(client, "operator1")
+    event_id = _gate(client, operator)
+    entry_id = SightingStore(world.db).get(event_id).event.entry_id
+    visits_before = sum(v.sightings for t in TrackStore(world.db).search(entry_ids=[entry_id]) for v in t.visits)
+    client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "reject"})
+    visits_after = sum(v.sightings for t in TrackStore(world.db).search(entry_ids=[entry_id]) for v in t.visits)
+    assert visits_after == visits_before - 1

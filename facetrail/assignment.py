@@ -19,6 +19,7 @@ timeout), and a camera that stays with this worker keeps streaming.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -43,6 +44,9 @@ MAX_POLL_INTERVAL_MS = 60_000
 MEMBERS_WAIT_S = 60.0
 # A stable assignment must hold this long before cameras start.
 SETTLE_S = 1.0
+# Rebalances revoke everything first; cameras keep running until the next assignment or this long
+# (a broker outage ends in a rejoin that may take a while; the cameras meanwhile keep analysing).
+REVOKED_GRACE_S = 30.0
 
 
 def camera_of_partition(config: Config) -> dict[int, str]:
@@ -75,7 +79,8 @@ class _Listener(ConsumerRebalanceListener):
         self._owner = owner
 
     def on_partitions_revoked(self, revoked):
-        self._owner._revoked_at = time.monotonic()
+        with self._owner._lock:
+            self._owner._revoked_at = time.monotonic()
 
     def on_partitions_assigned(self, assigned):
         self._owner._assigned({tp.partition for tp in assigned})
@@ -84,8 +89,9 @@ class _Listener(ConsumerRebalanceListener):
 class CameraAssignment:
     """This process's membership of the workers group; calls start/stop as cameras arrive and leave.
 
-    Call ``poll`` regularly (at least every MAX_POLL_INTERVAL_MS; the worker loop does it every
-    frame): callbacks run inside it, on the caller's thread, so analysis stays single-threaded.
+    Membership (heartbeats, rebalances) runs on its own thread, so a slow frame or a broker
+    outage never stalls analysis; ``poll``, called from the analysis loop, starts and stops
+    cameras on the caller's thread to match the settled assignment.
     """
 
     def __init__(self, config: Config, start: Callable[[str], None], stop: Callable[[str], None],
@@ -100,9 +106,11 @@ class CameraAssignment:
         self._members_ok = expected_members <= 1
         self._members_deadline = time.monotonic() + MEMBERS_WAIT_S
         self._next_members_check = 0.0
+        self._lock = threading.Lock()
         self._wanted: set[int] = set()
         self._wanted_since = 0.0
         self._revoked_at: float | None = None
+        self._closing = threading.Event()
         self.running: set[str] = set()
         ensure_camera_partitions(self._bus, len(self._cameras))
         self._consumer = KafkaConsumer(
@@ -116,27 +124,41 @@ class CameraAssignment:
             reconnect_backoff_max_ms=2_000,
         )
         self._consumer.subscribe([CAMERAS_TOPIC], listener=_Listener(self))
+        self._thread = threading.Thread(target=self._membership, name="camera-assignment", daemon=True)
+        self._thread.start()
+
+    def _membership(self) -> None:
+        while not self._closing.is_set():
+            try:
+                # Nothing is ever produced to the topic; poll only drives the group protocol.
+                self._consumer.poll(timeout_ms=200, max_records=1)
+            except KafkaError as exc:
+                log.warning("camera assignment: %s", exc)
+                self._closing.wait(1.0)
+        try:
+            self._consumer.close(autocommit=False)  # leaves the group at once: the others take over now
+        except KafkaError as exc:
+            log.warning("leaving the workers group: %s", exc)
 
     def _assigned(self, partitions: set[int]) -> None:
-        self._revoked_at = None
-        self._wanted = {p for p in partitions if p in self._cameras}
-        self._wanted_since = time.monotonic()
-        log.info("worker assigned camera(s): %s", ", ".join(sorted(self._cameras[p] for p in self._wanted)) or "none")
+        with self._lock:
+            self._revoked_at = None
+            self._wanted = {p for p in partitions if p in self._cameras}
+            self._wanted_since = time.monotonic()
+        log.info("worker assigned camera(s): %s", ", ".join(sorted(self._cameras[p] for p in partitions
+                                                                   if p in self._cameras)) or "none")
 
-    def poll(self, timeout_s: float = 0.0) -> None:
-        """Stay in the group, then start and stop cameras to match the settled assignment."""
-        try:
-            # Nothing is ever produced to the topic; poll only drives heartbeats and rebalances.
-            self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=1)
-        except KafkaError as exc:
-            log.warning("camera assignment: %s", exc)
+    def poll(self) -> None:
+        """Start and stop cameras to match the settled assignment (call from the analysis loop)."""
         now = time.monotonic()
-        if self._revoked_at is not None and now - self._revoked_at > SESSION_TIMEOUT_MS / 1000:
-            # Revoked and no new assignment in a session timeout: someone else may own them now.
-            self._wanted, self._revoked_at = set(), None
-        if not self._ready(now):
+        with self._lock:
+            if self._revoked_at is not None and now - self._revoked_at > REVOKED_GRACE_S:
+                # Revoked and not assigned again for long: another worker may own them now.
+                self._wanted, self._revoked_at = set(), None
+            settled = self._revoked_at is None and now - self._wanted_since >= SETTLE_S
+            wanted = {self._cameras[p] for p in self._wanted}
+        if not settled or not self._all_members_joined(now):
             return
-        wanted = {self._cameras[p] for p in self._wanted}
         for camera_id in sorted(self.running - wanted):
             self.running.discard(camera_id)
             self._stop(camera_id)
@@ -144,28 +166,19 @@ class CameraAssignment:
             self.running.add(camera_id)
             self._start(camera_id)
 
-    def _ready(self, now: float) -> bool:
-        if self._revoked_at is not None or now - self._wanted_since < SETTLE_S:
-            return False
-        if not self._members_ok:
-            self._members_ok = now >= self._members_deadline or self._group_complete(now)
+    def _all_members_joined(self, now: float) -> bool:
+        if not self._members_ok and now >= self._next_members_check:
+            self._next_members_check = now + 0.5
+            self._members_ok = now >= self._members_deadline or group_members(self._bus, self._group) >= self._expected
         return self._members_ok
 
-    def _group_complete(self, now: float) -> bool:
-        if now < self._next_members_check:
-            return False
-        self._next_members_check = now + 0.5
-        return group_members(self._bus, self._group) >= self._expected
-
     def close(self) -> None:
-        """Stop every camera and leave the group at once, so the others take over without waiting."""
+        """Stop every camera, then leave the group."""
         for camera_id in sorted(self.running):
             self._stop(camera_id)
         self.running.clear()
-        try:
-            self._consumer.close(autocommit=False)
-        except KafkaError as exc:
-            log.warning("leaving the workers group: %s", exc)
+        self._closing.set()
+        self._thread.join(timeout=15)
 
 
 def group_members(bus: KafkaBusConfig, group: str = WORKERS_GROUP) -> int:

@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 HEALTH_EVERY_S = 2.0
 WATCHLIST_CHECK_EVERY_S = 5.0
-ASSIGNMENT_POLL_EVERY_S = 0.1
 
 
 @dataclass
@@ -169,12 +168,9 @@ def serve_assigned(config: Config, stop, expected_members: int = 1) -> None:
 
     loop = AnalysisLoop(config)
     assignment = CameraAssignment(config, loop.add, loop.remove, expected_members)
-    next_poll = 0.0
     try:
         while not stop.is_set():
-            if time.monotonic() >= next_poll:  # membership: heartbeats run on their own thread, rebalances here
-                next_poll = time.monotonic() + ASSIGNMENT_POLL_EVERY_S
-                assignment.poll()
+            assignment.poll()  # starts and stops cameras here, so analysis stays on this one thread
             if not loop.step():
                 stop.wait(0.01)
     finally:

@@ -1,0 +1,80 @@
+"""Private stores per test on the shared services: a fresh PostgreSQL database, MinIO bucket, clean Kafka."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from kafka import KafkaAdminClient
+from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from services_fixtures import REPO, ServiceEnv
+
+SECRETS = REPO / "var" / "services" / "secrets"
+
+
+def _superuser_url(env: ServiceEnv):
+    """The cluster's superuser (only tests use it): the app role may not create databases."""
+    values = dict(line.split("=", 1) for line in SECRETS.read_text().splitlines() if "=" in line)
+    return make_url(env.database_url).set(username="postgres", password=values["PG_SUPER_PASSWORD"], database="postgres")
+
+
+@contextmanager
+def private_database(env: ServiceEnv) -> Iterator[str]:
+    """A new empty database owned by the app role; its URL (app credentials). Dropped afterwards."""
+    name = f"ft_test_{secrets.token_hex(4)}"
+    admin = create_engine(_superuser_url(env), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" OWNER facetrail'))
+    try:
+        yield make_url(env.database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def private_bucket() -> str:
+    return f"ft-test-{secrets.token_hex(4)}"
+
+
+def empty_bucket(env: ServiceEnv, bucket: str) -> None:
+    from minio import Minio
+
+    client = Minio(env.minio_endpoint, env.minio_access_key, env.minio_secret_key, secure=False)
+    if not client.bucket_exists(bucket):
+        return
+    for obj in client.list_objects(bucket, recursive=True):
+        client.remove_object(bucket, obj.object_name)
+    client.remove_bucket(bucket)
+
+
+FACETRAIL_GROUPS = ("facetrail-workers", "facetrail-trajectory", "facetrail-health")
+
+
+def reset_kafka(env: ServiceEnv) -> None:
+    """Delete every facetrail topic and consumer group, so a test starts from an empty bus."""
+    admin = KafkaAdminClient(bootstrap_servers=env.kafka_bootstrap, client_id="facetrail-test-admin")
+    try:
+        groups = [g[0] if isinstance(g, tuple) else g.group_id for g in admin.list_consumer_groups()]
+        doomed = [g for g in groups if g.startswith("facetrail")]
+        if doomed:
+            try:
+                admin.delete_consumer_groups(doomed)
+            except (GroupIdNotFoundError, KafkaError):
+                pass
+        topics = [t for t in admin.list_topics() if t.startswith("facetrail.")]
+        if topics:
+            try:
+                admin.delete_topics(topics, timeout_ms=30_000)
+            except UnknownTopicOrPartitionError:
+                pass
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(t.startswith("facetrail.") for t in admin.list_topics()):
+            time.sleep(0.2)
+    finally:
+        admin.close()

@@ -1,0 +1,56 @@
+"""Where one camera's analysis time goes: a cProfile of the real read_file + CameraAnalyser path."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+from datetime import datetime, timezone
+from pathlib import Path
+
+# (label, function name, file stem) whose cumulative time is reported.
+_PARTS = (
+    ("decode (PyAV, every frame)", "read_file", "camera"),
+    ("BGR conversion of sampled frames", "to_ndarray", ""),
+    ("detection", "detect", "detector"),
+    ("quality", "face_quality", "quality"),
+    ("embedding", "embed", "embedder"),
+    ("matching", "match_many", "matcher"),
+)
+
+
+def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[float, dict[str, float]]:
+    """Seconds to analyse the whole file in this process, and each part's seconds."""
+    from facetrail.analytics.detector import create_detector
+    from facetrail.analytics.embedder import FaceEmbedder
+    from facetrail.analytics.matcher import Matcher
+    from facetrail.analytics.pipeline import CameraAnalyser
+    from facetrail.config import load_config
+    from facetrail.ingest.camera import read_file
+    from facetrail.storage.database import Database
+    from facetrail.storage.watchlist_store import WatchlistStore
+
+    config = load_config(config_path)
+    people = WatchlistStore(Database(config.database.url)).enrolled_people()
+    analyser = CameraAnalyser(camera_id, config.analysis, create_detector(config.analysis.detector), FaceEmbedder(),
+                              Matcher(people, config.analysis.matching.threshold))
+
+    def work() -> None:
+        for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc)):
+            analyser.process(frame)
+        analyser.finish()
+
+    profile = cProfile.Profile()
+    profile.runcall(work)
+    stats = pstats.Stats(profile).stats
+    total = max(v[3] for v in stats.values())
+    parts: dict[str, float] = {}
+    for label, name, stem in _PARTS:
+        for (file, _, func), (_, _, tottime, cumulative, _) in stats.items():
+            if func == name and (not stem or Path(file).stem == stem):
+                # read_file's own time is decoding; its callees (analysis) are not part of it
+                parts[label] = parts.get(label, 0.0) + (tottime if name == "read_file" else cumulative)
+    return total, parts
+
+
+def describe(total: float, parts: dict[str, float]) -> str:
+    return f"{total:.1f} s in all: " + ", ".join(f"{label} {seconds:.2f} s ({seconds / total:.0%})" for label, seconds in parts.items())

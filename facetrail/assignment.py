@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 
 from kafka import KafkaAdminClient, KafkaConsumer
-from kafka.admin import NewPartitions
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import InvalidPartitionsError, KafkaError
 
@@ -64,7 +63,7 @@ def ensure_camera_partitions(bus: KafkaBusConfig, cameras: int, timeout_s: float
         have = len(topic["partitions"])
         if have < cameras:
             try:
-                admin.create_partitions({CAMERAS_TOPIC: NewPartitions(total_count=cameras)})
+                admin.create_partitions({CAMERAS_TOPIC: cameras})
             except InvalidPartitionsError:
                 pass  # another process extended it between our look and our request
             log.info("cameras topic extended from %d to %d partitions", have, cameras)
@@ -188,8 +187,8 @@ def group_members(bus: KafkaBusConfig, group: str = WORKERS_GROUP) -> int:
     except KafkaError:
         return 0
     try:
-        (description,) = admin.describe_consumer_groups([group])
-        return len(description.members) if description.state == "Stable" else 0
+        description = admin.describe_groups([group]).get(group) or {}
+        return len(description.get("members", ())) if description.get("group_state") == "Stable" else 0
     except KafkaError:
         return 0
     finally:

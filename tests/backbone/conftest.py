@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -82,14 +84,27 @@ class Backbone:
         return path
 
 
-@pytest.fixture
-def backbone(kafka_service, minio_service, postgres_service, tmp_path) -> Backbone:  # noqa: F811
-    """The real services, with a private database and bucket and an empty Kafka (no facetrail topics or groups)."""
-    reset_kafka(kafka_service)
+@contextmanager
+def fresh_backbone(kafka: ServiceEnv, minio: ServiceEnv, postgres: ServiceEnv, folder: Path) -> Iterator[Backbone]:
+    reset_kafka(kafka)
     bucket = private_bucket()
-    with private_database(postgres_service) as url:
-        yield Backbone(kafka_service, url, bucket, tmp_path)
-        empty_bucket(minio_service, bucket)
+    with private_database(postgres) as url:
+        yield Backbone(kafka, url, bucket, folder)
+        empty_bucket(minio, bucket)
+
+
+@pytest.fixture
+def backbone(kafka_service, minio_service, postgres_service, tmp_path) -> Iterator[Backbone]:  # noqa: F811
+    """The real services, with a private database and bucket and an empty Kafka (no facetrail topics or groups)."""
+    with fresh_backbone(kafka_service, minio_service, postgres_service, tmp_path) as world:
+        yield world
+
+
+@pytest.fixture(scope="module")
+def module_backbone(kafka_service, minio_service, postgres_service, tmp_path_factory) -> Iterator[Backbone]:  # noqa: F811
+    """As `backbone`, shared by the tests of one module (one expensive run, several assertions)."""
+    with fresh_backbone(kafka_service, minio_service, postgres_service, tmp_path_factory.mktemp("backbone")) as world:
+        yield world
 
 
 @pytest.fixture
@@ -105,3 +120,22 @@ def figure(record_property):
             handle.write(line + "\n")
 
     return report
+
+
+@pytest.fixture(scope="module")
+def rtsp_server_module() -> Iterator:
+    """As `rtsp_server`, for a module-scoped run."""
+    from facetrail.demo.rtsp import RtspServerError, install_rtsp_deps, serve_clips
+
+    try:
+        install_rtsp_deps()
+    except RtspServerError as exc:
+        pytest.fail(f"cannot provide the RTSP server: {exc}")
+    with ExitStack() as running:
+        def start(mounts, loop: bool = False, once: bool = False, port: int = 0) -> str:
+            try:
+                return running.enter_context(serve_clips(mounts, loop=loop, once=once, port=port))
+            except RtspServerError as exc:
+                pytest.fail(str(exc))
+
+        yield start

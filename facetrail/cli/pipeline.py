@@ -160,7 +160,10 @@ def run(config_path: str, duration: float | None) -> None:
         workers = start_assigned_workers(config_path, stores.config, stop)
     else:
         workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
-    click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es); Ctrl-C stops", err=True)
+    detector = stores.config.analysis.detector
+    model = f" ({detector.yunet_model})" if detector.backend == "yunet" else ""
+    click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es), "
+               f"detector {detector.backend}{model}; Ctrl-C stops", err=True)
     service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = None if duration is None else time.monotonic() + duration

@@ -122,9 +122,19 @@ class CameraAssignment:
             max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
             reconnect_backoff_max_ms=2_000,
         )
+        self._await_partitions(len(self._cameras))
         self._consumer.subscribe([CAMERAS_TOPIC], listener=_Listener(self))
         self._thread = threading.Thread(target=self._membership, name="camera-assignment", daemon=True)
         self._thread.start()
+
+    def _await_partitions(self, cameras: int, timeout_s: float = 30.0) -> None:
+        """Join only once this client sees every partition: a leader with stale metadata would assign none."""
+        deadline = time.monotonic() + timeout_s
+        while len(self._consumer.partitions_for_topic(CAMERAS_TOPIC) or ()) < cameras and time.monotonic() < deadline:
+            self._consumer._client.cluster.request_update()
+            self._consumer._client.poll(timeout_ms=200)  # not subscribed yet: only metadata moves
+        if len(self._consumer.partitions_for_topic(CAMERAS_TOPIC) or ()) < cameras:
+            raise BusError(f"Kafka at {self._bus.bootstrap_servers} shows fewer than {cameras} partitions of {CAMERAS_TOPIC}")
 
     def _membership(self) -> None:
         while not self._closing.is_set():

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy.exc import DBAPIError
+
 from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Matcher
@@ -79,6 +81,18 @@ class _CameraSlot:
         )
 
 
+def _audit_log(config: Config, attempts: int = 5) -> AuditLog:
+    """Workers starting together on PostgreSQL may race installing the audit log's guard trigger; retry."""
+    for attempt in range(attempts):
+        try:
+            return AuditLog(Database(config.database.url))
+        except DBAPIError as exc:
+            if attempt == attempts - 1 or "concurrently" not in str(exc.orig):
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 class AnalysisLoop:
     """One process's cameras, analysed in one loop; cameras may be added and removed between steps."""
 
@@ -86,7 +100,7 @@ class AnalysisLoop:
         self.config = config
         self.kit = AnalysisKit.build(config)
         # Accountability: each camera's deployment (start, watch-list changes, stop) is in the audit log.
-        self.audit = AuditLog(Database(config.database.url))
+        self.audit = _audit_log(config)
         self.slots: dict[str, _CameraSlot] = {}
         self.version = self.kit.watchlist.version()
         self._next_health = self._next_check = time.monotonic()

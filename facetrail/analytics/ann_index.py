@@ -20,7 +20,7 @@ from facetrail.watchlist import EMBEDDING_DIM
 # keeps recall@1 >= 0.99 well under 1 ms per probe (BENCHMARKS.md, section matching).
 CONNECTIVITY = 16
 EXPANSION_ADD = 64
-EXPANSION_SEARCH = 128
+EXPANSION_SEARCH = 512
 
 
 class AnnIndex:
@@ -41,6 +41,15 @@ class AnnIndex:
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def expansion_search(self) -> int:
+        """Search breadth: wider finds the true nearest row more often, a little more slowly."""
+        return int(self._index.expansion_search)
+
+    @expansion_search.setter
+    def expansion_search(self, value: int) -> None:
+        self._index.expansion_search = int(value)
 
     def search(self, probes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) row numbers and Euclidean distances, nearest first; -1 / inf pad missing neighbours."""

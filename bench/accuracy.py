@@ -205,14 +205,14 @@ def _video(section: Section, quick: bool, people, names, cache, photo_searches: 
         if vector is not None:
             record = EntryRecord(name, name, "default", "benchmark", "lfw-dev", "bench", now, now + timedelta(days=1))
             gallery.append(EnrolledPerson(record, vector.reshape(1, 128)))
-    passes = 6 if quick else 40
+    passes = 4 if quick else 20
     rng = random.Random(SEED)
     mated = rng.sample([(n, p) for n in enrolled for p in people[n][1 : 1 + MAX_PROBES]], passes)
     non_mated = rng.sample([(n, p) for n in unenrolled for p in people[n][:MAX_PROBES]], passes)
     background = scene("bench-accuracy", 1920, 1080)
     detector, embedder = create_detector(detector_config()), FaceEmbedder()
     fps = 5.0
-    for fpir in FPIRS:
+    for fpir in FPIRS[:1]:  # the target's operating point; each pass costs ~2 s
         threshold = photo_searches.threshold_at(fpir)
         analysis = AnalysisConfig(fps=fps, detector=detector_config(), matching=MatchingConfig(threshold=threshold))
         matcher = Matcher(gallery, threshold)
@@ -228,7 +228,7 @@ def _video(section: Section, quick: bool, people, names, cache, photo_searches: 
                     walk = Walk(sprite, 0.0, WALK_S, left_to_right=True)
                     analyser = CameraAnalyser("bench-acc", analysis, detector, embedder, matcher)
                     found = []
-                    for i in range(int(WALK_S * fps) + 10):
+                    for i in range(int(WALK_S * fps) + 7):  # and a little more: the track must expire
                         t = i / fps
                         image = background.copy()
                         centre = walk.centre(t, 1920, 1080)

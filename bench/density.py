@@ -184,6 +184,12 @@ def run(section: Section, quick: bool) -> None:
     section.note(f"Window {window:.0f} s per trial after all cameras deliver; {os.cpu_count()} worker processes "
                  "(facetrail.worker.serve_cameras, cameras split as start_workers splits them); RTSP server and its CPU are outside the figures. "
                  "Lag = age of a frame (stamped when decoded) when its analysis ends.")
+    measured = [t for t in trials.values() if t.cpu_per_stream > 0]
+    if measured and best < TARGET_STREAMS:
+        busiest = max(measured, key=lambda t: t.streams)
+        section.note(f"What limits it: each stream costs {100 * busiest.cpu_per_stream:.0f}% of a core at {busiest.streams} streams "
+                     f"(decode of all 25 fps + analysis of 5 fps), so {os.cpu_count()} cores hold about "
+                     f"{os.cpu_count() / busiest.cpu_per_stream:.1f} streams when nothing else runs; the load average shows what else did.")
     total, parts = analysis_profile(clip.path, CACHE / "density" / f"k{min(trials)}" / "facetrail.yaml", "cam-0")
     section.note(f"Profile of one camera analysed in one process (cProfile, whole clip at full decode speed, {ANALYSIS_FPS:.0f} fps analysis): "
                  + describe(total, parts))

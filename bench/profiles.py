@@ -46,7 +46,7 @@ def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[flo
     parts: dict[str, float] = {}
     for label, name, stem in _PARTS:
         for (file, _, func), (_, _, tottime, cumulative, _) in stats.items():
-            if func == name and (not stem or Path(file).stem == stem):
+            if (func == name and Path(file).stem == stem) or (not stem and f"'{name}'" in func):
                 # read_file's own time is decoding; its callees (analysis) are not part of it
                 parts[label] = parts.get(label, 0.0) + (tottime if name == "read_file" else cumulative)
     return total, parts

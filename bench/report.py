@@ -31,6 +31,11 @@ class Figure:
     met: bool | None = None
     higher_is_better: bool = True
 
+    def __post_init__(self) -> None:  # numpy scalars in, plain JSON-able values kept
+        self.value = None if self.value is None else float(self.value)
+        self.baseline = None if self.baseline is None else float(self.baseline)
+        self.met = None if self.met is None else bool(self.met)
+
     @property
     def ratio(self) -> float | None:
         if self.value is None or not self.baseline:

@@ -33,9 +33,10 @@ from facetrail.config import Config, KafkaBusConfig
 log = logging.getLogger(__name__)
 
 WORKERS_GROUP = "facetrail-workers"
-# A kill -9'd worker is noticed after SESSION_TIMEOUT_MS (6 s is the broker's minimum by default);
-# the survivors hear of the rebalance on their next heartbeat, so cameras move within ~10 s.
-SESSION_TIMEOUT_MS = 6_000
+# A kill -9'd worker is noticed after SESSION_TIMEOUT_MS; the survivors hear of the rebalance on
+# their next heartbeat, so cameras move within ~12 s. Shorter sessions expire spuriously when
+# analysis saturates the cores and a heartbeat waits for the interpreter.
+SESSION_TIMEOUT_MS = 10_000
 HEARTBEAT_INTERVAL_MS = 1_000
 MAX_POLL_INTERVAL_MS = 60_000
 # At start-up, a worker told to expect N members waits (at most this long) for them,

@@ -10,6 +10,10 @@ ALERTS_TOPIC = "facetrail.alerts.v1"
 DEAD_LETTER_TOPIC = "facetrail.dead-letter.v1"
 
 
+class BusError(Exception):
+    """The bus cannot do what was asked (e.g. the broker is away); the message says why."""
+
+
 @dataclass(frozen=True)
 class Record:
     topic: str

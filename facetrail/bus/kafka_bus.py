@@ -47,7 +47,7 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, Record
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, BusError, Record
 from facetrail.config import KafkaBusConfig
 from facetrail.events import SIGHTINGS_TOPIC
 
@@ -75,10 +75,6 @@ _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within 
 
 # The broker will never take these messages however often they are sent.
 _PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
-
-
-class BusError(Exception):
-    """The Kafka bus cannot do what was asked; the message says why."""
 
 
 class BusBufferFull(BusError):

@@ -8,6 +8,7 @@ import click
 
 from facetrail.analytics.detector import DetectorError
 from facetrail.analytics.enrolment import EnrolmentError
+from facetrail.bus.base import BusError
 from facetrail.config import ConfigError
 from facetrail.ingest.camera import SourceError
 from facetrail.storage.objects import ObjectStoreError
@@ -23,6 +24,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     SourceError: 1,
     EnrolmentError: 1,
     ObjectStoreError: 1,
+    BusError: 1,
 }
 
 

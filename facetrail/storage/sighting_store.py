@@ -78,6 +78,12 @@ class SightingStore:
                 stored.append(event)
         return stored
 
+    def missing(self, event_ids: list[str]) -> set[str]:
+        """Which of these event ids are not stored yet (one query)."""
+        with self._db.session() as session:
+            known = set(session.scalars(select(SightingRow.event_id).where(SightingRow.event_id.in_(set(event_ids)))))
+        return set(event_ids) - known
+
     def get(self, event_id: str) -> StoredSighting | None:
         with self._db.session() as session:
             row = session.get(SightingRow, event_id)

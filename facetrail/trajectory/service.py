@@ -15,7 +15,7 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, Consumer, EventBus, Record
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, BusError, Consumer, EventBus, Record
 from facetrail.config import TrajectoryConfig
 from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
@@ -103,7 +103,9 @@ class TrajectoryService:
         if not records:
             return result
         events, result.dead_lettered = _parse(records, self._bus)
-        new_ids = {e.event_id for e in events if self._sightings.get(e.event_id) is None}
+        if result.dead_lettered and not self._flushed("dead letters"):
+            return result  # not committed: the batch comes again once the bus is back
+        new_ids = self._sightings.missing([e.event_id for e in events])
         stored = self._sightings.upsert_many(events)
         result.stored = len(stored)
         earliest: dict[str, datetime] = {}
@@ -113,10 +115,18 @@ class TrajectoryService:
         for entry_id, first in earliest.items():
             track_of.update(self._restitcher.restitch(entry_id, first))
         result.restitched_entries = set(earliest)
-        self._bus.flush()
         self._consumer.commit()
         self._announce([e for e in stored if e.event_id in new_ids], track_of)
         return result
+
+    def _flushed(self, what: str) -> bool:
+        """Deliver what was published; during a bus outage say so and keep it queued."""
+        try:
+            self._bus.flush()
+            return True
+        except BusError as exc:
+            log.warning("%s not yet delivered, kept queued: %s", what, exc)
+            return False
 
     def _announce(self, new_events: list[SightingEvent], track_of: dict[str, str]) -> None:
         for event in new_events:
@@ -125,7 +135,7 @@ class TrajectoryService:
             if self._on_alert:
                 self._on_alert(alert)
         if new_events:
-            self._bus.flush()
+            self._flushed("alerts")
 
     def drain(self, idle_s: float = 0.5) -> StepResult:
         """Consume until the topic is quiet for idle_s; returns the totals."""

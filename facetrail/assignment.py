@@ -54,9 +54,12 @@ def camera_of_partition(config: Config) -> dict[int, str]:
     return {index: camera.id for index, camera in enumerate(config.cameras)}
 
 
-def ensure_camera_partitions(bus: KafkaBusConfig, cameras: int, timeout_s: float = 30.0) -> int:
-    """Create the facetrail topics, and give the cameras topic at least one partition per camera; returns the count."""
-    ensure_topics(bus.bootstrap_servers, {**DEFAULT_TOPICS, CAMERAS_TOPIC: max(1, cameras)}, timeout_s=timeout_s)
+def ensure_camera_partitions(bus: KafkaBusConfig, cameras: int, timeout_s: float = 30.0,
+                             retention_ms: int | None = None) -> int:
+    """Create the facetrail topics (with the retention given), and give the cameras topic at least one
+    partition per camera; returns the count."""
+    ensure_topics(bus.bootstrap_servers, {**DEFAULT_TOPICS, CAMERAS_TOPIC: max(1, cameras)}, timeout_s=timeout_s,
+                  retention_ms=retention_ms)
     admin = KafkaAdminClient(bootstrap_servers=bus.bootstrap_servers, client_id=f"{bus.client_id}-admin",
                              request_timeout_ms=int(timeout_s * 1000))
     try:
@@ -112,7 +115,7 @@ class CameraAssignment:
         self._revoked_at: float | None = None
         self._closing = threading.Event()
         self.running: set[str] = set()
-        ensure_camera_partitions(self._bus, len(self._cameras))
+        ensure_camera_partitions(self._bus, len(self._cameras), retention_ms=config.retention.bus_retention_ms)
         self._consumer = KafkaConsumer(
             bootstrap_servers=self._bus.bootstrap_servers,
             client_id=f"{self._bus.client_id}-worker",

@@ -87,6 +87,11 @@ class RetentionConfig(_Strict):
     tracks_days: int = Field(30, ge=1, le=3650)
     evidence_days: int = Field(30, ge=1, le=3650)
 
+    @property
+    def bus_retention_ms(self) -> int:
+        """Messages on the bus name watch-list entries: they are kept no longer than the shortest limit."""
+        return min(self.sightings_days, self.tracks_days, self.evidence_days) * 86_400_000
+
 
 ROLES = ("operator", "enroller", "auditor", "admin")
 Role = Literal["operator", "enroller", "auditor", "admin"]

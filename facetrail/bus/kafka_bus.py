@@ -37,7 +37,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import (
     CommitFailedError,
     InvalidTopicError,
@@ -94,8 +94,12 @@ class _Message:
 
 
 def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, *,
-                  replication_factor: int = 1, timeout_s: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet (partitions as given); return the names created."""
+                  replication_factor: int = 1, timeout_s: float = 30.0, retention_ms: int | None = None) -> list[str]:
+    """Create the topics that do not exist yet (partitions as given); return the names created.
+
+    With retention_ms, every given topic (new or existing) keeps messages no longer than that,
+    so the bus honours the same retention limits as the database.
+    """
     wanted = DEFAULT_TOPICS if topics is None else topics
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="facetrail-admin",
@@ -103,14 +107,18 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, 
                                  request_timeout_ms=int(timeout_s * 1000))
     except KafkaError as exc:
         raise BusError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from None
+    settings = {} if retention_ms is None else {"retention.ms": str(int(retention_ms))}
     try:
         missing = sorted(set(wanted) - set(admin.list_topics()))
         if missing:
-            new = [NewTopic(name, wanted[name], replication_factor) for name in missing]
+            new = [NewTopic(name, wanted[name], replication_factor, topic_configs=settings) for name in missing]
             try:
                 admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
             except TopicAlreadyExistsError:
                 pass  # another process created them between our look and our create
+        if settings:
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=settings)
+                                 for name in sorted(set(wanted) - set(missing))], incremental=True)
         return missing
     finally:
         admin.close()

@@ -156,7 +156,8 @@ def run(config_path: str, duration: float | None) -> None:
         # `facetrail worker` processes elsewhere (or a dead one's absence) rebalance them.
         from facetrail.assignment import ensure_camera_partitions  # imports Kafka only when it is the bus
 
-        ensure_camera_partitions(stores.config.bus, len(stores.config.cameras))
+        ensure_camera_partitions(stores.config.bus, len(stores.config.cameras),
+                                 retention_ms=stores.config.retention.bus_retention_ms)
         workers = start_assigned_workers(config_path, stores.config, stop)
     else:
         workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)

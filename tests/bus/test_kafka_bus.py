@@ -204,3 +204,20 @@ def test_open_bus_gives_a_working_kafka_bus_for_a_kafka_config(kafka_service):
     bus.publish(topic, "entry-1", b"x")
     bus.flush()
     bus.close()
+
+
+def test_topics_keep_messages_no_longer_than_the_retention_limit(kafka_service):
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    from facetrail.bus.kafka_bus import ensure_topics
+
+    kafka_bootstrap = kafka_service.kafka_bootstrap
+    topic = f"retention-{uuid.uuid4().hex[:8]}"
+    ensure_topics(kafka_bootstrap, {topic: 1}, retention_ms=86_400_000)
+    ensure_topics(kafka_bootstrap, {topic: 1}, retention_ms=2 * 86_400_000)  # an existing topic is updated
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    finally:
+        admin.close()
+    assert described["topic"][topic]["retention.ms"]["value"] == "172800000"

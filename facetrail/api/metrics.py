@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlalchemy import func, select
 
 from facetrail.api.context import ApiContext
 from facetrail.api.live import AlertFanout
+from facetrail.auth.dependencies import Principal, require_roles
+from facetrail.auth.roles import AUDITOR, OPERATOR
 from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.storage.models import SightingRow
 
@@ -87,5 +89,6 @@ class RequestMetrics:
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-def metrics(request: Request) -> Response:
+def metrics(request: Request, principal: Principal = Depends(require_roles(OPERATOR, AUDITOR))) -> Response:
+    """Counts only, but still behind a login: every route checks the caller's role."""
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

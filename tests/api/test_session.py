@@ -50,7 +50,7 @@ def test_metrics_report_counts_per_camera_and_sightings_by_status(client, world)
 
     HealthStore(world.db).record(CameraHealth(camera_id="gate", state="running", analysed_fps=4.5,
                                               reported_at=datetime.now(timezone.utc), faces_detected=7))
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=login(client, "operator1")).text
     assert 'facetrail_camera_analysed_fps{camera="gate"} 4.5' in text
     assert 'facetrail_sightings{status="candidate"} 4.0' in text
     assert "facetrail_bus_lag_messages 0.0" in text

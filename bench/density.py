@@ -46,6 +46,8 @@ class Trial:
     rss_per_stream_mb: float
     rss_total_mb: float
     why: str = ""
+    load_1min: float = 0.0
+    """machine load average at the end of the window (2 cores: above 2, others wait for CPU)"""
 
 
 def _rates(rows: list[dict], t0: float, t1: float) -> dict[str, dict]:
@@ -93,7 +95,9 @@ def trial(clip, streams: int, window_s: float) -> Trial:
         finally:
             live.halt(procs, stop)
     rates = _rates(live.read_stats(stats), t0, t1)
-    return _judge(streams, rates, (cpu1 - cpu0) / (t1 - t0), rss)
+    result = _judge(streams, rates, (cpu1 - cpu0) / (t1 - t0), rss)
+    result.load_1min = os.getloadavg()[0]
+    return result
 
 
 def _judge(streams: int, rates: dict[str, dict], cores: float, rss: float) -> Trial:
@@ -176,7 +180,7 @@ def run(section: Section, quick: bool) -> None:
                        met=best >= TARGET_STREAMS and best / rt >= TARGET_RATIO))
     for n, t in sorted(trials.items()):
         section.add(Figure(f"{n} streams: slowest camera decoded / analysed fps, lag p95", t.analysed_fps, "analysed fps",
-                           target=f"decode {t.decode_fps:.1f} fps, lag p95 {t.lag_p95_s:.2f} s, growth {t.lag_growth_s:+.2f} s"
+                           target=f"decode {t.decode_fps:.1f} fps, lag p95 {t.lag_p95_s:.2f} s, growth {t.lag_growth_s:+.2f} s, load {t.load_1min:.1f}"
                            + (f" — {t.why}" if t.why else ""), met=t.kept_up))
         section.add(Figure(f"{n} streams: CPU per stream", 100 * t.cpu_per_stream, "% of a core"))
         section.add(Figure(f"{n} streams: resident memory per stream (workers' RSS / streams)", t.rss_per_stream_mb, "MB",

@@ -22,6 +22,7 @@ import numpy as np
 from facetrail.analytics.detector import Detection, FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Match, Matcher, match_score
+from facetrail.analytics.motion import MotionGate
 from facetrail.analytics.quality import face_quality
 from facetrail.analytics.tracker import FaceTrack, FaceTracker, Shot
 from facetrail.config import AnalysisConfig
@@ -50,6 +51,7 @@ class CameraCounters:
     matched_passes: int = 0
     unmatched_passes: int = 0
     embeddings: int = 0
+    still_frames_skipped: int = 0
 
 
 @dataclass
@@ -103,6 +105,7 @@ class CameraAnalyser:
         self.counters = CameraCounters()
         self._tracker = FaceTracker(analysis.tracker, min_quality=analysis.matching.min_quality)
         self._passes: dict[int, _PassState] = {}
+        self._motion = MotionGate()
 
     def set_matcher(self, matcher: Matcher, watchlist_version: str | None = None) -> None:
         """Watch-list reloaded: later shots match against it, and open passes are re-judged at their end."""
@@ -112,6 +115,9 @@ class CameraAnalyser:
 
     def process(self, frame: Frame) -> list[MatchedPass]:
         image = frame.image
+        if self._motion.still(image) and not self._tracker.open_tracks:
+            self.counters.still_frames_skipped += 1  # nothing tracked and nothing moved: nobody new
+            return []
         detections = self.detector.detect(image)
         self.counters.frames_analysed += 1
         self.counters.faces_detected += len(detections)

@@ -128,3 +128,14 @@ def test_a_reloaded_watch_list_is_used_for_later_shots(face_patch, background, o
     passes = [p for f in later for p in analyser.process(f)] + analyser.finish()
     assert {p.event.entry_id for p in passes} == {"obama"}
     assert analyser.counters.unmatched_passes == 1 and analyser.counters.matched_passes == 1
+
+
+def test_a_still_empty_scene_skips_detection_until_someone_walks_in(face_patch, background, obama_enrolled, hog_detector, embedder):
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled)
+    empty = [Frame(CAMERA, i, T0 + timedelta(seconds=i * 0.2), background.copy()) for i in range(5)]
+    for frame in empty:
+        assert analyser.process(frame) == []
+    assert analyser.counters.still_frames_skipped == 4
+    out = [p for frame in walk(face_patch, background, start_s=2.0, first_index=5) for p in analyser.process(frame)]
+    out += analyser.finish()
+    assert {p.event.entry_id for p in out} == {"obama"} and analyser.counters.still_frames_skipped == 4

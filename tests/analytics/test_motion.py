@@ -1,0 +1,28 @@
+import numpy as np
+
+from facetrail.analytics.motion import MotionGate
+
+
+def _frame(value: int, noise: int = 0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    image = np.full((360, 640, 3), value, np.int16) + rng.integers(-noise, noise + 1, (360, 640, 3))
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def test_the_first_frame_is_never_still():
+    assert not MotionGate().still(_frame(100))
+
+
+def test_a_frame_with_only_sensor_noise_is_still():
+    gate = MotionGate()
+    gate.still(_frame(100, noise=6, seed=1))
+    assert gate.still(_frame(100, noise=6, seed=2))
+
+
+def test_a_person_entering_is_not_still():
+    gate = MotionGate()
+    empty = _frame(100)
+    gate.still(empty)
+    entering = empty.copy()
+    entering[100:300, 250:380] = 200  # a figure about a fifth of the picture wide
+    assert not gate.still(entering)

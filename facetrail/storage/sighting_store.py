@@ -89,13 +89,15 @@ class SightingStore:
             row = session.get(SightingRow, event_id)
             return StoredSighting(_event(row), row.status) if row else None
 
-    def for_entry(self, entry_id: str, since: datetime | None = None) -> list[SightingEvent]:
-        """The entry's sightings that tracks are stitched from: reviewers' rejections are left out."""
-        query = select(SightingRow).where(SightingRow.entry_id == entry_id, SightingRow.status != "rejected")
-        if since is not None:
-            query = query.where(SightingRow.last_seen >= since)
+    def for_entries(self, since: dict[str, datetime]) -> list[SightingEvent]:
+        """Each person's unrejected sightings ending at or after their own bound, in one query."""
+        if not since:
+            return []
+        query = select(SightingRow).where(SightingRow.entry_id.in_(since), SightingRow.status != "rejected",
+                                          SightingRow.last_seen >= min(since.values()))
         with self._db.session() as session:
-            return [_event(r) for r in session.scalars(query.order_by(SightingRow.first_seen)).all()]
+            rows = session.scalars(query.order_by(SightingRow.first_seen)).all()
+            return [_event(r) for r in rows if r.last_seen >= since[r.entry_id]]
 
     def search(
         self,

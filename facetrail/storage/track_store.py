@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import selectinload
 
 from facetrail.storage.database import Database
@@ -38,32 +38,6 @@ class StoredTrack:
         return tuple(v.camera_id for v in self.visits)
 
 
-def _rows(track: Track) -> TrackRow:
-    row = TrackRow(
-        track_id=track.track_id,
-        entry_id=track.entry_id,
-        started_at=track.started_at,
-        ended_at=track.ended_at,
-        plausible=track.plausible,
-    )
-    arrivals = {i + 1: t for i, t in enumerate(track.transitions)}
-    for seq, visit in enumerate(track.visits):
-        arrival = arrivals.get(seq)
-        row.visits.append(
-            VisitRow(
-                seq=seq,
-                camera_id=visit.camera_id,
-                entered_at=visit.entered_at,
-                exited_at=visit.exited_at,
-                best_score=visit.best_score,
-                sightings=visit.sightings,
-                plausible_arrival=arrival.plausible if arrival else True,
-                speed_mps=arrival.speed_mps if arrival else None,
-            )
-        )
-    return row
-
-
 def _stored(row: TrackRow) -> StoredTrack:
     visits = tuple(
         StoredVisit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, v.plausible_arrival, v.speed_mps)
@@ -72,20 +46,45 @@ def _stored(row: TrackRow) -> StoredTrack:
     return StoredTrack(row.track_id, row.entry_id, row.started_at, row.ended_at, row.plausible, visits)
 
 
+def _visit_rows(track: Track) -> list[dict]:
+    arrivals = {i + 1: t for i, t in enumerate(track.transitions)}
+    return [
+        {"track_id": track.track_id, "seq": seq, "camera_id": v.camera_id, "entered_at": v.entered_at,
+         "exited_at": v.exited_at, "best_score": v.best_score, "sightings": v.sightings,
+         "plausible_arrival": arrivals[seq].plausible if seq in arrivals else True,
+         "speed_mps": arrivals[seq].speed_mps if seq in arrivals else None}
+        for seq, v in enumerate(track.visits)
+    ]
+
+
 class TrackStore:
     def __init__(self, db: Database):
         self._db = db
 
-    def replace_for_entry(self, entry_id: str, tracks: list[Track], since: datetime | None = None) -> None:
-        """Swap a person's tracks (those ending at or after `since`) for freshly stitched ones, atomically."""
+    def spans(self, entry_ids: set[str]) -> dict[str, list[tuple[str, datetime, datetime]]]:
+        """(track id, start, end) of every stored track of these people, in one query."""
+        query = select(TrackRow.entry_id, TrackRow.track_id, TrackRow.started_at, TrackRow.ended_at).where(
+            TrackRow.entry_id.in_(entry_ids))
+        spans: dict[str, list[tuple[str, datetime, datetime]]] = {e: [] for e in entry_ids}
+        with self._db.session() as session:
+            for entry_id, track_id, started, ended in session.execute(query):
+                spans[entry_id].append((track_id, started, ended))
+        return spans
+
+    def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
+        """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""
+        doomed = set(stale_ids) | {t.track_id for t in tracks}
         with self._db.session() as session, session.begin():
-            stale = delete(TrackRow).where(TrackRow.entry_id == entry_id)
-            if since is not None:
-                stale = stale.where(TrackRow.ended_at >= since)
-            session.execute(stale)
-            session.flush()
-            for track in tracks:
-                session.merge(_rows(track))
+            if doomed:
+                session.execute(delete(VisitRow).where(VisitRow.track_id.in_(doomed)))
+                session.execute(delete(TrackRow).where(TrackRow.track_id.in_(doomed)))
+            if tracks:
+                session.execute(insert(TrackRow), [
+                    {"track_id": t.track_id, "entry_id": t.entry_id, "started_at": t.started_at,
+                     "ended_at": t.ended_at, "plausible": t.plausible} for t in tracks])
+                visits = [row for t in tracks for row in _visit_rows(t)]
+                if visits:
+                    session.execute(insert(VisitRow), visits)
 
     def search(
         self,

@@ -67,17 +67,27 @@ class Restitcher:
 
     def restitch(self, entry_id: str, first_seen: datetime) -> dict[str, str]:
         """Replace the tracks a sighting starting at first_seen can touch; returns event id -> track id."""
+        return self.restitch_many({entry_id: first_seen})
+
+    def restitch_many(self, earliest: dict[str, datetime]) -> dict[str, str]:
+        """Re-stitch several people at once, each from their earliest new sighting, in a few queries.
+
+        A sighting can only join tracks ending within the gap before it, so each person's window
+        starts at the earliest track that reaches that far (or the gap itself); tracks before it stay.
+        """
+        if not earliest:
+            return {}
         gap = timedelta(seconds=self._config.new_track_gap_s)
-        bound = first_seen - gap
-        touching = self._tracks.search(entry_ids=[entry_id], since=bound, limit=10_000)
-        since = min([bound, *(t.started_at for t in touching)])
-        tracks = stitch(
-            self._sightings.for_entry(entry_id, since=since),
-            self._positions,
-            new_track_gap_s=self._config.new_track_gap_s,
-            max_speed_mps=self._config.max_speed_mps,
-        )
-        self._tracks.replace_for_entry(entry_id, tracks, since=since)
+        spans = self._tracks.spans(set(earliest))
+        since, stale = {}, set()
+        for entry_id, first_seen in earliest.items():
+            bound = first_seen - gap
+            touching = [(track_id, started) for track_id, started, ended in spans[entry_id] if ended >= bound]
+            since[entry_id] = min([bound, *(started for _, started in touching)])
+            stale |= {track_id for track_id, _, ended in spans[entry_id] if ended >= since[entry_id]}
+        tracks = stitch(self._sightings.for_entries(since), self._positions,
+                        new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
+        self._tracks.swap(stale, tracks)
         return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
 
 
@@ -111,9 +121,7 @@ class TrajectoryService:
         earliest: dict[str, datetime] = {}
         for event in stored:
             earliest[event.entry_id] = min(earliest.get(event.entry_id, event.first_seen), event.first_seen)
-        track_of = {}
-        for entry_id, first in earliest.items():
-            track_of.update(self._restitcher.restitch(entry_id, first))
+        track_of = self._restitcher.restitch_many(earliest)
         result.restitched_entries = set(earliest)
         self._consumer.commit()
         self._announce([e for e in stored if e.event_id in new_ids], track_of)

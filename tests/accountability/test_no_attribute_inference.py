@@ -91,8 +91,8 @@ def _package_models() -> list[type]:
     """Every pydantic model and dataclass defined in a facetrail module."""
     found = []
     for info in pkgutil.walk_packages([str(PACKAGE)], "facetrail."):
-        if info.name.endswith("__main__"):
-            continue  # importing it would run the program
+        if info.name.endswith("__main__") or ".migrations" in info.name:
+            continue  # importing them would run the program, or Alembic outside a migration
         try:
             module = importlib.import_module(info.name)
         except ImportError:

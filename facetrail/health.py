@@ -26,4 +26,6 @@ class CameraHealth(BaseModel):
     matched_passes: int = Field(0, ge=0)
     unmatched_passes: int = Field(0, ge=0)
     reported_at: datetime
+    detection_ms: float = Field(0.0, ge=0, description="mean detector time per analysed frame")
+    embedding_ms: float = Field(0.0, ge=0, description="mean embedding time per face")
     watchlist_version: str = ""

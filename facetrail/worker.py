@@ -77,6 +77,7 @@ class _CameraSlot:
             last_frame_at=stream.last_frame_at, reconnects=stream.reconnects, lag_s=max(0.0, self.lag_s),
             faces_detected=counters.faces_detected, matched_passes=counters.matched_passes,
             unmatched_passes=counters.unmatched_passes, reported_at=now,
+            detection_ms=counters.detection_ms, embedding_ms=counters.embedding_ms,
             watchlist_version=self.analyser.watchlist_version,
         )
 

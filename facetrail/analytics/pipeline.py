@@ -12,6 +12,7 @@ nobody only increments a counter, and nothing about it is logged.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -52,6 +53,18 @@ class CameraCounters:
     unmatched_passes: int = 0
     embeddings: int = 0
     still_frames_skipped: int = 0
+    detection_s: float = 0.0
+    embedding_s: float = 0.0
+
+    @property
+    def detection_ms(self) -> float:
+        """Mean detector time per analysed frame."""
+        return 1000.0 * self.detection_s / self.frames_analysed if self.frames_analysed else 0.0
+
+    @property
+    def embedding_ms(self) -> float:
+        """Mean embedding time per face embedded."""
+        return 1000.0 * self.embedding_s / self.embeddings if self.embeddings else 0.0
 
 
 @dataclass
@@ -118,7 +131,9 @@ class CameraAnalyser:
         if self._motion.still(image) and not self._tracker.open_tracks:
             self.counters.still_frames_skipped += 1  # nothing tracked and nothing moved: nobody new
             return []
+        began = time.perf_counter()
         detections = self.detector.detect(image)
+        self.counters.detection_s += time.perf_counter() - began
         self.counters.frames_analysed += 1
         self.counters.faces_detected += len(detections)
         qualities = [face_quality(image, d) for d in detections]
@@ -142,7 +157,9 @@ class CameraAnalyser:
         wanted = [(t, s) for t, s in to_embed if not self._settled(self._passes[t.track_id])]
         if not wanted:
             return []
+        began = time.perf_counter()
         embeddings = self.embedder.embed(image, [shot.detection for _, shot in wanted])
+        self.counters.embedding_s += time.perf_counter() - began
         self.counters.embeddings += len(wanted)
         matches = self.matcher.match_many(embeddings)
         del embeddings  # matched or not, embeddings are never kept

@@ -55,6 +55,8 @@ class StoreCollector:
         lag = GaugeMetricFamily("facetrail_camera_lag_seconds", "how far analysis trails the stream", labels=["camera"])
         up = GaugeMetricFamily("facetrail_camera_up", "1 while the camera reports state 'running'", labels=["camera"])
         age = GaugeMetricFamily("facetrail_camera_report_age_seconds", "seconds since the last health report", labels=["camera"])
+        detect = GaugeMetricFamily("facetrail_camera_detection_seconds", "mean detector time per analysed frame", labels=["camera"])
+        embed = GaugeMetricFamily("facetrail_camera_embedding_seconds", "mean embedding time per face", labels=["camera"])
         counts = {name: CounterMetricFamily(f"facetrail_camera_{name}", help_, labels=["camera"]) for name, help_ in (
             ("faces_detected", "faces detected"), ("matched_passes", "passes matched to the watch-list"),
             ("unmatched_passes", "passes that matched nobody (counted only)"), ("reconnects", "stream reconnects"))}
@@ -65,9 +67,11 @@ class StoreCollector:
             lag.add_metric(labels, report.lag_s)
             up.add_metric(labels, 1.0 if report.state == "running" else 0.0)
             age.add_metric(labels, max(0.0, now - report.reported_at.timestamp()))
+            detect.add_metric(labels, report.detection_ms / 1000.0)
+            embed.add_metric(labels, report.embedding_ms / 1000.0)
             for name, family in counts.items():
                 family.add_metric(labels, getattr(report, name))
-        yield from (fps, lag, up, age, *counts.values())
+        yield from (fps, lag, up, age, detect, embed, *counts.values())
 
     def _bus_lag(self) -> int | None:
         if self._ctx.bus is None:

@@ -22,6 +22,7 @@ class HealthStore:
             row.reconnects, row.lag_s = report.reconnects, report.lag_s
             row.faces_detected, row.matched_passes, row.unmatched_passes = (
                 report.faces_detected, report.matched_passes, report.unmatched_passes)
+            row.detection_ms, row.embedding_ms = report.detection_ms, report.embedding_ms
             row.updated_at = report.reported_at
             session.add(row)
 
@@ -33,6 +34,7 @@ class HealthStore:
                     camera_id=r.camera_id, state=r.state, analysed_fps=r.analysed_fps, last_frame_at=r.last_frame_at,
                     reconnects=r.reconnects, lag_s=r.lag_s, faces_detected=r.faces_detected,
                     matched_passes=r.matched_passes, unmatched_passes=r.unmatched_passes, reported_at=r.updated_at,
+                    detection_ms=r.detection_ms or 0.0, embedding_ms=r.embedding_ms or 0.0,
                 )
                 for r in rows if r.updated_at is not None
             ]

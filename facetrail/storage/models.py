@@ -143,6 +143,8 @@ class CameraHealthRow(Base):
     matched_passes: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(32), default="unknown")
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    detection_ms: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    embedding_ms: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class ReprocessProgressRow(Base):

@@ -139,3 +139,10 @@ def test_a_still_empty_scene_skips_detection_until_someone_walks_in(face_patch, 
     out = [p for frame in walk(face_patch, background, start_s=2.0, first_index=5) for p in analyser.process(frame)]
     out += analyser.finish()
     assert {p.event.entry_id for p in out} == {"obama"} and analyser.counters.still_frames_skipped == 4
+
+
+def test_the_analyser_measures_detection_and_embedding_time(face_patch, background, obama_enrolled, hog_detector, embedder):
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled)
+    for frame in walk(face_patch, background):
+        analyser.process(frame)
+    assert analyser.counters.detection_ms > 0 and analyser.counters.embedding_ms > 0

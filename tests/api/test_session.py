@@ -49,9 +49,12 @@ def test_metrics_report_counts_per_camera_and_sightings_by_status(client, world)
     from datetime import datetime, timezone
 
     HealthStore(world.db).record(CameraHealth(camera_id="gate", state="running", analysed_fps=4.5,
-                                              reported_at=datetime.now(timezone.utc), faces_detected=7))
+                                              reported_at=datetime.now(timezone.utc), faces_detected=7,
+                                              detection_ms=12.5, embedding_ms=30.0))
     text = client.get("/metrics", headers=login(client, "operator1")).text
     assert 'facetrail_camera_analysed_fps{camera="gate"} 4.5' in text
+    assert 'facetrail_camera_detection_seconds{camera="gate"} 0.0125' in text
+    assert 'facetrail_camera_embedding_seconds{camera="gate"} 0.03' in text
     assert 'facetrail_sightings{status="candidate"} 4.0' in text
     assert "facetrail_bus_lag_messages 0.0" in text
     assert "Ada" not in text and "ada" not in text

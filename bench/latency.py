@@ -10,7 +10,6 @@ decoded from the stream).
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from datetime import datetime, timezone

@@ -75,7 +75,7 @@ def reprocess_file(
     if previous is not None and previous.completed:
         return FileResult(path, previous.done_until_s, 0, skipped=True)
     resume_s = previous.done_until_s if previous else 0.0
-    published, next_checkpoint = 0, resume_s + CHECKPOINT_EVERY_S
+    published, next_checkpoint, offset = 0, resume_s + CHECKPOINT_EVERY_S, resume_s
     for frame in read_file(camera_id, str(path), analyser.analysis.fps, start, resume_s, progress):
         for matched in analyser.process(frame):
             publisher.publish(matched.event, matched.crop_jpeg)
@@ -91,7 +91,7 @@ def reprocess_file(
         publisher.publish(matched.event, matched.crop_jpeg)
         published += 1
     publisher.flush()
-    ledger.save(sid, camera_id, path, resume_s if previous else 0.0, completed=True)
+    ledger.save(sid, camera_id, path, offset, completed=True)
     return FileResult(path, resume_s, published)
 
 

@@ -8,14 +8,10 @@ from pathlib import Path
 import click
 
 from facetrail.audit.export import FORMATS, write_export
-from facetrail.audit.log import AuditLog, os_user
+from facetrail.audit.log import os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.cli.pipeline import parse_time
-
-
-def audit_log(stores: Stores) -> AuditLog:
-    return AuditLog(stores.db)
 
 
 @click.group("audit")
@@ -27,7 +23,7 @@ def audit_group() -> None:
 @CONFIG_OPTION
 def verify(config_path: str) -> None:
     """Check every record's hash and link, and that no last records were deleted (exit 1 if not)."""
-    log = audit_log(Stores.load(config_path))
+    log = Stores.load(config_path).audit
     verdict = log.verify()
     anchor = f"; head anchor {log.anchor}" if log.anchor else "; no head anchor (truncation not detectable)"
     if verdict.ok:
@@ -47,7 +43,7 @@ def export(config_path: str, since: str | None, fmt: str, output: Path | None) -
     """Write the audit records (with their hashes) for an auditor; the export itself is audited."""
     stores = Stores.load(config_path)
     start = parse_time(since, "--since")
-    log = audit_log(stores)
+    log = stores.audit
     try:
         handle = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
     except OSError as exc:

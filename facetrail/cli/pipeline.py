@@ -16,7 +16,7 @@ from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
-from facetrail.audit.log import AuditLog, os_user
+from facetrail.audit.log import os_user
 from facetrail.bus.base import HEALTH_TOPIC
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
@@ -27,7 +27,6 @@ from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.publisher import SightingPublisher
 from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
 from facetrail.retention import sweep
-from facetrail.storage.health_store import HealthStore
 from facetrail.trajectory.service import TrajectoryService
 from facetrail.trajectory.tracks import CameraPlan
 from facetrail.worker import start_assigned_workers, start_workers
@@ -58,10 +57,9 @@ def trajectory_service(stores: Stores) -> TrajectoryService:
 
 def record_health(stores: Stores, consumer) -> int:
     records = consumer.poll(0.0, 1000)
-    health = HealthStore(stores.db)
     for record in records:
         try:
-            health.record(CameraHealth.model_validate_json(record.value))
+            stores.health.record(CameraHealth.model_validate_json(record.value))
         except ValueError:
             continue
     consumer.commit()
@@ -146,7 +144,7 @@ def run(config_path: str, duration: float | None) -> None:
     if not stores.watchlist.enrolled_people():
         click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
     # Accountability: every run records the exact config in force (its hash) and the watch-list version.
-    audit = AuditLog(stores.db)
+    audit = stores.audit
     audit.record(os_user(), "run.start", config_path, {
         "config_sha256": hashlib.sha256(Path(config_path).read_bytes()).hexdigest(),
         "cameras": [c.id for c in stores.config.cameras], "watchlist_version": stores.watchlist.version()})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from facetrail.audit.log import AuditLog
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.retention import sweep
 
@@ -19,5 +18,5 @@ def retention_group() -> None:
 def sweep_once(config_path: str) -> None:
     """Erase expired entries and everything derived, and data older than the retention limits."""
     stores = Stores.load(config_path)
-    report = sweep(stores.config, stores.db, stores.objects, stores.bus, AuditLog(stores.db))
+    report = sweep(stores.config, stores.db, stores.objects, stores.bus, stores.audit)
     click.echo(f"retention sweep: {report.summary()}")

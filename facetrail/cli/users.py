@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from facetrail.audit.log import AuditLog
+from facetrail.audit.log import os_user
 from facetrail.auth.accounts import AccountError, Accounts
 from facetrail.auth.roles import ROLES
 from facetrail.cli.context import CONFIG_OPTION, Stores
@@ -16,15 +16,6 @@ from facetrail.storage.user_store import UserStore
 
 def _accounts(stores: Stores) -> Accounts:
     return Accounts(UserStore(stores.db))
-
-
-def _os_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown-os-user"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -54,7 +45,7 @@ def add_user(username: str, config_path: str, role: str, password_stdin: bool) -
         user = _accounts(stores).create_user(username, role, password)
     except AccountError as exc:
         raise UsageProblem(str(exc)) from None
-    AuditLog(stores.db).record(_os_user(), "user.add", user.username, {"role": user.role})
+    stores.audit.record(os_user(), "user.add", user.username, {"role": user.role})
     click.echo(f"created {user.username} ({user.role})")
 
 
@@ -79,5 +70,5 @@ def remove_user(username: str, config_path: str) -> None:
     stores = Stores.load(config_path)
     if not _accounts(stores).remove_user(username):
         raise UsageProblem(f"no user named {username!r}")
-    AuditLog(stores.db).record(_os_user(), "user.remove", username)
+    stores.audit.record(os_user(), "user.remove", username)
     click.echo(f"removed {username}")

@@ -11,7 +11,7 @@ import click
 from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.enrolment import EnrolmentError
-from facetrail.audit.log import AuditLog, os_user
+from facetrail.audit.log import os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in
@@ -45,7 +45,7 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
         raise UsageProblem(f"--watchlist {list_name!r} is not a configured watch-list; configured: {', '.join(sorted(lists))}")
     expires_at = expiry_within(expires_in_days, stores.config.watchlist.max_expiry_days)
     detector, embedder = create_detector(stores.config.analysis.detector), FaceEmbedder()
-    audit, actor = AuditLog(stores.db), enrolled_by or os_user()
+    audit, actor = stores.audit, enrolled_by or os_user()
     existing = {r.display_name for r in stores.watchlist.records()}
     failures = 0
     for person in people:
@@ -106,7 +106,7 @@ def _erase(person: str, config_path: str, actor: str | None, action: str, reason
     record = matches[0]
     report = erase_entry(record.entry_id, stores.db, stores.objects, stores.bus)
     # The audit record names the entry id, never the person: it outlives the erasure.
-    AuditLog(stores.db).record(actor or os_user(), action, record.entry_id, {
+    stores.audit.record(actor or os_user(), action, record.entry_id, {
         "watchlist": record.watchlist, "reason": reason, "sightings_deleted": report.sightings_deleted,
         "tracks_deleted": report.tracks_deleted, "objects_deleted": report.objects_deleted,
         "bus_messages_deleted": report.bus_messages_deleted, "watchlist_version": stores.watchlist.version(),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from facetrail.events import Box, SightingEvent
 from facetrail.storage.database import Database
-from facetrail.storage.models import SightingRow
+from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,6 @@ class SightingStore:
 
         Events of entries no longer on the watch-list (erased or expired) are dropped.
         """
-        from facetrail.storage.models import WatchlistEntryRow
-
         merged: dict[str, SightingEvent] = {}
         for event in events:
             merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event

@@ -53,6 +53,7 @@ class LoopingFeed:
 
     def __init__(self, clip: Path, appsrc: Gst.Element):
         self.appsrc = appsrc
+        self.last_stamp: int | None = None
         self.reader = Gst.parse_launch(
             f"filesrc location={_quoted(clip)} ! qtdemux ! {PARSER} "
             "! video/x-h264,stream-format=byte-stream,alignment=au "
@@ -68,12 +69,24 @@ class LoopingFeed:
         sample = sink.emit("pull-sample")
         if self.appsrc.get_property("caps") is None:
             self.appsrc.set_property("caps", sample.get_caps())
-        # appsrc stamps each buffer on arrival (do-timestamp), so the clock runs
-        # on unbroken across every restart of the file.
         buffer = sample.get_buffer().copy()
-        buffer.pts = buffer.dts = Gst.CLOCK_TIME_NONE
+        buffer.pts = buffer.dts = self._arrival_time()
         result = self.appsrc.emit("push-buffer", buffer)
         return Gst.FlowReturn.OK if result in (Gst.FlowReturn.OK, Gst.FlowReturn.FLUSHING) else result
+
+    def _arrival_time(self) -> int:
+        """The media's running time now, so the clock runs on unbroken across every restart of the file.
+
+        appsrc's own do-timestamp stamps a buffer that arrives while the media is
+        still pausing with the bare clock time (hours), and the media's sink then
+        waits for that time: the stream never starts. Before the media plays the
+        first buffers get 0; stamps never go backwards.
+        """
+        clock = self.appsrc.get_clock()
+        playing = self.appsrc.get_state(0)[1] == Gst.State.PLAYING
+        now = clock.get_time() - self.appsrc.get_base_time() if clock is not None and playing else 0
+        self.last_stamp = max(now, self.last_stamp + 1) if self.last_stamp is not None else now
+        return self.last_stamp
 
     def _on_message(self, _bus: Gst.Bus, message: Gst.Message) -> None:
         if message.type == Gst.MessageType.EOS:
@@ -111,7 +124,7 @@ class Server:
     def _looping(self, clip: Path) -> GstRtspServer.RTSPMediaFactory:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(
-            "( appsrc name=src is-live=true format=time do-timestamp=true "
+            "( appsrc name=src is-live=true format=time "
             f"! {PARSER} ! {PAYLOADER} )"
         )
         factory.set_shared(True)  # one live stream that every client joins

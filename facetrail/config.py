@@ -130,6 +130,17 @@ class ReviewConfig(_Strict):
     )
 
 
+class LoginConfig(_Strict):
+    failures_per_account: int = Field(5, ge=1, le=1000, description="failed logins that lock an account")
+    failures_per_client: int = Field(20, ge=1, le=10000, description="failed logins that lock a client address")
+    window_minutes: float = Field(15.0, gt=0, le=1440, description="how far back failures count")
+    lockout_minutes: float = Field(15.0, gt=0, le=1440, description="how long a lockout lasts")
+
+
+class ApiConfig(_Strict):
+    login: LoginConfig = LoginConfig()
+
+
 class SqliteBusConfig(_Strict):
     kind: Literal["sqlite"] = "sqlite"
     path: Path = Path("var/bus.db")
@@ -174,6 +185,7 @@ class Config(_Strict):
     retention: RetentionConfig = RetentionConfig()
     watchlist: WatchlistConfig = WatchlistConfig()
     review: ReviewConfig = ReviewConfig()
+    api: ApiConfig = ApiConfig()
     bus: BusConfig = SqliteBusConfig()
     objects: ObjectsConfig = LocalObjectsConfig()
     database: DatabaseConfig = DatabaseConfig()

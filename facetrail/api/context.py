@@ -9,6 +9,7 @@ from functools import cached_property
 from fastapi import Request
 
 from facetrail.auth.accounts import Accounts
+from facetrail.auth.throttle import LoginThrottle, ThrottleLimits
 from facetrail.config import CameraConfig
 from facetrail.storage.user_store import UserStore
 from facetrail.stores import Stores
@@ -22,6 +23,12 @@ class ApiContext(Stores):
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(UserStore(self.db), self.token_ttl)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        login = self.config.api.login
+        return LoginThrottle(ThrottleLimits(login.failures_per_account, login.failures_per_client,
+                                            login.window_minutes * 60, login.lockout_minutes * 60))
 
     @cached_property
     def review(self):

@@ -14,13 +14,21 @@ router = APIRouter(prefix=API, tags=["session"])
 ANY_ROLE = require_roles(*ROLES)
 
 
-@router.post("/login", response_model=LoginResponse, responses={401: {"model": Problem}})
+@router.post("/login", response_model=LoginResponse, responses={401: {"model": Problem}, 429: {"model": Problem}})
 def login(body: LoginRequest, request: Request, ctx: ApiContext = Depends(api_context)) -> LoginResponse:
+    address = request.client.host if request.client else None
+    client = {"client": address}
+    wait_s = ctx.login_throttle.retry_after(body.username, address)
+    if wait_s is not None:
+        ctx.audit.record(body.username, "login.throttled", body.username, client)
+        raise HTTPException(status_code=429, detail=f"too many failed logins; try again in {wait_s} s",
+                            headers={"Retry-After": str(wait_s)})
     issued = ctx.accounts.login(body.username, body.password)
-    client = {"client": request.client.host if request.client else None}
     if issued is None:
+        ctx.login_throttle.failed(body.username, address)
         ctx.audit.record(body.username, "login.failure", body.username, client)
         raise HTTPException(status_code=401, detail="wrong username or password")
+    ctx.login_throttle.succeeded(issued.username)
     ctx.audit.record(issued.username, "login.success", issued.username, {**client, "role": issued.role})
     return LoginResponse(access_token=issued.token, expires_at=issued.expires_at, username=issued.username, role=issued.role)
 

@@ -58,3 +58,18 @@ def test_metrics_report_counts_per_camera_and_sightings_by_status(client, world)
     assert 'facetrail_sightings{status="candidate"} 4.0' in text
     assert "facetrail_bus_lag_messages 0.0" in text
     assert "Ada" not in text and "ada" not in text
+
+
+def test_repeated_wrong_passwords_lock_the_account_with_a_429_that_says_when_to_retry(client, world):
+    for _ in range(world.config.api.login.failures_per_account):
+        client.post("/api/v1/login", json={"username": "operator1", "password": "guess-guess-guess"})
+    response = client.post("/api/v1/login", json={"username": "operator1", "password": PASSWORD})
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) == 900 and "try again in 900 s" in response.json()["detail"]
+    assert any(r.action == "login.throttled" and r.actor == "operator1" for r in AuditLog(world.db).records())
+
+
+def test_a_locked_account_does_not_lock_out_other_users(client, world):
+    for _ in range(world.config.api.login.failures_per_account):
+        client.post("/api/v1/login", json={"username": "operator1", "password": "guess-guess-guess"})
+    assert client.post("/api/v1/login", json={"username": "auditor1", "password": PASSWORD}).status_code == 200

@@ -57,6 +57,10 @@ $("login-form").addEventListener("submit", async (event) => {
     body: JSON.stringify({ username: $("username").value, password: $("password").value }),
   });
   $("password").value = "";
+  if (response.status === 429) {
+    $("login-error").textContent = `Too many failed logins: try again in ${response.headers.get("Retry-After")} s.`;
+    return;
+  }
   if (!response.ok) { $("login-error").textContent = "Wrong user name or password."; return; }
   state.token = (await response.json()).access_token;
   sessionStorage.setItem("facetrail-token", state.token);

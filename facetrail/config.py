@@ -130,6 +130,13 @@ class ReviewConfig(_Strict):
     )
 
 
+class AuditConfig(_Strict):
+    anchor: Path | None = Field(
+        None, description="file holding the audit log's head (seq, hash) outside the database; "
+                          "default: next to a SQLite database file, none for other databases",
+    )
+
+
 class LoginConfig(_Strict):
     failures_per_account: int = Field(5, ge=1, le=1000, description="failed logins that lock an account")
     failures_per_client: int = Field(20, ge=1, le=10000, description="failed logins that lock a client address")
@@ -186,6 +193,7 @@ class Config(_Strict):
     watchlist: WatchlistConfig = WatchlistConfig()
     review: ReviewConfig = ReviewConfig()
     api: ApiConfig = ApiConfig()
+    audit: AuditConfig = AuditConfig()
     bus: BusConfig = SqliteBusConfig()
     objects: ObjectsConfig = LocalObjectsConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -235,6 +243,8 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     if detector.yunet_model is not None:
         detector = detector.model_copy(update={"yunet_model": absolute(detector.yunet_model) or detector.yunet_model})
         updates["analysis"] = config.analysis.model_copy(update={"detector": detector})
+    if config.audit.anchor is not None:
+        updates["audit"] = AuditConfig(anchor=absolute(config.audit.anchor) or config.audit.anchor)
     if isinstance(config.bus, SqliteBusConfig):
         updates["bus"] = config.bus.model_copy(update={"path": absolute(config.bus.path) or config.bus.path})
     if isinstance(config.objects, LocalObjectsConfig):

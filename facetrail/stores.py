@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from facetrail.audit.anchor import default_anchor
 from facetrail.audit.log import AuditLog
 from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
@@ -42,7 +43,7 @@ class Stores:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.db)
+        return AuditLog(self.db, default_anchor(self.db.url, self.config.audit.anchor))
 
     @cached_property
     def watchlist(self) -> WatchlistStore:

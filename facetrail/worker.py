@@ -21,6 +21,7 @@ from facetrail.analytics.detector import create_detector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
+from facetrail.audit.anchor import default_anchor
 from facetrail.audit.log import AuditLog
 from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
@@ -86,7 +87,7 @@ def _audit_log(config: Config, attempts: int = 5) -> AuditLog:
     """Workers starting together on PostgreSQL may race installing the audit log's guard trigger; retry."""
     for attempt in range(attempts):
         try:
-            return AuditLog(Database(config.database.url))
+            return AuditLog(Database(config.database.url), default_anchor(config.database.url, config.audit.anchor))
         except DBAPIError as exc:
             if attempt == attempts - 1 or "concurrently" not in str(exc.orig):
                 raise

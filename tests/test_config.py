@@ -80,7 +80,7 @@ def test_yunet_without_a_model_path_is_refused(write_config):
 
 def test_the_shipped_configs_are_valid(monkeypatch):
     for name in ("FACETRAIL_KAFKA_BOOTSTRAP", "FACETRAIL_MINIO_ENDPOINT", "FACETRAIL_MINIO_ACCESS_KEY",
-                 "FACETRAIL_MINIO_SECRET_KEY", "FACETRAIL_DATABASE_URL"):
+                 "FACETRAIL_MINIO_SECRET_KEY", "FACETRAIL_DATABASE_URL", "FACETRAIL_AUDIT_ANCHOR"):
         monkeypatch.setenv(name, "postgresql+psycopg://u:p@127.0.0.1/x" if "DATABASE" in name else "value-1234")
     configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
     assert configs

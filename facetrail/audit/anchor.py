@@ -3,7 +3,7 @@
 The hash chain shows any edit, insertion or deletion *inside* the log, but not
 the deletion of its last records: a shortened chain is still a valid chain.
 So every append also moves an anchor that lives outside the database (a file
-next to the SQLite file by default); `verify` then checks that the table still
+named by `audit.anchor`, next to the SQLite file by default); `verify` then checks that the table still
 reaches the anchored record, with the anchored hash.
 
 The anchor only ever moves forward: concurrent writers take a lock, and a
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -67,8 +68,12 @@ class FileAnchor:
             os.replace(tmp, self.path)
 
 
-def default_anchor(database_url: str) -> FileAnchor | None:
-    """`<database file>.audit-head` for SQLite; other databases need an explicit anchor."""
+def default_anchor(database_url: str, configured: Path | None = None) -> FileAnchor | None:
+    """The configured anchor file, else `<database file>.audit-head` for SQLite; other databases need one configured."""
+    if configured is not None:
+        return FileAnchor(configured)
     if database_url.startswith("sqlite:///"):
         return FileAnchor(Path(database_url.removeprefix("sqlite:///") + ".audit-head"))
+    logging.getLogger("facetrail.audit").warning(
+        "the audit log has no head anchor (set audit.anchor): deleting its last records would not show")
     return None

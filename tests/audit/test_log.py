@@ -135,3 +135,18 @@ def test_export_as_csv_with_since_filters_by_time(log, config):
 def test_export_with_a_bad_since_gives_one_clear_line(log, config):
     result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--since", "yesterday"])
     assert result.exit_code != 0 and "not an ISO 8601 time" in result.output and "Traceback" not in result.output
+
+
+def test_a_configured_anchor_holds_the_head_instead_of_the_file_beside_the_database(tmp_path):
+    from facetrail.stores import Stores
+
+    path = tmp_path / "facetrail.yaml"
+    path.write_text("database: {url: 'sqlite:///facetrail.db'}\naudit: {anchor: anchors/head}\n")
+    stores = Stores.load(path)
+    try:
+        stores.audit.record("alice", "watchlist.enrol", "entry-1", {"watchlist": "default"})
+        assert json.loads((tmp_path / "anchors" / "head").read_text())["seq"] == 1
+        assert not (tmp_path / "facetrail.db.audit-head").exists()
+        assert stores.audit.verify().ok
+    finally:
+        stores.db.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 
 from facetrail.events import Box, SightingEvent
 from facetrail.storage.database import Database
@@ -16,6 +16,20 @@ from facetrail.storage.models import SightingRow, WatchlistEntryRow
 class StoredSighting:
     event: SightingEvent
     status: str
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What one batch upsert stored: merged events, which were new, which are rejected by a reviewer."""
+
+    events: list[SightingEvent]
+    new_ids: frozenset[str]
+    rejected_ids: frozenset[str]
+
+
+_TABLE = SightingRow.__table__
+# The SET clause comes from each parameter set's column names; the key is named apart, as Core reserves those.
+_UPDATE = update(_TABLE).where(_TABLE.c.event_id == bindparam("key"))
 
 
 def _event(row: SightingRow) -> SightingEvent:
@@ -34,12 +48,13 @@ def _event(row: SightingRow) -> SightingEvent:
     )
 
 
-def _apply(row: SightingRow, event: SightingEvent) -> None:
-    row.entry_id, row.camera_id = event.entry_id, event.camera_id
-    row.first_seen, row.last_seen = event.first_seen, event.last_seen
-    row.score, row.quality = event.score, event.quality
-    row.box_x, row.box_y, row.box_w, row.box_h = event.box.x, event.box.y, event.box.w, event.box.h
-    row.evidence_key, row.watchlist_version, row.final = event.evidence_key, event.watchlist_version, event.final
+def _columns(event: SightingEvent) -> dict:
+    """The event's values by column, all but the key event_id."""
+    box = event.box
+    return {"entry_id": event.entry_id, "camera_id": event.camera_id,
+            "first_seen": event.first_seen, "last_seen": event.last_seen, "score": event.score, "quality": event.quality,
+            "box_x": box.x, "box_y": box.y, "box_w": box.w, "box_h": box.h, "evidence_key": event.evidence_key,
+            "watchlist_version": event.watchlist_version, "final": event.final}
 
 
 class SightingStore:
@@ -51,30 +66,43 @@ class SightingStore:
 
         Events of entries no longer on the watch-list (erased or expired) are dropped.
         """
+        return self.upsert_batch(events).events
+
+    def upsert_batch(self, events: list[SightingEvent]) -> Upserted:
+        """upsert_many in a few statements (Core, executemany), telling which events were new.
+
+        One read of the batch's stored rows, then one INSERT of the new and one UPDATE of the known, all in
+        one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
+        """
         merged: dict[str, SightingEvent] = {}
         for event in events:
             merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event
-        stored: list[SightingEvent] = []
-        now = datetime.now(timezone.utc)
         with self._db.session() as session, session.begin():
             known = set(session.scalars(select(WatchlistEntryRow.entry_id).where(
                 WatchlistEntryRow.entry_id.in_({e.entry_id for e in merged.values()}))).all())
-            existing = {
-                row.event_id: row
-                for row in session.scalars(select(SightingRow).where(SightingRow.event_id.in_(merged))).all()
-            }
+            existing = {row.event_id: row for row in session.execute(
+                select(_TABLE).where(_TABLE.c.event_id.in_(merged))).all()}
+            stored, fresh, changed = [], [], []
             for event_id, event in merged.items():
                 if event.entry_id not in known:
                     continue
                 row = existing.get(event_id)
                 if row is None:
-                    row = SightingRow(event_id=event_id, status="candidate", stored_at=now)
-                    session.add(row)
+                    fresh.append(event)
                 else:
-                    event = _event(row).merged_with(event)
-                _apply(row, event)
+                    before = _event(row)
+                    event = before.merged_with(event)
+                    if event != before:  # a plain redelivery has nothing to write
+                        changed.append(event)
                 stored.append(event)
-        return stored
+            now = datetime.now(timezone.utc)
+            if fresh:
+                session.execute(insert(_TABLE), [
+                    {**_columns(e), "event_id": e.event_id, "status": "candidate", "stored_at": now} for e in fresh])
+            if changed:
+                session.execute(_UPDATE, [{**_columns(e), "key": e.event_id} for e in changed])
+        rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
+        return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
 
     def missing(self, event_ids: list[str]) -> set[str]:
         """Which of these event ids are not stored yet (one query)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, insert, select, update
 
-from facetrail.events import Box, SightingEvent
+from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
 from facetrail.storage.database import Database
 from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
@@ -33,14 +34,17 @@ _UPDATE = update(_TABLE).where(_TABLE.c.event_id == bindparam("key"))
 
 
 def _event(row: SightingRow) -> SightingEvent:
-    return SightingEvent(
+    """The stored pass as an event; rows were validated on their way in, so they are not validated again."""
+    box = Box.model_construct(x=row.box_x, y=row.box_y, w=row.box_w, h=row.box_h)
+    return SightingEvent.model_construct(
+        schema_version=SCHEMA_VERSION,  # given, not defaulted: looking up a default costs more than the rest
         event_id=row.event_id,
         camera_id=row.camera_id,
         entry_id=row.entry_id,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
         score=row.score,
-        box=Box(x=row.box_x, y=row.box_y, w=row.box_w, h=row.box_h),
+        box=box,
         quality=row.quality,
         evidence_key=row.evidence_key,
         watchlist_version=row.watchlist_version,
@@ -115,15 +119,22 @@ class SightingStore:
             row = session.get(SightingRow, event_id)
             return StoredSighting(_event(row), row.status) if row else None
 
-    def for_entries(self, since: dict[str, datetime]) -> list[SightingEvent]:
-        """Each person's unrejected sightings ending at or after their own bound, in one query."""
+    def for_entries(self, since: dict[str, datetime], known: Mapping[str, SightingEvent] | None = None) -> list[SightingEvent]:
+        """Each person's unrejected sightings ending at or after their own bound.
+
+        ``known`` holds events the caller has just stored (by event id): those are taken from it, so only
+        the others are read in full. One query, or two when some are not known.
+        """
         if not since:
             return []
-        query = select(SightingRow).where(SightingRow.entry_id.in_(since), SightingRow.status != "rejected",
-                                          SightingRow.last_seen >= min(since.values()))
-        with self._db.session() as session:
-            rows = session.scalars(query.order_by(SightingRow.first_seen)).all()
-            return [_event(r) for r in rows if r.last_seen >= since[r.entry_id]]
+        known = known or {}
+        where = (_TABLE.c.entry_id.in_(since), _TABLE.c.status != "rejected", _TABLE.c.last_seen >= min(since.values()))
+        with self._db.session() as session:  # Core rows: no ORM identity map for what is only read once
+            keys = session.execute(select(_TABLE.c.event_id, _TABLE.c.entry_id, _TABLE.c.last_seen).where(*where)).all()
+            wanted = [k.event_id for k in keys if k.last_seen >= since[k.entry_id]]
+            unknown = [event_id for event_id in wanted if event_id not in known]
+            rows = session.execute(select(_TABLE).where(_TABLE.c.event_id.in_(unknown))).all() if unknown else []
+        return [known[event_id] for event_id in wanted if event_id in known] + [_event(r) for r in rows]
 
     def search(
         self,

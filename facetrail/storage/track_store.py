@@ -153,13 +153,11 @@ class TrackStore:
             if doomed:
                 session.execute(delete(VisitRow).where(VisitRow.track_id.in_(doomed)))
                 session.execute(delete(TrackRow).where(TrackRow.track_id.in_(doomed)))
-            if tracks:
-                session.execute(insert(TrackRow), [
-                    {"track_id": t.track_id, "entry_id": t.entry_id, "started_at": t.started_at,
-                     "ended_at": t.ended_at, "plausible": t.plausible} for t in tracks])
+            if tracks:  # Core inserts of the tables: the ORM's bulk path adds nothing here but time
+                session.execute(insert(_TRACKS), [_track_row(t) for t in tracks])
                 visits = [row for t in tracks for row in _visit_rows(t)]
                 if visits:
-                    session.execute(insert(VisitRow), visits)
+                    session.execute(insert(_VISITS), visits)
 
     def search(
         self,

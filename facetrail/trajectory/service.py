@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -75,11 +75,13 @@ class Restitcher:
         """Replace the tracks a sighting starting at first_seen can touch; returns event id -> track id."""
         return self.restitch_many({entry_id: first_seen})
 
-    def restitch_many(self, earliest: dict[str, datetime]) -> dict[str, str]:
+    def restitch_many(self, earliest: dict[str, datetime],
+                      stored: Mapping[str, SightingEvent] | None = None) -> dict[str, str]:
         """Re-stitch several people at once, each from their earliest new sighting, in a few queries.
 
         A sighting can only join tracks ending within the gap before it, so each person's window
         starts at the earliest track that reaches that far (or the gap itself); tracks before it stay.
+        ``stored`` (by event id) are events just written, which need not be read back.
         """
         if not earliest:
             return {}
@@ -91,7 +93,7 @@ class Restitcher:
             touching = [(track_id, started) for track_id, started, ended in spans[entry_id] if ended >= bound]
             since[entry_id] = min([bound, *(started for _, started in touching)])
             stale |= {track_id for track_id, _, ended in spans[entry_id] if ended >= since[entry_id]}
-        tracks = stitch(self._sightings.for_entries(since), self._positions,
+        tracks = stitch(self._sightings.for_entries(since, stored), self._positions,
                         new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
         self._tracks.swap(stale, tracks)
         return _track_of(tracks)
@@ -117,7 +119,8 @@ class Restitcher:
                 kept.append(tail)
                 extended += tracks
         self._tracks.extend(kept, extended)
-        return {**_track_of(extended), **self.restitch_many(around)}
+        stored = {event.event_id: event for entry_id in around for event in later[entry_id]}
+        return {**_track_of(extended), **self.restitch_many(around, stored)}
 
 
 def _track_of(tracks) -> dict[str, str]:

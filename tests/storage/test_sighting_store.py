@@ -73,3 +73,13 @@ def test_a_batch_upsert_reports_a_republished_pass_that_a_reviewer_rejected(db, 
     store.set_status(_event().event_id, "rejected")
     upserted = store.upsert_batch([_event(final=True)])
     assert upserted.rejected_ids == {_event().event_id} and store.get(_event().event_id).status == "rejected"
+
+
+def test_reading_a_window_gives_the_same_events_whether_or_not_the_just_stored_ones_are_passed_in(db, enrolled):
+    store = SightingStore(db)
+    older = store.upsert_batch([_event()]).events
+    fresh = store.upsert_batch([_event(camera_id="cam-b", first_seen=NOW + timedelta(minutes=5),
+                                       last_seen=NOW + timedelta(minutes=5, seconds=2))]).events
+    window = {"e1": NOW - timedelta(minutes=30)}
+    by_id = lambda events: sorted(events, key=lambda e: e.event_id)  # noqa: E731
+    assert by_id(store.for_entries(window, {e.event_id: e for e in fresh})) == by_id(store.for_entries(window)) == by_id(older + fresh)

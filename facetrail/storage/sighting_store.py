@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
+from facetrail.storage.bulk import insert_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
@@ -101,7 +102,7 @@ class SightingStore:
                 stored.append(event)
             now = datetime.now(timezone.utc)
             if fresh:
-                session.execute(insert(_TABLE), [
+                insert_rows(session, _TABLE, [
                     {**_columns(e), "event_id": e.event_id, "status": "candidate", "stored_at": now} for e in fresh])
             if changed:
                 session.execute(_UPDATE, [{**_columns(e), "key": e.event_id} for e in changed])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import selectinload
 
+from facetrail.storage.bulk import insert_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
 from facetrail.trajectory.tracks import Track
@@ -141,10 +142,8 @@ class TrackStore:
                 session.execute(_UPDATE_TRACK, updated)
             if cut:
                 session.execute(_DELETE_VISITS_FROM, cut)
-            if added:
-                session.execute(insert(_TRACKS), added)
-            if visits:
-                session.execute(insert(_VISITS), visits)
+            insert_rows(session, _TRACKS, added)
+            insert_rows(session, _VISITS, visits)
 
     def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
         """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""
@@ -153,11 +152,8 @@ class TrackStore:
             if doomed:
                 session.execute(delete(VisitRow).where(VisitRow.track_id.in_(doomed)))
                 session.execute(delete(TrackRow).where(TrackRow.track_id.in_(doomed)))
-            if tracks:  # Core inserts of the tables: the ORM's bulk path adds nothing here but time
-                session.execute(insert(_TRACKS), [_track_row(t) for t in tracks])
-                visits = [row for t in tracks for row in _visit_rows(t)]
-                if visits:
-                    session.execute(insert(_VISITS), visits)
+            insert_rows(session, _TRACKS, [_track_row(t) for t in tracks])
+            insert_rows(session, _VISITS, [row for t in tracks for row in _visit_rows(t)])
 
     def search(
         self,

@@ -21,7 +21,7 @@ from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import StoredTrack, TrackStore
 from facetrail.trajectory.stitch import extend_tail, stitch
-from facetrail.trajectory.tracks import Visit
+from facetrail.trajectory.tracks import Track, Visit
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class Restitcher:
         return {**_track_of(extended), **self.restitch_many(around, stored)}
 
 
-def _track_of(tracks) -> dict[str, str]:
+def _track_of(tracks: list[Track]) -> dict[str, str]:
     return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
 
 

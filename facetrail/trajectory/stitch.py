@@ -76,8 +76,7 @@ def extend_tail(
     gap = timedelta(seconds=new_track_gap_s)
     runs = list(_split_at_gaps(ordered, gap))
     joining = runs.pop(0) if runs and runs[0][0].first_seen - tail_end <= gap else []
-    opened = [_OpenVisit.reopened(visit) for visit in tail]
-    tracks = [_track_of(entry_id, _assembled(opened, joining), plan, max_speed_mps, min_travel_s)]
+    tracks = [_track_of(entry_id, _assembled(_reopened(tail), joining), plan, max_speed_mps, min_travel_s)]
     return tracks + [_track(entry_id, run, plan, max_speed_mps, min_travel_s) for run in runs]
 
 
@@ -160,7 +159,14 @@ class _OpenVisit:
         )
 
 
-def _assembled(visits: list[_OpenVisit], run: list[SightingEvent]) -> list[Visit]:
+def _reopened(tail: Sequence[Visit]) -> list[Visit | _OpenVisit]:
+    """The tail's visits, each camera's latest one reopened: only those can take in a later pass."""
+    latest = {visit.camera_id: i for i, visit in enumerate(tail)}
+    reopen = set(latest.values())
+    return [_OpenVisit.reopened(visit) if i in reopen else visit for i, visit in enumerate(tail)]
+
+
+def _assembled(visits: list[Visit | _OpenVisit], run: list[SightingEvent]) -> list[Visit]:
     """Merge passes into the visits so far (none for a new track), in order of entry.
 
     A pass joins its camera's latest visit when nothing else was seen since, or
@@ -175,7 +181,7 @@ def _assembled(visits: list[_OpenVisit], run: list[SightingEvent]) -> list[Visit
             continue
         visit = latest_at[sighting.camera_id] = _OpenVisit.of(sighting)
         visits.append(visit)
-    return [visit.frozen() for visit in visits]
+    return [visit.frozen() if isinstance(visit, _OpenVisit) else visit for visit in visits]
 
 
 def _transition(before: Visit, after: Visit, plan: CameraPlan, max_speed_mps: float, min_travel_s: float) -> Transition:

@@ -135,15 +135,18 @@ def run(section: Section, quick: bool) -> None:
     section.add(Figure("service, SQLite bus -> SQLite DB, the same sightings in time order (as cameras publish them)", live,
                        "sightings/s", target=">= 10,000/s", met=live >= 10_000))
     section.note("The first SQLite figure publishes each person's sightings together, so every person is stitched once, in "
-                 "full; in time order each step extends every person's last track (trajectory.stitch.extend_tail) "
-                 "without reading their sightings back.")
+                 "full. In time order each step extends every person's last track (trajectory.stitch.extend_tail) from "
+                 "its stored visits, without reading its sightings back, and rewrites only the visits that changed; the "
+                 "last track's visits are still read and rebuilt whole each step, so that cost grows with the track "
+                 "(here one track per person all day, 50 visits at the end).")
     if min(rate, live) < 10_000:
         profile = cProfile.Profile()
         _sqlite_rate(people, in_time_order if live < rate else events, profile)
         section.note("Figures are measured without a profiler. What limits the service on SQLite (cProfile of a third, "
                      f"profiled run of the slower SQLite case, {'in time order' if live < rate else 'person by person'}; "
-                     "share of the service's time): " + _shares(profile) + ". The rest is SQLAlchemy's per-row parameter processing (UTC datetimes) and "
-                     "pydantic parsing and dumping of events and alerts, spread thinly.")
+                     "share of the service's time): " + _shares(profile) + ". The rest is SQLAlchemy's per-row "
+                     "parameter processing (UTC datetimes) and pydantic parsing and dumping of events and alerts, "
+                     "spread thinly.")
     env = _service_env()
     if not env.get("FACETRAIL_KAFKA_BOOTSTRAP") or not env.get("FACETRAIL_DATABASE_URL"):
         section.note("Kafka -> PostgreSQL not measured: scripts/services has not written var/services/env (run `make services-up`).")

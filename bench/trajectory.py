@@ -138,7 +138,7 @@ def run(section: Section, quick: bool) -> None:
                  "full. In time order each step extends every person's last track (trajectory.stitch.extend_tail) from "
                  "its stored visits, without reading its sightings back, and rewrites only the visits that changed; the "
                  "last track's visits are still read and rebuilt whole each step, so that cost grows with the track "
-                 "(here one track per person all day, 50 visits at the end).")
+                 "(here each person's whole day is one track).")
     if min(rate, live) < 10_000:
         profile = cProfile.Profile()
         _sqlite_rate(people, in_time_order if live < rate else events, profile)

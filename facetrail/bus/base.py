@@ -37,6 +37,9 @@ class EventBus(Protocol):
     def publish(self, topic: str, key: str, value: bytes) -> None:
         """Durably queue one message; ordering is kept per key."""
 
+    def publish_many(self, topic: str, messages: list[tuple[str, bytes]]) -> None:
+        """Durably queue (key, value) messages in their order, at once: one transaction or one hand-over."""
+
     def flush(self, timeout_s: float = 10.0) -> None: ...
 
     def consumer(self, topic: str, group: str) -> Consumer: ...

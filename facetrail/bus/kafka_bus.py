@@ -217,20 +217,33 @@ class KafkaBus:
     # ---- EventBus -------------------------------------------------------
 
     def publish(self, topic: str, key: str, value: bytes) -> None:
+        self.publish_many(topic, [(key, value)])
+
+    def publish_many(self, topic: str, messages: list[tuple[str, bytes]]) -> None:
+        """Queue the messages in order under one lock; the sender thread is woken once, not per message.
+
+        Each message waits for room like ``publish`` (at most ``max_block_s`` in all); on BusBufferFull
+        the messages queued before it stay queued.
+        """
         deadline = time.monotonic() + self._max_block_s
         with self._cond:
-            if self._closing:
-                raise BusError("publish on a closed Kafka bus")
-            while self._pending_locked() >= self.config.buffer_max_messages:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise BusBufferFull(
-                        f"Kafka bus buffer full ({self.config.buffer_max_messages} messages waiting for "
-                        f"{self.config.bootstrap_servers}); last error: {self._last_error or 'none'}")
-                self._cond.wait(left)
-            self._seq += 1
-            self._queue.append(_Message(self._seq, topic, key, bytes(value)))
+            for key, value in messages:
+                self._wait_for_room_locked(deadline)
+                self._seq += 1
+                self._queue.append(_Message(self._seq, topic, key, bytes(value)))
             self._cond.notify_all()
+
+    def _wait_for_room_locked(self, deadline: float) -> None:
+        if self._closing:
+            raise BusError("publish on a closed Kafka bus")
+        while self._pending_locked() >= self.config.buffer_max_messages:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BusBufferFull(
+                    f"Kafka bus buffer full ({self.config.buffer_max_messages} messages waiting for "
+                    f"{self.config.bootstrap_servers}); last error: {self._last_error or 'none'}")
+            self._cond.notify_all()  # the sender may not know yet of what this batch queued so far
+            self._cond.wait(left)
 
     def flush(self, timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s

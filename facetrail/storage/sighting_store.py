@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
-from facetrail.events import Box, SightingEvent
+from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
+from facetrail.storage.bulk import insert_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
@@ -18,15 +20,32 @@ class StoredSighting:
     status: str
 
 
+@dataclass(frozen=True)
+class Upserted:
+    """What one batch upsert stored: merged events, which were new, which are rejected by a reviewer."""
+
+    events: list[SightingEvent]
+    new_ids: frozenset[str]
+    rejected_ids: frozenset[str]
+
+
+_TABLE = SightingRow.__table__
+# The SET clause comes from each parameter set's column names; the key is named apart, as Core reserves those.
+_UPDATE = update(_TABLE).where(_TABLE.c.event_id == bindparam("key"))
+
+
 def _event(row: SightingRow) -> SightingEvent:
-    return SightingEvent(
+    """The stored pass as an event; rows were validated on their way in, so they are not validated again."""
+    box = Box.model_construct(x=row.box_x, y=row.box_y, w=row.box_w, h=row.box_h)
+    return SightingEvent.model_construct(
+        schema_version=SCHEMA_VERSION,  # given, not defaulted: looking up a default costs more than the rest
         event_id=row.event_id,
         camera_id=row.camera_id,
         entry_id=row.entry_id,
         first_seen=row.first_seen,
         last_seen=row.last_seen,
         score=row.score,
-        box=Box(x=row.box_x, y=row.box_y, w=row.box_w, h=row.box_h),
+        box=box,
         quality=row.quality,
         evidence_key=row.evidence_key,
         watchlist_version=row.watchlist_version,
@@ -34,12 +53,13 @@ def _event(row: SightingRow) -> SightingEvent:
     )
 
 
-def _apply(row: SightingRow, event: SightingEvent) -> None:
-    row.entry_id, row.camera_id = event.entry_id, event.camera_id
-    row.first_seen, row.last_seen = event.first_seen, event.last_seen
-    row.score, row.quality = event.score, event.quality
-    row.box_x, row.box_y, row.box_w, row.box_h = event.box.x, event.box.y, event.box.w, event.box.h
-    row.evidence_key, row.watchlist_version, row.final = event.evidence_key, event.watchlist_version, event.final
+def _columns(event: SightingEvent) -> dict:
+    """The event's values by column, all but the key event_id."""
+    box = event.box
+    return {"entry_id": event.entry_id, "camera_id": event.camera_id,
+            "first_seen": event.first_seen, "last_seen": event.last_seen, "score": event.score, "quality": event.quality,
+            "box_x": box.x, "box_y": box.y, "box_w": box.w, "box_h": box.h, "evidence_key": event.evidence_key,
+            "watchlist_version": event.watchlist_version, "final": event.final}
 
 
 class SightingStore:
@@ -51,30 +71,43 @@ class SightingStore:
 
         Events of entries no longer on the watch-list (erased or expired) are dropped.
         """
+        return self.upsert_batch(events).events
+
+    def upsert_batch(self, events: list[SightingEvent]) -> Upserted:
+        """upsert_many in a few statements (Core, executemany), telling which events were new.
+
+        One read of the batch's stored rows, then one INSERT of the new and one UPDATE of the known, all in
+        one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
+        """
         merged: dict[str, SightingEvent] = {}
         for event in events:
             merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event
-        stored: list[SightingEvent] = []
-        now = datetime.now(timezone.utc)
         with self._db.session() as session, session.begin():
             known = set(session.scalars(select(WatchlistEntryRow.entry_id).where(
                 WatchlistEntryRow.entry_id.in_({e.entry_id for e in merged.values()}))).all())
-            existing = {
-                row.event_id: row
-                for row in session.scalars(select(SightingRow).where(SightingRow.event_id.in_(merged))).all()
-            }
+            existing = {row.event_id: row for row in session.execute(
+                select(_TABLE).where(_TABLE.c.event_id.in_(merged))).all()}
+            stored, fresh, changed = [], [], []
             for event_id, event in merged.items():
                 if event.entry_id not in known:
                     continue
                 row = existing.get(event_id)
                 if row is None:
-                    row = SightingRow(event_id=event_id, status="candidate", stored_at=now)
-                    session.add(row)
+                    fresh.append(event)
                 else:
-                    event = _event(row).merged_with(event)
-                _apply(row, event)
+                    before = _event(row)
+                    event = before.merged_with(event)
+                    if event != before:  # a plain redelivery has nothing to write
+                        changed.append(event)
                 stored.append(event)
-        return stored
+            now = datetime.now(timezone.utc)
+            if fresh:
+                insert_rows(session, _TABLE, [
+                    {**_columns(e), "event_id": e.event_id, "status": "candidate", "stored_at": now} for e in fresh])
+            if changed:
+                session.execute(_UPDATE, [{**_columns(e), "key": e.event_id} for e in changed])
+        rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
+        return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
 
     def missing(self, event_ids: list[str]) -> set[str]:
         """Which of these event ids are not stored yet (one query)."""
@@ -87,15 +120,22 @@ class SightingStore:
             row = session.get(SightingRow, event_id)
             return StoredSighting(_event(row), row.status) if row else None
 
-    def for_entries(self, since: dict[str, datetime]) -> list[SightingEvent]:
-        """Each person's unrejected sightings ending at or after their own bound, in one query."""
+    def for_entries(self, since: dict[str, datetime], known: Mapping[str, SightingEvent] | None = None) -> list[SightingEvent]:
+        """Each person's unrejected sightings ending at or after their own bound.
+
+        ``known`` holds events the caller has just stored (by event id): those are taken from it, so only
+        the others are read in full. One query, or two when some are not known.
+        """
         if not since:
             return []
-        query = select(SightingRow).where(SightingRow.entry_id.in_(since), SightingRow.status != "rejected",
-                                          SightingRow.last_seen >= min(since.values()))
-        with self._db.session() as session:
-            rows = session.scalars(query.order_by(SightingRow.first_seen)).all()
-            return [_event(r) for r in rows if r.last_seen >= since[r.entry_id]]
+        known = known or {}
+        where = (_TABLE.c.entry_id.in_(since), _TABLE.c.status != "rejected", _TABLE.c.last_seen >= min(since.values()))
+        with self._db.session() as session:  # Core rows: no ORM identity map for what is only read once
+            keys = session.execute(select(_TABLE.c.event_id, _TABLE.c.entry_id, _TABLE.c.last_seen).where(*where)).all()
+            wanted = [k.event_id for k in keys if k.last_seen >= since[k.entry_id]]
+            unknown = [event_id for event_id in wanted if event_id not in known]
+            rows = session.execute(select(_TABLE).where(_TABLE.c.event_id.in_(unknown))).all() if unknown else []
+        return [known[event_id] for event_id in wanted if event_id in known] + [_event(r) for r in rows]
 
     def search(
         self,

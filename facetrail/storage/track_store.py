@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import selectinload
 
+from facetrail.storage.bulk import insert_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
 from facetrail.trajectory.tracks import Track
@@ -57,6 +58,30 @@ def _visit_rows(track: Track) -> list[dict]:
     ]
 
 
+def _track_row(track: Track) -> dict:
+    return {"track_id": track.track_id, "entry_id": track.entry_id, "started_at": track.started_at,
+            "ended_at": track.ended_at, "plausible": track.plausible}
+
+
+def _as_stored(row: dict) -> StoredVisit:
+    return StoredVisit(row["camera_id"], row["entered_at"], row["exited_at"], row["best_score"], row["sightings"],
+                       row["plausible_arrival"], row["speed_mps"])
+
+
+def _first_change(old: tuple[StoredVisit, ...], new: list[dict]) -> int:
+    """Seq of the first visit that differs; the visits before it are kept as stored."""
+    for seq, (before, after) in enumerate(zip(old, new)):
+        if before != _as_stored(after):
+            return seq
+    return min(len(old), len(new))
+
+
+_TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
+# Bound keys are named apart from the columns: Core reserves column names for the SET clause.
+_UPDATE_TRACK = update(_TRACKS).where(_TRACKS.c.track_id == bindparam("key"))
+_DELETE_VISITS_FROM = delete(_VISITS).where(_VISITS.c.track_id == bindparam("key"), _VISITS.c.seq >= bindparam("from_seq"))
+
+
 class TrackStore:
     def __init__(self, db: Database):
         self._db = db
@@ -71,6 +96,55 @@ class TrackStore:
                 spans[entry_id].append((track_id, started, ended))
         return spans
 
+    def tails(self, entry_ids: set[str]) -> dict[str, StoredTrack]:
+        """Each person's last track (latest start), with its visits, in two queries; people without one are absent."""
+        latest = (select(TrackRow.entry_id, func.max(TrackRow.started_at).label("started_at"))
+                  .where(TrackRow.entry_id.in_(entry_ids)).group_by(TrackRow.entry_id).subquery())
+        query = select(_TRACKS).join(latest, (_TRACKS.c.entry_id == latest.c.entry_id)
+                                     & (_TRACKS.c.started_at == latest.c.started_at))
+        with self._db.session() as session:
+            tracks = {row.track_id: row for row in session.execute(query)}
+            visits: dict[str, list[StoredVisit]] = {track_id: [] for track_id in tracks}
+            for v in session.execute(select(_VISITS).where(_VISITS.c.track_id.in_(tracks)).order_by(_VISITS.c.seq)):
+                visits[v.track_id].append(StoredVisit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings,
+                                                      v.plausible_arrival, v.speed_mps))
+        return {t.entry_id: StoredTrack(t.track_id, t.entry_id, t.started_at, t.ended_at, t.plausible,
+                                        tuple(visits[t.track_id])) for t in tracks.values()}
+
+    def extend(self, tails: list[StoredTrack], tracks: list[Track]) -> None:
+        """Replace stored last tracks by ``tracks`` writing only what changed: one transaction.
+
+        A track that keeps a tail's id keeps the visits before its first change; the rest of its visits
+        are rewritten. Other tracks are inserted; a tail none of them keeps is deleted.
+        """
+        if not tails and not tracks:
+            return
+        old = {tail.track_id: tail for tail in tails}
+        updated, cut, visits, added = [], [], [], []
+        for track in tracks:
+            rows = _visit_rows(track)
+            if track.track_id not in old:
+                added.append(_track_row(track))
+                visits += rows
+                continue
+            tail = old.pop(track.track_id)
+            seq = _first_change(tail.visits, rows)
+            if (track.ended_at, track.plausible) != (tail.ended_at, tail.plausible):
+                updated.append({"key": track.track_id, "ended_at": track.ended_at, "plausible": track.plausible})
+            if seq < len(tail.visits):
+                cut.append({"key": track.track_id, "from_seq": seq})
+            visits += rows[seq:]
+        with self._db.session() as session, session.begin():
+            if old:
+                session.execute(delete(_VISITS).where(_VISITS.c.track_id.in_(old)))
+                session.execute(delete(_TRACKS).where(_TRACKS.c.track_id.in_(old)))
+            if updated:
+                session.execute(_UPDATE_TRACK, updated)
+            if cut:
+                session.execute(_DELETE_VISITS_FROM, cut)
+            insert_rows(session, _TRACKS, added)
+            insert_rows(session, _VISITS, visits)
+
     def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
         """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""
         doomed = set(stale_ids) | {t.track_id for t in tracks}
@@ -78,13 +152,8 @@ class TrackStore:
             if doomed:
                 session.execute(delete(VisitRow).where(VisitRow.track_id.in_(doomed)))
                 session.execute(delete(TrackRow).where(TrackRow.track_id.in_(doomed)))
-            if tracks:
-                session.execute(insert(TrackRow), [
-                    {"track_id": t.track_id, "entry_id": t.entry_id, "started_at": t.started_at,
-                     "ended_at": t.ended_at, "plausible": t.plausible} for t in tracks])
-                visits = [row for t in tracks for row in _visit_rows(t)]
-                if visits:
-                    session.execute(insert(VisitRow), visits)
+            insert_rows(session, _TRACKS, [_track_row(t) for t in tracks])
+            insert_rows(session, _VISITS, [row for t in tracks for row in _visit_rows(t)])
 
     def search(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -19,8 +19,9 @@ from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, BusError, Consum
 from facetrail.config import TrajectoryConfig
 from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
-from facetrail.storage.track_store import TrackStore
-from facetrail.trajectory.stitch import stitch
+from facetrail.storage.track_store import StoredTrack, TrackStore
+from facetrail.trajectory.stitch import extend_tail, stitch
+from facetrail.trajectory.tracks import Track, Visit
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
     return events, dead
 
 
+def _visits(track: StoredTrack) -> list[Visit]:
+    # Stored visits keep counts, not event ids; extend_tail needs only the counts.
+    return [Visit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, ()) for v in track.visits]
+
+
 class Restitcher:
     """Re-stitches one person's tracks around a moment, from the stored sightings."""
 
@@ -69,11 +75,13 @@ class Restitcher:
         """Replace the tracks a sighting starting at first_seen can touch; returns event id -> track id."""
         return self.restitch_many({entry_id: first_seen})
 
-    def restitch_many(self, earliest: dict[str, datetime]) -> dict[str, str]:
+    def restitch_many(self, earliest: dict[str, datetime],
+                      stored: Mapping[str, SightingEvent] | None = None) -> dict[str, str]:
         """Re-stitch several people at once, each from their earliest new sighting, in a few queries.
 
         A sighting can only join tracks ending within the gap before it, so each person's window
         starts at the earliest track that reaches that far (or the gap itself); tracks before it stay.
+        ``stored`` (by event id) are events just written, which need not be read back.
         """
         if not earliest:
             return {}
@@ -85,10 +93,38 @@ class Restitcher:
             touching = [(track_id, started) for track_id, started, ended in spans[entry_id] if ended >= bound]
             since[entry_id] = min([bound, *(started for _, started in touching)])
             stale |= {track_id for track_id, _, ended in spans[entry_id] if ended >= since[entry_id]}
-        tracks = stitch(self._sightings.for_entries(since), self._positions,
+        tracks = stitch(self._sightings.for_entries(since, stored), self._positions,
                         new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
         self._tracks.swap(stale, tracks)
-        return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
+        return _track_of(tracks)
+
+    def stitch_in(self, later: dict[str, list[SightingEvent]]) -> dict[str, str]:
+        """Add each person's newly stored passes to their tracks; returns event id -> track id.
+
+        Passes that all start after the person's last track has ended (the live case) extend that track
+        alone, without reading its passes back; any other person is re-stitched around their earliest pass.
+        """
+        if not later:
+            return {}
+        tails = self._tracks.tails(set(later))
+        extended, kept, around = [], [], {}
+        for entry_id, events in later.items():
+            tail = tails.get(entry_id)
+            tracks = None if tail is None else extend_tail(
+                entry_id, _visits(tail), events, self._positions,
+                new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
+            if tracks is None:
+                around[entry_id] = min(event.first_seen for event in events)
+            else:
+                kept.append(tail)
+                extended += tracks
+        self._tracks.extend(kept, extended)
+        stored = {event.event_id: event for entry_id in around for event in later[entry_id]}
+        return {**_track_of(extended), **self.restitch_many(around, stored)}
+
+
+def _track_of(tracks: list[Track]) -> dict[str, str]:
+    return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
 
 
 class TrajectoryService:
@@ -115,16 +151,16 @@ class TrajectoryService:
         events, result.dead_lettered = _parse(records, self._bus)
         if result.dead_lettered and not self._flushed("dead letters"):
             return result  # not committed: the batch comes again once the bus is back
-        new_ids = self._sightings.missing([e.event_id for e in events])
-        stored = self._sightings.upsert_many(events)
-        result.stored = len(stored)
-        earliest: dict[str, datetime] = {}
-        for event in stored:
-            earliest[event.entry_id] = min(earliest.get(event.entry_id, event.first_seen), event.first_seen)
-        track_of = self._restitcher.restitch_many(earliest)
-        result.restitched_entries = set(earliest)
+        upserted = self._sightings.upsert_batch(events)
+        result.stored = len(upserted.events)
+        later: dict[str, list[SightingEvent]] = {}
+        for event in upserted.events:
+            if event.event_id not in upserted.rejected_ids:  # a reviewer's reject keeps it out of every track
+                later.setdefault(event.entry_id, []).append(event)
+        track_of = self._restitcher.stitch_in(later)
+        result.restitched_entries = {event.entry_id for event in upserted.events}
         self._consumer.commit()
-        self._announce([e for e in stored if e.event_id in new_ids], track_of)
+        self._announce([e for e in upserted.events if e.event_id in upserted.new_ids], track_of)
         return result
 
     def _flushed(self, what: str) -> bool:
@@ -137,13 +173,15 @@ class TrajectoryService:
             return False
 
     def _announce(self, new_events: list[SightingEvent], track_of: dict[str, str]) -> None:
-        for event in new_events:
-            alert = Alert(sighting=event, track_id=track_of.get(event.event_id))
-            self._bus.publish(ALERTS_TOPIC, event.entry_id, alert.model_dump_json().encode())
-            if self._on_alert:
+        if not new_events:
+            return
+        alerts = [Alert(sighting=event, track_id=track_of.get(event.event_id)) for event in new_events]
+        # One transaction (or one hand-over to the Kafka sender) for the batch, not one per alert.
+        self._bus.publish_many(ALERTS_TOPIC, [(a.sighting.entry_id, a.model_dump_json().encode()) for a in alerts])
+        if self._on_alert:
+            for alert in alerts:
                 self._on_alert(alert)
-        if new_events:
-            self._flushed("alerts")
+        self._flushed("alerts")
 
     def drain(self, idle_s: float = 0.5) -> StepResult:
         """Consume until the topic is quiet for idle_s; returns the totals."""

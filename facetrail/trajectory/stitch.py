@@ -8,7 +8,7 @@ yields the same tracks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from facetrail.events import SightingEvent
@@ -44,6 +44,40 @@ def stitch(
         for run in _split_at_gaps(ordered, gap):
             tracks.append(_track(entry_id, run, plan, max_speed_mps, min_travel_s))
     return tracks
+
+
+def extend_tail(
+    entry_id: str,
+    tail: Sequence[Visit],
+    later: Iterable[SightingEvent],
+    positions: Mapping[str, tuple[float, float]],
+    new_track_gap_s: float,
+    max_speed_mps: float,
+    *,
+    min_travel_s: float = MIN_TRAVEL_S,
+) -> list[Track] | None:
+    """The tracks that replace a person's last track (given by its visits) once ``later`` passes join it.
+
+    The result equals what ``stitch`` gives from that track's passes and ``later`` together, so the
+    caller need not read the track's passes back. That holds only when every later pass starts after
+    the track has ended; otherwise (a late arrival, a new publication of a known pass) this returns
+    None and the caller must re-stitch in full. A tail read back from storage has no event ids (the
+    store keeps counts); its visits then name only the later passes' ids.
+    """
+    _check_limits(new_track_gap_s, max_speed_mps, min_travel_s)
+    passes = _distinct_passes_by_person(later)
+    if set(passes) - {entry_id}:
+        raise ValueError(f"extend_tail takes passes of {entry_id!r} only")
+    ordered = sorted(passes.get(entry_id, {}).values(), key=_pass_order)
+    tail_end = max(visit.exited_at for visit in tail)
+    if ordered and ordered[0].first_seen <= tail_end:
+        return None
+    plan = positions if isinstance(positions, CameraPlan) else CameraPlan(positions)
+    gap = timedelta(seconds=new_track_gap_s)
+    runs = list(_split_at_gaps(ordered, gap))
+    joining = runs.pop(0) if runs and runs[0][0].first_seen - tail_end <= gap else []
+    tracks = [_track_of(entry_id, _assembled(_reopened(tail), joining), plan, max_speed_mps, min_travel_s)]
+    return tracks + [_track(entry_id, run, plan, max_speed_mps, min_travel_s) for run in runs]
 
 
 def _check_limits(new_track_gap_s: float, max_speed_mps: float, min_travel_s: float) -> None:
@@ -89,20 +123,29 @@ def _split_at_gaps(ordered: list[SightingEvent], gap: timedelta) -> Iterable[lis
 class _OpenVisit:
     """A visit still being assembled; frozen into a Visit once the run is done."""
 
-    __slots__ = ("camera_id", "entered_at", "exited_at", "best_score", "event_ids")
+    __slots__ = ("camera_id", "entered_at", "exited_at", "best_score", "sightings", "event_ids")
 
-    def __init__(self, sighting: SightingEvent):
-        self.camera_id = sighting.camera_id
-        self.entered_at = sighting.first_seen
-        self.exited_at = sighting.last_seen
-        self.best_score = sighting.score
-        self.event_ids = [sighting.event_id]
+    def __init__(self, camera_id: str, entered_at: datetime, exited_at: datetime, best_score: float,
+                 sightings: int, event_ids: list[str]):
+        self.camera_id, self.entered_at, self.exited_at = camera_id, entered_at, exited_at
+        self.best_score, self.sightings, self.event_ids = best_score, sightings, event_ids
+
+    @classmethod
+    def of(cls, sighting: SightingEvent) -> "_OpenVisit":
+        return cls(sighting.camera_id, sighting.first_seen, sighting.last_seen, sighting.score, 1, [sighting.event_id])
+
+    @classmethod
+    def reopened(cls, visit: Visit) -> "_OpenVisit":
+        # The count is carried apart from the ids: a visit read back from storage has a count but no ids.
+        return cls(visit.camera_id, visit.entered_at, visit.exited_at, visit.best_score, visit.sightings,
+                   list(visit.event_ids))
 
     def absorb(self, sighting: SightingEvent) -> None:
         if sighting.last_seen > self.exited_at:
             self.exited_at = sighting.last_seen
         if sighting.score > self.best_score:
             self.best_score = sighting.score
+        self.sightings += 1
         self.event_ids.append(sighting.event_id)
 
     def frozen(self) -> Visit:
@@ -111,28 +154,34 @@ class _OpenVisit:
             entered_at=self.entered_at,
             exited_at=self.exited_at,
             best_score=self.best_score,
-            sightings=len(self.event_ids),
+            sightings=self.sightings,
             event_ids=tuple(self.event_ids),
         )
 
 
-def _visits(run: list[SightingEvent]) -> list[Visit]:
-    """Merge passes into visits, in order of entry.
+def _reopened(tail: Sequence[Visit]) -> list[Visit | _OpenVisit]:
+    """The tail's visits, each camera's latest one reopened: only those can take in a later pass."""
+    latest = {visit.camera_id: i for i, visit in enumerate(tail)}
+    reopen = set(latest.values())
+    return [_OpenVisit.reopened(visit) if i in reopen else visit for i, visit in enumerate(tail)]
+
+
+def _assembled(visits: list[Visit | _OpenVisit], run: list[SightingEvent]) -> list[Visit]:
+    """Merge passes into the visits so far (none for a new track), in order of entry.
 
     A pass joins its camera's latest visit when nothing else was seen since, or
     when it overlaps that visit in time (a camera's view seen meanwhile by an
     overlapping neighbour does not split one stay in two).
     """
-    visits: list[_OpenVisit] = []
-    latest_at: dict[str, _OpenVisit] = {}
+    latest_at = {visit.camera_id: visit for visit in visits}  # later visits overwrite earlier ones
     for sighting in run:
         visit = latest_at.get(sighting.camera_id)
         if visit is not None and (visit is visits[-1] or sighting.first_seen <= visit.exited_at):
             visit.absorb(sighting)
             continue
-        visit = latest_at[sighting.camera_id] = _OpenVisit(sighting)
+        visit = latest_at[sighting.camera_id] = _OpenVisit.of(sighting)
         visits.append(visit)
-    return [visit.frozen() for visit in visits]
+    return [visit.frozen() if isinstance(visit, _OpenVisit) else visit for visit in visits]
 
 
 def _transition(before: Visit, after: Visit, plan: CameraPlan, max_speed_mps: float, min_travel_s: float) -> Transition:
@@ -153,7 +202,10 @@ def _transition(before: Visit, after: Visit, plan: CameraPlan, max_speed_mps: fl
 
 
 def _track(entry_id: str, run: list[SightingEvent], plan: CameraPlan, max_speed_mps: float, min_travel_s: float) -> Track:
-    visits = _visits(run)
+    return _track_of(entry_id, _assembled([], run), plan, max_speed_mps, min_travel_s)
+
+
+def _track_of(entry_id: str, visits: list[Visit], plan: CameraPlan, max_speed_mps: float, min_travel_s: float) -> Track:
     started_at = visits[0].entered_at
     return Track(
         track_id=track_id_for(entry_id, started_at),

@@ -69,6 +69,18 @@ def test_messages_of_one_key_stay_on_one_partition_in_publish_order(kafka_servic
 
 
 @services
+def test_publish_many_delivers_its_messages_in_order_after_one_flush(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    bus.publish(topic, "entry-1", b"0")
+    bus.publish_many(topic, [("entry-1", str(n).encode()) for n in range(1, 50)])
+    bus.flush()
+    consumer = bus.consumer(topic, "many")
+    records = poll_until(consumer, 50)
+    consumer.close()
+    assert [int(r.value) for r in records] == list(range(50))
+
+
+@services
 def test_a_consumer_that_did_not_commit_gets_the_same_messages_again_after_reopening(kafka_service, bus):
     topic = fresh_topic(kafka_service.kafka_bootstrap)
     for n in range(3):
@@ -182,6 +194,18 @@ def test_publish_waits_no_longer_than_its_bound_when_the_buffer_is_full():
     started = time.monotonic()
     with pytest.raises(BusBufferFull, match="buffer full"):
         bus.publish("facetrail.sightings.v1", "entry-1", b"3")
+    assert time.monotonic() - started < 2.0
+    assert bus.pending() == 2
+    with pytest.raises(BusNotDelivered, match="2 message"):
+        bus.close()
+
+
+def test_publish_many_waits_no_longer_than_its_bound_and_keeps_what_it_queued():
+    config = KafkaBusConfig(kind="kafka", bootstrap_servers="127.0.0.1:9", buffer_max_messages=2)
+    bus = KafkaBus(config, max_block_s=0.5, close_timeout_s=0.5)
+    started = time.monotonic()
+    with pytest.raises(BusBufferFull, match="buffer full"):
+        bus.publish_many("facetrail.sightings.v1", [("entry-1", b"1"), ("entry-1", b"2"), ("entry-1", b"3")])
     assert time.monotonic() - started < 2.0
     assert bus.pending() == 2
     with pytest.raises(BusNotDelivered, match="2 message"):

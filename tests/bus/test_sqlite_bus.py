@@ -1,3 +1,7 @@
+import sqlite3
+
+import pytest
+
 from facetrail.bus.sqlite_bus import SqliteBus
 
 
@@ -55,3 +59,27 @@ def test_messages_past_retention_are_deleted_on_every_topic(tmp_path):
     bus.publish("a", "k", b"new")
     assert bus.delete_published_before(cut) == 2
     assert [r.value for r in bus.messages("a")] == [b"new"] and bus.messages("b") == []
+
+
+def test_publish_many_delivers_its_messages_in_order_after_earlier_ones(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    bus.publish("t", "k", b"m0")
+    bus.publish_many("t", [("a", b"m1"), ("b", b"m2"), ("a", b"m3")])
+    records = bus.consumer("t", "g").poll(0.1)
+    assert [(r.key, r.value) for r in records] == [("k", b"m0"), ("a", b"m1"), ("b", b"m2"), ("a", b"m3")]
+
+
+def test_messages_of_publish_many_survive_a_reopening_of_the_bus(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    bus.publish_many("t", [("k", b"x"), ("k", b"y")])
+    bus.close()
+    assert [r.value for r in SqliteBus(tmp_path / "bus.db").messages("t")] == [b"x", b"y"]
+
+
+def test_a_failed_publish_many_publishes_none_of_its_messages(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    with pytest.raises(sqlite3.IntegrityError):
+        bus.publish_many("t", [("k", b"ok"), ("k", None)])  # the NOT NULL value refuses the second row
+    assert bus.messages("t") == []
+    bus.publish("t", "k", b"after")  # and the bus is usable again
+    assert [r.value for r in bus.messages("t")] == [b"after"]

@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 from facetrail.storage.database import Database
 from facetrail.storage.watchlist_store import WatchlistStore
 from facetrail.watchlist import EntryRecord
+from services_fixtures import ENV_FILE, read_service_env
 
 NOW = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -28,3 +30,25 @@ def enrolled(db):
     store = WatchlistStore(db)
     store.add(make_record(), np.ones((1, 128), np.float32), ["enrolment/e1/0.jpg"])
     return store
+
+
+def _postgres_url() -> str:
+    """The running services' database (scripts/services up); this test never starts or stops them."""
+    if not ENV_FILE.is_file():
+        pytest.skip("no var/services/env: PostgreSQL is not running")
+    return read_service_env().database_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def entry_db(request, tmp_path):
+    """A database on each backend with one fresh watch-list entry (removed afterwards); yields (db, entry_id)."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}" if request.param == "sqlite" else _postgres_url()
+    try:
+        db = Database(url)
+    except Exception as exc:  # the shared services are down: nothing to check against
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    entry_id = f"bulk-{uuid.uuid4().hex[:8]}"
+    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None])
+    yield db, entry_id
+    WatchlistStore(db).remove(entry_id)  # cascades to its sightings and tracks in the shared database
+    db.dispose()

@@ -41,3 +41,45 @@ def test_search_filters_by_camera_and_time(db, enrolled):
                                         last_seen=NOW + timedelta(hours=1, seconds=2))])
     assert [s.event.camera_id for s in store.search(camera_id="cam-b")] == ["cam-b"]
     assert [s.event.camera_id for s in store.search(until=NOW + timedelta(minutes=5))] == ["cam-a"]
+
+
+def test_a_batch_upsert_names_the_new_events_and_stores_a_redelivered_one_once(db, enrolled):
+    store = SightingStore(db)
+    first = store.upsert_batch([_event()])
+    again = store.upsert_batch([_event(), _event(camera_id="cam-b")])
+    assert first.new_ids == {_event().event_id} and again.new_ids == {_event(camera_id="cam-b").event_id}
+    assert len(store.search()) == 2
+
+
+def test_a_final_publication_in_a_later_batch_updates_the_stored_pass(db, enrolled):
+    store = SightingStore(db)
+    store.upsert_batch([_event(score=0.5)])
+    [merged] = store.upsert_batch([_event(last_seen=NOW + timedelta(seconds=9), score=0.8, final=True)]).events
+    [stored] = store.search()
+    assert stored.event == merged
+    assert (stored.event.last_seen, stored.event.score, stored.event.final) == (NOW + timedelta(seconds=9), 0.8, True)
+
+
+def test_publications_of_one_pass_in_one_batch_become_one_merged_row(db, enrolled):
+    store = SightingStore(db)
+    store.upsert_batch([_event(final=True), _event(last_seen=NOW + timedelta(seconds=4), score=0.9)])
+    [stored] = store.search()
+    assert (stored.event.last_seen, stored.event.score, stored.event.final) == (NOW + timedelta(seconds=4), 0.9, True)
+
+
+def test_a_batch_upsert_reports_a_republished_pass_that_a_reviewer_rejected(db, enrolled):
+    store = SightingStore(db)
+    store.upsert_batch([_event()])
+    store.set_status(_event().event_id, "rejected")
+    upserted = store.upsert_batch([_event(final=True)])
+    assert upserted.rejected_ids == {_event().event_id} and store.get(_event().event_id).status == "rejected"
+
+
+def test_reading_a_window_gives_the_same_events_whether_or_not_the_just_stored_ones_are_passed_in(db, enrolled):
+    store = SightingStore(db)
+    older = store.upsert_batch([_event()]).events
+    fresh = store.upsert_batch([_event(camera_id="cam-b", first_seen=NOW + timedelta(minutes=5),
+                                       last_seen=NOW + timedelta(minutes=5, seconds=2))]).events
+    window = {"e1": NOW - timedelta(minutes=30)}
+    by_id = lambda events: sorted(events, key=lambda e: e.event_id)  # noqa: E731
+    assert by_id(store.for_entries(window, {e.event_id: e for e in fresh})) == by_id(store.for_entries(window)) == by_id(older + fresh)

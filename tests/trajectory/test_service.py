@@ -11,11 +11,12 @@ from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
-from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.service import Alert, Restitcher, TrajectoryService
 from facetrail.watchlist import EntryRecord
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 POSITIONS = {"cam-a": (0.0, 0.0), "cam-b": (50.0, 0.0), "cam-c": (100.0, 0.0)}
+CONFIG = TrajectoryConfig(new_track_gap_s=600, max_speed_mps=10)
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def world(tmp_path):
 
     def service():
         return TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "traj"), SightingStore(db), TrackStore(db),
-                                 POSITIONS, TrajectoryConfig(new_track_gap_s=600, max_speed_mps=10))
+                                 POSITIONS, CONFIG)
 
     yield bus, db, service
     db.dispose()
@@ -92,8 +93,6 @@ def test_a_late_sighting_is_stitched_into_the_existing_track(world):
 
 
 def test_a_rejected_sighting_leaves_the_track_when_the_person_is_restitched(world):
-    from facetrail.trajectory.service import Restitcher
-
     bus, db, service = world
     _publish(bus, "cam-a", 0)
     wrong = _publish(bus, "cam-b", 60)
@@ -101,5 +100,44 @@ def test_a_rejected_sighting_leaves_the_track_when_the_person_is_restitched(worl
     service().drain(idle_s=0.1)
     SightingStore(db).set_status(wrong.event_id, "rejected")
     Restitcher(SightingStore(db), TrackStore(db), POSITIONS, TrajectoryConfig(new_track_gap_s=600)).restitch("ada", wrong.first_seen)
+    [track] = TrackStore(db).search()
+    assert track.camera_order == ("cam-a", "cam-c")
+
+
+def test_sightings_after_the_last_track_extend_it_as_a_full_restitch_would(world):
+    bus, db, service = world
+    for camera, at in (("cam-a", 0), ("cam-b", 60)):
+        _publish(bus, camera, at)
+    service().drain(idle_s=0.1)
+    for camera, at in (("cam-b", 100), ("cam-c", 160), ("cam-a", 2000)):  # joins the track; then a gap: a new one
+        _publish(bus, camera, at)
+    service().drain(idle_s=0.1)
+    incremental = TrackStore(db).search()
+    Restitcher(SightingStore(db), TrackStore(db), POSITIONS, CONFIG).restitch("ada", T0)
+    assert [t.camera_order for t in incremental] == [("cam-a", "cam-b", "cam-c"), ("cam-a",)]
+    assert [v.sightings for v in incremental[0].visits] == [1, 2, 1]
+    assert TrackStore(db).search() == incremental
+
+
+def test_each_new_sighting_raises_one_alert_in_order_naming_its_track(world):
+    bus, db, service = world
+    events = [_publish(bus, camera, at) for camera, at in (("cam-a", 0), ("cam-b", 60), ("cam-c", 3000))]
+    service().drain(idle_s=0.1)
+    alerts = [Alert.model_validate_json(r.value) for r in bus.messages(ALERTS_TOPIC)]
+    tracks = {t.started_at: t.track_id for t in TrackStore(db).search()}
+    assert [a.sighting.event_id for a in alerts] == [e.event_id for e in events]
+    assert [a.track_id for a in alerts] == [tracks[T0], tracks[T0], tracks[T0 + timedelta(seconds=3000)]]
+
+
+def test_a_rejected_sighting_published_again_stays_out_of_the_track(world):
+    bus, db, service = world
+    _publish(bus, "cam-a", 0)
+    wrong = _publish(bus, "cam-b", 60)
+    service().drain(idle_s=0.1)
+    SightingStore(db).set_status(wrong.event_id, "rejected")
+    Restitcher(SightingStore(db), TrackStore(db), POSITIONS, CONFIG).restitch("ada", wrong.first_seen)
+    _publish(bus, "cam-b", 60, final=True)
+    _publish(bus, "cam-c", 120)
+    service().drain(idle_s=0.1)
     [track] = TrackStore(db).search()
     assert track.camera_order == ("cam-a", "cam-c")

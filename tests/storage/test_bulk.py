@@ -1,0 +1,40 @@
+"""Bulk inserts (COPY on PostgreSQL, executemany elsewhere) store what Core's INSERT would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from facetrail.events import Box, SightingEvent
+from facetrail.storage.sighting_store import SightingStore
+from facetrail.storage.track_store import TrackStore
+from facetrail.trajectory.stitch import stitch
+
+from tests.storage.conftest import NOW
+
+PLAN = {"cam-a": (0.0, 0.0), "cam-b": (30.0, 0.0)}
+
+
+def _pass(entry_id: str, camera: str, at_s: float, evidence: str | None) -> SightingEvent:
+    return SightingEvent.create(camera_id=camera, entry_id=entry_id, first_seen=NOW + timedelta(seconds=at_s),
+                                last_seen=NOW + timedelta(seconds=at_s + 2.5), score=0.75, box=Box(x=1, y=2, w=30, h=40),
+                                quality=0.5, evidence_key=evidence, final=True)
+
+
+def test_bulk_inserted_sightings_read_back_equal_to_what_was_stored(entry_db):
+    db, entry_id = entry_db
+    events = [_pass(entry_id, "cam-a", 0, "crops/a.jpg"), _pass(entry_id, "cam-b", 0.5, None)]
+    SightingStore(db).upsert_batch(events)
+    assert sorted((s.event for s in SightingStore(db).search(entry_ids=[entry_id])), key=lambda e: e.event_id) == \
+        sorted(events, key=lambda e: e.event_id)
+
+
+def test_bulk_inserted_tracks_read_back_with_utc_times_and_unknown_speeds(entry_db):
+    db, entry_id = entry_db
+    events = [_pass(entry_id, "cam-a", 0, None), _pass(entry_id, "cam-b", 60, None), _pass(entry_id, "cam-x", 120, None)]
+    [track] = stitch(events, PLAN, new_track_gap_s=600, max_speed_mps=10)
+    TrackStore(db).swap(set(), [track])
+    [stored] = TrackStore(db).search(entry_ids=[entry_id])
+    assert (stored.track_id, stored.started_at, stored.ended_at) == (track.track_id, track.started_at, track.ended_at)
+    assert [(v.camera_id, v.entered_at, v.speed_mps) for v in stored.visits] == [
+        ("cam-a", NOW, None), ("cam-b", NOW + timedelta(seconds=60), track.transitions[0].speed_mps),
+        ("cam-x", NOW + timedelta(seconds=120), None)]

@@ -177,7 +177,12 @@ class TrajectoryService:
             return
         alerts = [Alert(sighting=event, track_id=track_of.get(event.event_id)) for event in new_events]
         # One transaction (or one hand-over to the Kafka sender) for the batch, not one per alert.
-        self._bus.publish_many(ALERTS_TOPIC, [(a.sighting.entry_id, a.model_dump_json().encode()) for a in alerts])
+        try:
+            self._bus.publish_many(ALERTS_TOPIC, [(a.sighting.entry_id, a.model_dump_json().encode()) for a in alerts])
+        except BusError as exc:
+            # The sightings are stored and committed, so they wait in the review queue; only the live push is lost.
+            log.warning("%d alert(s) not published, the bus refused them: %s", len(alerts), exc)
+            return
         if self._on_alert:
             for alert in alerts:
                 self._on_alert(alert)

@@ -141,3 +141,21 @@ def test_a_rejected_sighting_published_again_stays_out_of_the_track(world):
     service().drain(idle_s=0.1)
     [track] = TrackStore(db).search()
     assert track.camera_order == ("cam-a", "cam-c")
+
+
+def test_a_bus_that_refuses_the_alerts_leaves_the_sightings_stored_and_the_service_running(world, tmp_path):
+    from facetrail.bus.base import BusError
+
+    _bus, db, _service = world
+
+    class RefusingAlerts(SqliteBus):
+        def publish_many(self, topic, messages):
+            raise BusError("buffer full")
+
+    bus = RefusingAlerts(tmp_path / "refusing.db")
+    service = TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "traj"), SightingStore(db), TrackStore(db),
+                                POSITIONS, CONFIG)
+    _publish(bus, "cam-a", 0)
+    assert service.step(timeout_s=0.1).stored == 1
+    assert [t.camera_order for t in TrackStore(db).search()] == [("cam-a",)]
+    assert service.step(timeout_s=0.1).consumed == 0  # committed: not delivered again

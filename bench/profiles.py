@@ -1,4 +1,8 @@
-"""Where one camera's analysis time goes: a cProfile of the real read_file + CameraAnalyser path."""
+"""Where one camera's analysis time goes: a cProfile of the real read_file + CameraAnalyser path.
+
+cProfile sees one thread only, so the profile decodes on the analysing thread
+(read_ahead_frames=0): the shares are of CPU work, not of the overlapped wall time.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from pathlib import Path
 
 # (label, function name, file stem) whose cumulative time is reported.
 _PARTS = (
-    ("decode (PyAV, every frame)", "read_file", "camera"),
-    ("BGR conversion of sampled frames", "to_ndarray", ""),
+    ("decode (PyAV, every frame)", "_decode_sampled", "camera"),
+    ("BGR conversion of sampled frames", "to_bgr", "pixels"),
     ("detection", "detect", "detector"),
     ("quality", "face_quality", "quality"),
     ("embedding", "embed", "embedder"),
@@ -35,7 +39,7 @@ def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[flo
                               Matcher(people, config.analysis.matching.threshold))
 
     def work() -> None:
-        for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc)):
+        for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc), read_ahead_frames=0):
             analyser.process(frame)
         analyser.finish()
 
@@ -46,9 +50,9 @@ def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[flo
     parts: dict[str, float] = {}
     for label, name, stem in _PARTS:
         for (file, _, func), (_, _, tottime, cumulative, _) in stats.items():
-            if (func == name and Path(file).stem == stem) or (not stem and f"'{name}'" in func):
-                # read_file's own time is decoding; its callees (analysis) are not part of it
-                parts[label] = parts.get(label, 0.0) + (tottime if name == "read_file" else cumulative)
+            if func == name and Path(file).stem == stem:
+                # the decoding generator's own time is PyAV's decoding (C calls are not profiled apart)
+                parts[label] = parts.get(label, 0.0) + (tottime if name == "_decode_sampled" else cumulative)
     return total, parts
 
 

@@ -22,7 +22,11 @@ class MotionGate:
         self._last: np.ndarray | None = None
 
     def still(self, image_bgr: np.ndarray) -> bool:
-        """True when this frame barely differs from the last one seen (the first never is)."""
+        """True when this frame barely differs from the last one seen (the first never is).
+
+        Any size of the frame will do (the pipeline passes the detector's downscale): an
+        area average of an area average is the same thumbnail, within rounding.
+        """
         small = cv2.resize(image_bgr, THUMB_SIZE, interpolation=cv2.INTER_AREA)
         thumb = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.int16)
         previous, self._last = self._last, thumb

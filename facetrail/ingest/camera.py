@@ -89,10 +89,13 @@ def read_file(
     frames = _decode_sampled(camera_id, path, fps, start, resume_from_s)
     if read_ahead_frames > 0:
         frames = read_ahead(frames, read_ahead_frames, name=f"decode-{camera_id}")
-    for frame in frames:
-        if progress:
-            progress((frame.captured_at - start).total_seconds())
-        yield frame
+    try:
+        for frame in frames:
+            if progress:
+                progress((frame.captured_at - start).total_seconds())
+            yield frame
+    finally:
+        frames.close()  # a consumer that stops early (an interrupted run) stops the reader thread at once
 
 
 def _decode_sampled(camera_id: str, path: str, fps: float, start: datetime, resume_from_s: float) -> Iterator[Frame]:

@@ -39,3 +39,12 @@ def test_a_frame_judged_on_its_detection_downscale_is_judged_as_on_full_resoluti
     verdicts_full = [on_full.still(image) for image in (full[0], full[0], full[1])]
     verdicts_small = [on_small.still(downscale(image, 640).image) for image in (full[0], full[0], full[1])]
     assert verdicts_small == verdicts_full == [False, True, False]
+
+
+def test_a_lone_small_face_entering_a_1080p_scene_is_not_still():
+    gate = MotionGate()
+    empty = np.full((1080, 1920, 3), 90, np.uint8)
+    gate.still(empty)
+    entering = empty.copy()
+    entering[500:560, 1300:1360] = 170  # a 60 px face, the size the benchmark clip's walkers start at
+    assert not gate.still(entering)

@@ -33,7 +33,7 @@ def _produce(items: Iterator[T], slots: queue.Queue, stop: threading.Event) -> N
             if not _put(slots, (item, None), stop):
                 return
         _put(slots, (_END, None), stop)
-    except Exception as exc:  # handed to the consumer, which raises it where the items are used
+    except BaseException as exc:  # handed to the consumer, which raises it where the items are used (and never waits forever)
         _put(slots, (_END, exc), stop)
     finally:
         close = getattr(items, "close", None)

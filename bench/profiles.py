@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 # (label, function name, file stem) whose cumulative time is reported.
 _PARTS = (
@@ -22,8 +24,8 @@ _PARTS = (
 )
 
 
-def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[float, dict[str, float]]:
-    """Seconds to analyse the whole file in this process, and each part's seconds."""
+def _analysis(path: Path, config_path: Path, camera_id: str, read_ahead_frames: int) -> Callable[[], None]:
+    """The whole file read and analysed as one camera, ready to run."""
     from facetrail.analytics.detector import create_detector
     from facetrail.analytics.embedder import FaceEmbedder
     from facetrail.analytics.matcher import Matcher
@@ -39,10 +41,29 @@ def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[flo
                               Matcher(people, config.analysis.matching.threshold))
 
     def work() -> None:
-        for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc), read_ahead_frames=0):
+        for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc),
+                               read_ahead_frames=read_ahead_frames):
             analyser.process(frame)
         analyser.finish()
 
+    return work
+
+
+def cpu_per_video_second(path: Path, config_path: Path, camera_id: str, duration_s: float) -> float:
+    """CPU seconds (all threads, no profiler) one camera's decode + analysis costs per second of video.
+
+    CPU time, unlike the live trials' rates, barely moves when others share the cores,
+    so it says what one stream costs even on a busy machine.
+    """
+    work = _analysis(path, config_path, camera_id, read_ahead_frames=4)
+    began = time.process_time()
+    work()
+    return (time.process_time() - began) / duration_s
+
+
+def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[float, dict[str, float]]:
+    """Seconds to analyse the whole file in this process, and each part's seconds."""
+    work = _analysis(path, config_path, camera_id, read_ahead_frames=0)
     profile = cProfile.Profile()
     profile.runcall(work)
     stats = pstats.Stats(profile).stats

@@ -224,8 +224,8 @@ def run(section: Section, quick: bool) -> None:
                      "else runs; the load average shows what else did.")
     world = CACHE / "density" / f"k{min(trials)}" / "facetrail.yaml"
     cost = cpu_per_video_second(clip.path, world, "cam-0", clip.duration_s)
-    # the server's share per stream at the most streams measured: part of its cost is fixed
-    server = max(measured, key=lambda t: t.streams).server_cpu / max(measured, key=lambda t: t.streams).streams if measured else 0.0
+    most = max(measured, key=lambda t: t.streams, default=None)
+    server = most.server_cpu / most.streams if most else 0.0  # at the most streams: part of its cost is fixed
     section.add(Figure("CPU per stream, offline (one camera's decode + 5 fps analysis of the clip, CPU s per video s)",
                        100 * cost, "% of a core", higher_is_better=False))
     section.note(f"Offline, one stream costs {100 * cost:.0f}% of a core in CPU time (robust to other load, unlike the live "

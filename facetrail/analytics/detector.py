@@ -38,20 +38,31 @@ class Detection:
         return (self.x + self.w / 2.0, self.y + self.h / 2.0)
 
 
+@dataclass(frozen=True, eq=False)
+class Downscaled:
+    """A frame shrunk for detection; callers that need a small copy too (the motion gate) share it,
+    since shrinking a 1080p frame costs about as much as detecting on the result."""
+
+    image: np.ndarray
+    scale: float
+    """Full-resolution pixels per downscaled pixel (1.0: not shrunk)."""
+
+
 class FaceDetector(Protocol):
     name: str
+    detect_width: int
 
-    def detect(self, image_bgr: np.ndarray) -> list[Detection]: ...
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None) -> list[Detection]: ...
 
 
-def _downscale(image: np.ndarray, detect_width: int) -> tuple[np.ndarray, float]:
-    """Shrink (never enlarge) to detect_width; returns the image and the full/small scale."""
+def downscale(image: np.ndarray, detect_width: int) -> Downscaled:
+    """Shrink (never enlarge) to detect_width."""
     width = image.shape[1]
     if width <= detect_width:
-        return image, 1.0
+        return Downscaled(image, 1.0)
     scale = width / float(detect_width)
     height = max(1, round(image.shape[0] / scale))
-    return cv2.resize(image, (detect_width, height), interpolation=cv2.INTER_AREA), scale
+    return Downscaled(cv2.resize(image, (detect_width, height), interpolation=cv2.INTER_AREA), scale)
 
 
 def _clipped(x: float, y: float, w: float, h: float, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
@@ -77,10 +88,12 @@ class YuNetDetector:
         self.detect_width = detect_width
         self.min_face_px = min_face_px
 
-    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
-        small, scale = _downscale(image_bgr, self.detect_width)
-        self._net.setInputSize((small.shape[1], small.shape[0]))
-        _, faces = self._net.detect(small)
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None) -> list[Detection]:
+        """Faces of image_bgr; `small` is its downscale(image_bgr, self.detect_width) when the caller has it."""
+        scaled = small or downscale(image_bgr, self.detect_width)
+        scale = scaled.scale
+        self._net.setInputSize((scaled.image.shape[1], scaled.image.shape[0]))
+        _, faces = self._net.detect(scaled.image)
         if faces is None:
             return []
         found = []
@@ -107,9 +120,10 @@ class HogDetector:
         self.min_face_px = min_face_px
         self.upsample = upsample
 
-    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
-        small, scale = _downscale(image_bgr, self.detect_width)
-        rgb = np.ascontiguousarray(small[:, :, ::-1])
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None) -> list[Detection]:
+        scaled = small or downscale(image_bgr, self.detect_width)
+        scale = scaled.scale
+        rgb = np.ascontiguousarray(scaled.image[:, :, ::-1])
         found = []
         for top, right, bottom, left in self._locate(rgb, number_of_times_to_upsample=self.upsample, model="hog"):
             box = _clipped(left * scale, top * scale, (right - left) * scale, (bottom - top) * scale, image_bgr.shape)

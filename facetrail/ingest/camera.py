@@ -14,6 +14,8 @@ from typing import Callable, Iterator
 import av
 
 from facetrail.ingest.frames import Frame
+from facetrail.ingest.pixels import to_bgr
+from facetrail.ingest.readahead import read_ahead
 from facetrail.ingest.sampling import Backoff, FrameSampler
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ RTSP_OPTIONS = {
 }
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
+# Sampled 1080p frames decoded ahead of analysis (6 MB each): enough to ride out a slow embedding.
+READ_AHEAD_FRAMES = 4
 
 
 class SourceError(Exception):
@@ -75,8 +79,26 @@ def read_file(
     start: datetime,
     resume_from_s: float = 0.0,
     progress: Callable[[float], None] | None = None,
+    read_ahead_frames: int = READ_AHEAD_FRAMES,
 ) -> Iterator[Frame]:
-    """Sampled frames of a recorded file, stamped start + offset; raises SourceError."""
+    """Sampled frames of a recorded file, stamped start + offset; raises SourceError.
+
+    With read_ahead_frames > 0 decoding runs on its own thread that many sampled
+    frames ahead (same frames, same order); 0 decodes on the caller's thread.
+    """
+    frames = _decode_sampled(camera_id, path, fps, start, resume_from_s)
+    if read_ahead_frames > 0:
+        frames = read_ahead(frames, read_ahead_frames, name=f"decode-{camera_id}")
+    try:
+        for frame in frames:
+            if progress:
+                progress((frame.captured_at - start).total_seconds())
+            yield frame
+    finally:
+        frames.close()  # a consumer that stops early (an interrupted run) stops the reader thread at once
+
+
+def _decode_sampled(camera_id: str, path: str, fps: float, start: datetime, resume_from_s: float) -> Iterator[Frame]:
     container = open_container(path)
     try:
         stream = container.streams.video[0]
@@ -93,9 +115,7 @@ def read_file(
                 offset = t - origin
                 if offset < resume_from_s - 1e-3 or not sampler.take(offset):
                     continue
-                if progress:
-                    progress(offset)
-                yield Frame(camera_id, index, start + timedelta(seconds=offset), frame.to_ndarray(format="bgr24"))
+                yield Frame(camera_id, index, start + timedelta(seconds=offset), to_bgr(frame))
         except av.FFmpegError as exc:
             raise SourceError(f"video file is damaged or truncated: {path} ({_describe(exc)})") from None
     finally:
@@ -212,7 +232,7 @@ class LiveCamera:
                 self.backoff.reset()
                 self.health.last_frame_at = now
                 self.health.frames_sampled += 1
-                self._offer(Frame(self.camera_id, self.health.frames_decoded - 1, now, frame.to_ndarray(format="bgr24")))
+                self._offer(Frame(self.camera_id, self.health.frames_decoded - 1, now, to_bgr(frame)))
             self.health.last_error = "end of stream"
         except av.FFmpegError as exc:
             self.health.last_error = _describe(exc)

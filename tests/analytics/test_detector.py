@@ -53,3 +53,11 @@ def test_create_detector_refuses_a_file_that_is_not_a_model(tmp_path):
 
 def test_create_detector_builds_the_hog_backend_by_default():
     assert isinstance(create_detector(DetectorConfig()), HogDetector)
+
+
+def test_a_downscale_shared_by_the_caller_gives_the_detectors_own_boxes(obama, yunet_detector):
+    from facetrail.analytics.detector import downscale
+
+    own = yunet_detector.detect(obama)
+    shared = yunet_detector.detect(obama, downscale(obama, yunet_detector.detect_width))
+    assert [(f.x, f.y, f.w, f.h) for f in shared] == [(f.x, f.y, f.w, f.h) for f in own]

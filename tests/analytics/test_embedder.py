@@ -34,3 +34,22 @@ def test_yunet_and_hog_boxes_give_nearly_the_same_embedding(obama, hog_detector,
     hog = face_embedding(obama, hog_detector, embedder)
     yunet = face_embedding(obama, yunet_detector, embedder)
     assert np.linalg.norm(hog - yunet) < 0.2
+
+
+def _through_h264_frame(image: np.ndarray):
+    """The photo as a decoder would hand it over: a yuv420p frame."""
+    import av
+
+    even = image[: image.shape[0] // 2 * 2, : image.shape[1] // 2 * 2]
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(even[:, :, ::-1]), format="rgb24").reformat(format="yuv420p")
+
+
+def test_the_fast_yuv_conversion_finds_the_same_face_and_nearly_the_same_embedding(obama, yunet_detector, embedder):
+    from facetrail.ingest.pixels import to_bgr
+
+    frame = _through_h264_frame(obama)
+    slow, fast = frame.to_ndarray(format="bgr24"), to_bgr(frame)
+    (a,), (b,) = yunet_detector.detect(slow), yunet_detector.detect(fast)
+    assert max(abs(a.x - b.x), abs(a.y - b.y), abs(a.w - b.w), abs(a.h - b.h)) <= 3
+    # dlib's embedding moves ~0.05 under +-1 grey-level noise; the two conversions differ by about that
+    assert np.linalg.norm(embedder.embed(slow, [a]) - embedder.embed(fast, [a])) < 0.1

@@ -77,3 +77,27 @@ def _named_passes(site) -> list[tuple]:
     """Each pass as (person, first seen, last seen): entry ids differ between the two sites' enrolments."""
     names = {r.entry_id: r.display_name for r in site[2].records()}
     return sorted((names[e.entry_id], e.first_seen, e.last_seen) for e in _passes(site[3]).values())
+
+
+def _events(site) -> list[tuple]:
+    names = {r.entry_id: r.display_name for r in site[2].records()}
+    return sorted((names[e.entry_id], e.first_seen, e.last_seen, e.score, e.box, e.quality, e.final)
+                  for e in _passes(site[3]).values())
+
+
+def test_decoding_ahead_on_a_reader_thread_publishes_exactly_what_inline_decoding_does(tmp_path, demo_scenario, models,
+                                                                                       monkeypatch):
+    from functools import partial
+
+    import facetrail.reprocess
+    from facetrail.ingest.camera import read_file
+
+    clip = demo_scenario.camera("cam-b").clip
+    (tmp_path / "ahead").mkdir()
+    (tmp_path / "inline").mkdir()
+    ahead = _site(tmp_path / "ahead", demo_scenario, models)
+    _run(clip, *ahead, models)
+    monkeypatch.setattr(facetrail.reprocess, "read_file", partial(read_file, read_ahead_frames=0))
+    inline = _site(tmp_path / "inline", demo_scenario, models)
+    _run(clip, *inline, models)
+    assert _events(ahead) == _events(inline) and len(_events(inline)) == 2

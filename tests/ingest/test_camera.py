@@ -65,3 +65,16 @@ def test_a_live_camera_retries_an_unreachable_stream_with_backoff():
         assert camera.health.reconnects >= 2 and camera.health.last_error
     finally:
         camera.stop()
+
+
+def test_reading_ahead_on_a_thread_gives_the_same_frames_as_reading_inline(clip):
+    inline = list(read_file("cam-a", str(clip), fps=5, start=START, read_ahead_frames=0))
+    ahead = list(read_file("cam-a", str(clip), fps=5, start=START, read_ahead_frames=2))
+    assert [(f.index, f.captured_at) for f in ahead] == [(f.index, f.captured_at) for f in inline]
+    assert all((a.image == b.image).all() for a, b in zip(ahead, inline))
+
+
+def test_progress_is_reported_at_each_sampled_offset(clip):
+    offsets = []
+    list(read_file("cam-a", str(clip), fps=5, start=START, progress=offsets.append))
+    assert offsets == pytest.approx([i * 0.2 for i in range(10)])

@@ -26,6 +26,8 @@ class ShotNote:
     """Offered for embedding by the tracker (good enough and clearly better than the last embedded shot)."""
     embedded: bool = False
     matched: bool = False
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """x, y, width, height in full-resolution pixels: where in the picture the face was."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def install(path: Path) -> None:
             for track in self.open_tracks:
                 if track.last_seen == captured_at and (id(self), track.track_id) not in written:
                     shot = {"kind": "shot", "at": captured_at.isoformat(), "quality": _quality_of(track, detections, qualities),
+                            "box": [track.last.x, track.last.y, track.last.w, track.last.h],
                             "offered": any(t is track for t, _ in result.to_embed)}
                     pending.setdefault((id(self), track.track_id), []).append(shot)
             for track in result.ended:
@@ -126,7 +129,7 @@ def read(path: Path) -> dict[datetime, PassHistory]:
     histories = {}
     for row in (r for r in rows if r["kind"] == "pass"):
         shots = [ShotNote(datetime.fromisoformat(s["at"]), s["quality"], s["offered"], s.get("embedded", False),
-                          s.get("matched", False)) for s in row["shots"]]
+                          s.get("matched", False), tuple(s["box"])) for s in row["shots"]]
         first_seen = datetime.fromisoformat(row["first_seen"])
         matched_at = next((s.at for s in shots if s.matched), shots[-1].at)
         histories[first_seen] = PassHistory(first_seen, matched_at, shots,

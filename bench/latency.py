@@ -169,6 +169,10 @@ def _why_late(a: Arrival, result: ChannelRun) -> str:
         first, match = history.shots[0], next((s for s in history.shots if s.matched), history.shots[-1])
         before += (f"; first shot at x={first.box[0]} px, {first.box[2]} px wide, quality {first.quality:.2f}; "
                    f"matching shot at x={match.box[0]} px, {match.box[2]} px wide, quality {match.quality:.2f}")
+        switches = history.switches()
+        if switches:
+            before += ("; the track changed person before its matching shot (" + ", ".join(switches) + "): the alert is "
+                       "another walker's, stamped with the first walker's first_seen")
     worker, service, api = (f"{v:.2f}" if v is not None else "?" for v in _stages(a, result))
     return (f"{a.latency_s:.1f} s: first matching shot {span:.1f} s after the first frame (frames before it: {before}); "
             f"then {after:.2f} s in the system (worker {worker}, service {service}, API {api})")

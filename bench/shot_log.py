@@ -40,6 +40,23 @@ class PassHistory:
     frames: int
     """Frames analysed from first_seen to matched_at (both included)."""
 
+    def switches(self) -> list[str]:
+        """Links where the track's face changed size or turned back: the tracker took another person.
+
+        The bench clip's walkers keep one face size and one direction each, so either is a switch there:
+        a size step over 15 % between consecutive shots, or a move of over a third of the face width
+        against the track's last such move."""
+        found, heading = [], 0
+        for prev, now in zip(self.shots, self.shots[1:]):
+            (px, _, pw, _), (nx, _, nw, _) = prev.box, now.box
+            if not 1 / 1.15 <= nw / pw <= 1.15:
+                found.append(f"width {pw} -> {nw} px at {now.at:%H:%M:%S.%f}"[:-4])
+            if abs(nx - px) > pw / 3:
+                if heading and (nx - px) * heading < 0:
+                    found.append(f"turned back at x={px} px, {now.at:%H:%M:%S.%f}"[:-4])
+                heading = nx - px
+        return found
+
     def before_match(self, min_quality: float) -> Counter:
         """Why each analysed frame before the matching one did not announce the pass."""
         why: Counter = Counter()

@@ -46,6 +46,7 @@ class Arrival:
     """One alert as the live channel delivered it."""
 
     event_id: str
+    entry_id: str
     first_seen: datetime
     last_seen: datetime
     arrived: datetime
@@ -317,7 +318,7 @@ class AlertListener:
 
     def _note(self, data: str, arrived: datetime) -> None:
         sighting = json.loads(data)["sighting"]
-        self.arrivals.append(Arrival(sighting["event_id"], datetime.fromisoformat(sighting["first_seen"]),
+        self.arrivals.append(Arrival(sighting["event_id"], sighting["entry_id"], datetime.fromisoformat(sighting["first_seen"]),
                                      datetime.fromisoformat(sighting["last_seen"]), arrived, sighting["final"]))
 
     def stop(self) -> None:

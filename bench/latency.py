@@ -117,6 +117,11 @@ def _deployment(section: Section, clip: BenchClip, camera_url: str, window: floa
         _percentiles(section, "deployment: matching shot -> alert on the live channel (the system's own part)",
                      [(a.arrived - a.last_seen).total_seconds() for a in prompt], target=False)
     section.note(_deployment_setup(window))
+    named = {a.entry_id for a in result.arrivals}
+    silent = sorted(w.entry_id for w in clip.walkers if w.entry_id not in named)
+    section.note(f"The alerts named {len(named)} of the clip's {len(clip.walkers)} enrolled walkers; "
+                 + (f"{', '.join(silent)} never matched in the window (an accuracy matter, section 6) and so "
+                    "are in no latency figure." if silent else "every walker matched."))
     section.note(_stage_medians(result, prompt))
     late = sorted((a for a in result.arrivals if a.latency_s >= TARGET_P95_S), key=lambda a: a.latency_s)
     if late:

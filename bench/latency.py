@@ -121,7 +121,9 @@ def _deployment(section: Section, clip: BenchClip, camera_url: str, window: floa
     silent = sorted(w.entry_id for w in clip.walkers if w.entry_id not in named)
     section.note(f"The alerts named {len(named)} of the clip's {len(clip.walkers)} enrolled walkers; "
                  + (f"{', '.join(silent)} never matched in the window (an accuracy matter, section 6) and so "
-                    "are in no latency figure." if silent else "every walker matched."))
+                    "are in no latency figure." if silent else "every walker matched.")
+                 + f" {_repeats(result.arrivals)} alert(s) named a person already alerted less than one walk ({WALK_S:.0f} s) "
+                 "earlier: the tracker split that walk into two passes.")
     section.note(_stage_medians(result, prompt))
     late = sorted((a for a in result.arrivals if a.latency_s >= TARGET_P95_S), key=lambda a: a.latency_s)
     if late:
@@ -132,6 +134,13 @@ def _deployment(section: Section, clip: BenchClip, camera_url: str, window: floa
         section.note(f"No alert came {TARGET_P95_S:.0f} s or more after its pass began; {at_first} of {len(result.arrivals)} "
                      "matched at the pass's first shot, so the p95 is the system's own part, mostly the worker's analysis of "
                      "the matching frame on a machine whose cores the bench shares with other work.")
+
+
+def _repeats(arrivals: list[Arrival]) -> int:
+    """Alerts whose person had an alert for a pass that began less than one walk before."""
+    ordered = sorted(arrivals, key=lambda a: a.first_seen)
+    return sum(1 for i, a in enumerate(ordered)
+               if any(b.entry_id == a.entry_id and (a.first_seen - b.first_seen).total_seconds() < WALK_S for b in ordered[:i]))
 
 
 def _deployment_setup(window: float) -> str:

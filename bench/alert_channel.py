@@ -149,12 +149,21 @@ def _drop_schema(deployment: Deployment) -> None:
 def _drop_kafka_names(deployment: Deployment) -> None:
     """The run's consumer groups and topics leave the shared broker (only names under its prefix)."""
     from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
 
     admin = KafkaAdminClient(bootstrap_servers=deployment.env["FACETRAIL_KAFKA_BOOTSTRAP"], client_id="facetrail-bench-admin")
     try:
-        groups = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(deployment.prefix)]
-        if groups:
-            admin.delete_groups(groups)
+        # `facetrail trajectory` exits without closing its consumers: their groups empty only once the
+        # broker's session timeout (10 s) has passed, and a group with members cannot be deleted.
+        deadline = time.monotonic() + 30.0
+        while groups := [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(deployment.prefix)]:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"consumer groups still have members: {', '.join(groups)}")
+            try:
+                admin.delete_groups(groups)
+            except KafkaError:
+                pass  # not empty yet: asked again below
+            time.sleep(1.0)
         topics = [t for t in admin.list_topics() if t.startswith(deployment.prefix)]
         if topics:
             admin.delete_topics(topics)

@@ -59,15 +59,16 @@ def ensure_camera_partitions(bus: KafkaBusConfig, cameras: int, timeout_s: float
     """Create the facetrail topics (with the retention given), and give the cameras topic at least one
     partition per camera; returns the count."""
     ensure_topics(bus.bootstrap_servers, {**DEFAULT_TOPICS, CAMERAS_TOPIC: max(1, cameras)}, timeout_s=timeout_s,
-                  retention_ms=retention_ms)
+                  retention_ms=retention_ms, prefix=bus.topic_prefix)
+    cameras_topic = bus.topic(CAMERAS_TOPIC)
     admin = KafkaAdminClient(bootstrap_servers=bus.bootstrap_servers, client_id=f"{bus.client_id}-admin",
                              request_timeout_ms=int(timeout_s * 1000))
     try:
-        (topic,) = admin.describe_topics([CAMERAS_TOPIC])
+        (topic,) = admin.describe_topics([cameras_topic])
         have = len(topic["partitions"])
         if have < cameras:
             try:
-                admin.create_partitions({CAMERAS_TOPIC: cameras})
+                admin.create_partitions({cameras_topic: cameras})
             except InvalidPartitionsError:
                 pass  # another process extended it between our look and our request
             log.info("cameras topic extended from %d to %d partitions", have, cameras)
@@ -105,6 +106,7 @@ class CameraAssignment:
         self._cameras = camera_of_partition(config)
         self._start, self._stop = start, stop
         self._group = group
+        self._topic = config.bus.topic(CAMERAS_TOPIC)
         self._expected = expected_members
         self._members_ok = expected_members <= 1
         self._members_deadline = time.monotonic() + MEMBERS_WAIT_S
@@ -119,7 +121,7 @@ class CameraAssignment:
         self._consumer = KafkaConsumer(
             bootstrap_servers=self._bus.bootstrap_servers,
             client_id=f"{self._bus.client_id}-worker",
-            group_id=group,
+            group_id=self._bus.group(group),
             enable_auto_commit=False,
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
@@ -127,18 +129,18 @@ class CameraAssignment:
             reconnect_backoff_max_ms=2_000,
         )
         self._await_partitions(len(self._cameras))
-        self._consumer.subscribe([CAMERAS_TOPIC], listener=_Listener(self))
+        self._consumer.subscribe([self._topic], listener=_Listener(self))
         self._thread = threading.Thread(target=self._membership, name="camera-assignment", daemon=True)
         self._thread.start()
 
     def _await_partitions(self, cameras: int, timeout_s: float = 30.0) -> None:
         """Join only once this client sees every partition: a leader with stale metadata would assign none."""
         deadline = time.monotonic() + timeout_s
-        while len(self._consumer.partitions_for_topic(CAMERAS_TOPIC) or ()) < cameras and time.monotonic() < deadline:
+        while len(self._consumer.partitions_for_topic(self._topic) or ()) < cameras and time.monotonic() < deadline:
             self._consumer._client.cluster.request_update()
             self._consumer._client.poll(timeout_ms=200)  # not subscribed yet: only metadata moves
-        if len(self._consumer.partitions_for_topic(CAMERAS_TOPIC) or ()) < cameras:
-            raise BusError(f"Kafka at {self._bus.bootstrap_servers} shows fewer than {cameras} partitions of {CAMERAS_TOPIC}")
+        if len(self._consumer.partitions_for_topic(self._topic) or ()) < cameras:
+            raise BusError(f"Kafka at {self._bus.bootstrap_servers} shows fewer than {cameras} partitions of {self._topic}")
 
     def _membership(self) -> None:
         while not self._closing.is_set():
@@ -195,7 +197,8 @@ class CameraAssignment:
 
 
 def group_members(bus: KafkaBusConfig, group: str = WORKERS_GROUP) -> int:
-    """Members of a stable group (0 while it rebalances or cannot be asked)."""
+    """Members of a stable group (0 while it rebalances or cannot be asked); `group` before the bus's prefix."""
+    group = bus.group(group)
     try:
         admin = KafkaAdminClient(bootstrap_servers=bus.bootstrap_servers, client_id=f"{bus.client_id}-admin")
     except KafkaError:

@@ -158,6 +158,19 @@ class KafkaBusConfig(_Strict):
     bootstrap_servers: str = Field(min_length=1)
     client_id: str = "facetrail"
     buffer_max_messages: int = Field(100_000, ge=1)
+    topic_prefix: str = Field(
+        "", pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,62}\.)?$",
+        description="prepended to every topic and consumer-group name (e.g. 'site-b.'), so deployments or "
+                    "benchmarks sharing one broker never read, commit or rebalance each other's",
+    )
+
+    def topic(self, name: str) -> str:
+        """The broker's name of facetrail topic `name`."""
+        return self.topic_prefix + name
+
+    def group(self, name: str) -> str:
+        """The broker's name of facetrail consumer group `name`."""
+        return self.topic_prefix + name
 
 
 BusConfig = Annotated[Union[SqliteBusConfig, KafkaBusConfig], Field(discriminator="kind")]

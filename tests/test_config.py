@@ -86,3 +86,20 @@ def test_the_shipped_configs_are_valid(monkeypatch):
     assert configs
     for path in configs:
         load_config(path)
+
+
+def test_a_kafka_topic_prefix_is_put_in_front_of_every_topic_and_group_name(write_config):
+    config = load_config(write_config("bus: {kind: kafka, bootstrap_servers: 'k:9092', topic_prefix: bench-1.}\n"))
+    assert config.bus.topic("facetrail.alerts.v1") == "bench-1.facetrail.alerts.v1"
+    assert config.bus.group("facetrail-trajectory") == "bench-1.facetrail-trajectory"
+
+
+def test_without_a_topic_prefix_topic_and_group_names_are_unchanged():
+    bus = KafkaBusConfig(kind="kafka", bootstrap_servers="k:9092")
+    assert (bus.topic("facetrail.alerts.v1"), bus.group("g")) == ("facetrail.alerts.v1", "g")
+
+
+@pytest.mark.parametrize("prefix", ["bench", "../x.", "bench 1.", ".bench."])
+def test_a_topic_prefix_that_is_not_a_dotted_kafka_name_is_refused_naming_the_field(write_config, prefix):
+    with pytest.raises(ConfigError, match="bus.kafka.topic_prefix"):
+        load_config(write_config(f"bus: {{kind: kafka, bootstrap_servers: 'k:9092', topic_prefix: '{prefix}'}}\n"))

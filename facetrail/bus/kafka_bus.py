@@ -94,13 +94,15 @@ class _Message:
 
 
 def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, *,
-                  replication_factor: int = 1, timeout_s: float = 30.0, retention_ms: int | None = None) -> list[str]:
+                  replication_factor: int = 1, timeout_s: float = 30.0, retention_ms: int | None = None,
+                  prefix: str = "") -> list[str]:
     """Create the topics that do not exist yet (partitions as given); return the names created.
 
     With retention_ms, every given topic (new or existing) keeps messages no longer than that,
-    so the bus honours the same retention limits as the database.
+    so the bus honours the same retention limits as the database. Names get `prefix`
+    (KafkaBusConfig.topic_prefix) in front, as the bus does when it uses them.
     """
-    wanted = DEFAULT_TOPICS if topics is None else topics
+    wanted = {prefix + name: count for name, count in (DEFAULT_TOPICS if topics is None else topics).items()}
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="facetrail-admin",
                                  bootstrap_timeout_ms=int(timeout_s * 1000),
@@ -129,8 +131,9 @@ class KafkaBusConsumer:
 
     def __init__(self, config: KafkaBusConfig, topic: str, group: str):
         self._config = config
-        self._topic = topic
-        self._group = group
+        self._name = topic
+        self._topic = config.topic(topic)
+        self._group = config.group(group)
         self._consumer: KafkaConsumer | None = None
         self._warned = False
 
@@ -165,7 +168,7 @@ class KafkaBusConsumer:
             return []
         batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         records = [
-            Record(topic=msg.topic, key=(msg.key or b"").decode(), value=msg.value,
+            Record(topic=self._name, key=(msg.key or b"").decode(), value=msg.value,
                    offset=msg.offset, partition=msg.partition)
             for partition_records in batches.values()
             for msg in partition_records
@@ -230,7 +233,7 @@ class KafkaBus:
             for key, value in messages:
                 self._wait_for_room_locked(deadline)
                 self._seq += 1
-                self._queue.append(_Message(self._seq, topic, key, bytes(value)))
+                self._queue.append(_Message(self._seq, self.config.topic(topic), key, bytes(value)))
             self._cond.notify_all()
 
     def _wait_for_room_locked(self, deadline: float) -> None:

@@ -245,3 +245,21 @@ def test_topics_keep_messages_no_longer_than_the_retention_limit(kafka_service):
     finally:
         admin.close()
     assert described["topic"][topic]["retention.ms"]["value"] == "172800000"
+
+
+@services
+def test_a_prefixed_bus_keeps_its_messages_to_its_own_topics_and_groups(kafka_service):
+    prefix = f"test-{uuid.uuid4().hex[:8]}."
+    ensure_topics(kafka_service.kafka_bootstrap, {"events": 1}, prefix=prefix)
+    config = KafkaBusConfig(kind="kafka", bootstrap_servers=kafka_service.kafka_bootstrap, topic_prefix=prefix)
+    prefixed = KafkaBus(config)
+    prefixed.publish("events", "entry-1", b"only-here")
+    prefixed.flush()
+    consumer = prefixed.consumer("events", "readers")
+    (record,) = poll_until(consumer, 1)
+    consumer.close()
+    prefixed.close()
+    assert (record.topic, record.value) == ("events", b"only-here")
+    plain = bus_for(kafka_service.kafka_bootstrap).consumer(prefix + "events", prefix + "readers")
+    assert [r.value for r in poll_until(plain, 1, timeout_s=10)] == [b"only-here"]  # the group never committed
+    plain.close()

@@ -109,12 +109,6 @@ class SightingStore:
         rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
         return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
 
-    def missing(self, event_ids: list[str]) -> set[str]:
-        """Which of these event ids are not stored yet (one query)."""
-        with self._db.session() as session:
-            known = set(session.scalars(select(SightingRow.event_id).where(SightingRow.event_id.in_(set(event_ids)))))
-        return set(event_ids) - known
-
     def get(self, event_id: str) -> StoredSighting | None:
         with self._db.session() as session:
             row = session.get(SightingRow, event_id)

@@ -28,8 +28,7 @@ _MAX_CENTRE_JUMP = 2.5
 # back by more than _MAX_TURN_BACK face widths; where two walkers cross, the detection that would
 # break either rule is the other walker's, and linking it would give one pass two people (the
 # second named with the first one's first_seen). Refusing costs at worst a pass split in two.
-# HOG boxes of one face jump between pyramid levels (up to x1.41 seen in the demo clips), hence 1.5.
-_MAX_SIZE_STEP = 1.5
+_MAX_SIZE_STEP = 1.25
 _MAX_TURN_BACK = 1 / 3
 
 

@@ -24,12 +24,6 @@ QUALITY_GAIN = 0.05
 # Centre distance (in face widths) still linked when boxes barely overlap: a walker
 # crossing the picture moves ~1.75 face widths between frames sampled at 5 fps.
 _MAX_CENTRE_JUMP = 2.5
-# One face between two sampled frames neither changes width by more than this factor nor turns
-# back by more than _MAX_TURN_BACK face widths; where two walkers cross, the detection that would
-# break either rule is the other walker's, and linking it would give one pass two people (the
-# second named with the first one's first_seen). Refusing costs at worst a pass split in two.
-_MAX_SIZE_STEP = 1.25
-_MAX_TURN_BACK = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -50,8 +44,6 @@ class FaceTrack:
     embedded: int = 0
     """How many shots of this track were embedded so far."""
     best_embedded_quality: float = -1.0
-    heading: float = 0.0
-    """Horizontal move (px) of the last link that moved the face by over _MAX_TURN_BACK of its width."""
 
 
 @dataclass(frozen=True)
@@ -72,28 +64,15 @@ def iou(a: Detection, b: Detection) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _move(track: FaceTrack, new: Detection) -> float:
-    return new.centre[0] - track.last.centre[0]
-
-
-def _another_face(track: FaceTrack, new: Detection) -> bool:
-    """The detection breaks what one face can do between sampled frames: it grew or shrank too much, or turned back."""
-    if not 1 / _MAX_SIZE_STEP <= new.w / track.last.w <= _MAX_SIZE_STEP:
-        return True
-    move = _move(track, new)
-    return track.heading * move < 0 and abs(move) > _MAX_TURN_BACK * track.last.w
-
-
-def _link_score(track: FaceTrack, new: Detection, iou_threshold: float) -> float | None:
+def _link_score(track: Detection, new: Detection, iou_threshold: float) -> float | None:
     """Higher is a better link; None when the two cannot be the same face."""
-    if _another_face(track, new):
-        return None
-    last = track.last
-    overlap = iou(last, new)
+    overlap = iou(track, new)
     if overlap >= iou_threshold:
         return 1.0 + overlap
-    (ax, ay), (bx, by) = last.centre, new.centre
-    jump = ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / max(last.w, new.w)
+    if not 0.5 <= new.w / track.w <= 2.0:
+        return None
+    (ax, ay), (bx, by) = track.centre, new.centre
+    jump = ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 / max(track.w, new.w)
     return 1.0 - jump if jump <= _MAX_CENTRE_JUMP else None
 
 
@@ -121,8 +100,6 @@ class FaceTracker:
                 self._open.append(track)
                 update.improved.append((track, shot))
             else:
-                if abs(_move(track, shot.detection)) > _MAX_TURN_BACK * track.last.w:
-                    track.heading = _move(track, shot.detection)
                 track.last_seen, track.last = captured_at, shot.detection
                 if shot.quality > track.best.quality:
                     track.best = shot
@@ -156,7 +133,7 @@ class FaceTracker:
         candidates = []
         for ti, track in enumerate(self._open):
             for di, det in enumerate(detections):
-                score = _link_score(track, det, self.config.iou_threshold)
+                score = _link_score(track.last, det, self.config.iou_threshold)
                 if score is not None:
                     candidates.append((score, ti, di))
         candidates.sort(reverse=True)

@@ -84,38 +84,3 @@ def test_the_best_shot_is_the_highest_quality_one():
 
 def test_iou_of_identical_boxes_is_one_and_of_disjoint_boxes_zero():
     assert iou(box(0), box(0)) == 1.0 and iou(box(0), box(500)) == 0.0
-
-
-def test_a_face_that_turns_back_by_over_a_third_of_its_width_is_another_face():
-    t = tracker()
-    for i, x in enumerate([100, 150, 200, 150]):  # 80 px wide: moving right 50 px a frame, then 50 px back
-        t.update(at(i * 0.2), i, [box(x)], [0.5])
-    assert [tr.first_seen for tr in t.open_tracks] == [at(0), at(0.6)]
-
-
-def test_a_face_that_turns_back_slowly_stays_one_track():
-    t = tracker()
-    for i, x in enumerate([100, 150, 200, 190, 180]):  # a walker stopping and stepping back a little
-        t.update(at(i * 0.2), i, [box(x)], [0.5])
-    assert len(t.open_tracks) == 1
-
-
-def test_a_face_whose_width_jumps_by_over_a_quarter_is_another_face():
-    t = tracker()
-    t.update(at(0), 0, [box(100, w=80)], [0.5])
-    t.update(at(0.2), 1, [box(100, w=104)], [0.5])  # same place, 30 % wider
-    assert len(t.open_tracks) == 2
-
-
-def test_a_face_growing_as_it_approaches_stays_one_track():
-    t = tracker()
-    for i in range(6):
-        t.update(at(i * 0.2), i, [box(100, w=int(80 * 1.1 ** i))], [0.5])
-    assert len(t.open_tracks) == 1
-
-
-def test_two_walkers_crossing_each_other_keep_their_own_tracks():
-    t = tracker()
-    for i in range(8):  # a 120 px face walking left over an 80 px face walking right, both seen in every frame
-        t.update(at(i * 0.2), i, [box(100 + 60 * i, w=80), box(620 - 60 * i, w=120)], [0.5, 0.5])
-    assert sorted(tr.last.w for tr in t.open_tracks) == [80, 120] and all(tr.first_seen == at(0) for tr in t.open_tracks)

@@ -1,9 +1,13 @@
 """In-camera face tracking: link detections across sampled frames into passes.
 
-A pass (track) is one face moving past one camera. Detections are linked to
-open tracks greedily by overlap (IoU) or, for fast faces that overlap little
-between sampled frames, by centre distance relative to face size. A track ends
-when unseen for ``max_missing_s`` of capture time.
+A pass (track) is one face moving past one camera. Each track predicts where its
+face is now from its velocity so far (people walk at a steady pace), and
+detections are linked to open tracks greedily by overlap (IoU) with that
+prediction or, for fast faces that overlap little between sampled frames, by
+centre distance from it relative to face size. Predicting keeps two walkers who
+cross each other on their own tracks, and keeps a fast walker on one track when
+frames are analysed further apart (a busy machine). A track ends when unseen for
+``max_missing_s`` of capture time.
 
 Per track only the best shots (by quality) are offered for embedding, at most
 ``best_shots`` of them, so the costly embedding runs a bounded number of times
@@ -12,7 +16,7 @@ per pass. Pure: no images, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from facetrail.analytics.detector import Detection
@@ -21,9 +25,13 @@ from facetrail.config import TrackerConfig
 # A later shot must beat the best embedded one by this much to be embedded too:
 # an approaching face improves a little every frame, and the budget is for real gains.
 QUALITY_GAIN = 0.05
-# Centre distance (in face widths) still linked when boxes barely overlap: a walker
-# crossing the picture moves ~1.75 face widths between frames sampled at 5 fps.
+# Centre distance (in face widths) from the predicted place still linked when boxes
+# barely overlap: a new track has no velocity yet, and a walker crossing the picture
+# moves ~1.75 face widths between frames sampled at 5 fps.
 _MAX_CENTRE_JUMP = 2.5
+# Weight of the newest step in a track's velocity: detector boxes jitter by a few
+# pixels, so one step alone would make a noisy prediction.
+_VELOCITY_SMOOTHING = 0.6
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,27 @@ class FaceTrack:
     embedded: int = 0
     """How many shots of this track were embedded so far."""
     best_embedded_quality: float = -1.0
+    velocity: tuple[float, float] | None = None
+    """Full-resolution pixels per second of the face's centre; None until it was seen twice."""
+
+    def predicted(self, at: datetime) -> Detection:
+        """The last box moved on by the track's velocity to capture time `at`."""
+        if self.velocity is None:
+            return self.last
+        dt = (at - self.last_seen).total_seconds()
+        vx, vy = self.velocity
+        return replace(self.last, x=int(round(self.last.x + vx * dt)), y=int(round(self.last.y + vy * dt)))
+
+    def move_to(self, at: datetime, detection: Detection) -> None:
+        dt = (at - self.last_seen).total_seconds()
+        if dt > 0:
+            (ax, ay), (bx, by) = self.last.centre, detection.centre
+            step = ((bx - ax) / dt, (by - ay) / dt)
+            if self.velocity is not None:
+                step = tuple(_VELOCITY_SMOOTHING * new + (1 - _VELOCITY_SMOOTHING) * old
+                             for new, old in zip(step, self.velocity))
+            self.velocity = step
+        self.last_seen, self.last = at, detection
 
 
 @dataclass(frozen=True)
@@ -92,7 +121,7 @@ class FaceTracker:
             raise ValueError("one quality per detection is needed")
         ended = self._expire(captured_at)
         update = TrackUpdate(ended=ended)
-        for det_index, track in self._assign(detections).items():
+        for det_index, track in self._assign(captured_at, detections).items():
             shot = Shot(captured_at, frame_index, detections[det_index], qualities[det_index])
             if track is None:
                 track = FaceTrack(self._next_id, captured_at, captured_at, shot.detection, shot)
@@ -100,7 +129,7 @@ class FaceTracker:
                 self._open.append(track)
                 update.improved.append((track, shot))
             else:
-                track.last_seen, track.last = captured_at, shot.detection
+                track.move_to(captured_at, shot.detection)
                 if shot.quality > track.best.quality:
                     track.best = shot
                     update.improved.append((track, shot))
@@ -128,12 +157,13 @@ class FaceTracker:
             self._open = [t for t in self._open if t not in ended]
         return ended
 
-    def _assign(self, detections: list[Detection]) -> dict[int, FaceTrack | None]:
+    def _assign(self, now: datetime, detections: list[Detection]) -> dict[int, FaceTrack | None]:
         """Greedy best-first linking: each track and each detection used at most once."""
         candidates = []
         for ti, track in enumerate(self._open):
+            expected = track.predicted(now)
             for di, det in enumerate(detections):
-                score = _link_score(track.last, det, self.config.iou_threshold)
+                score = _link_score(expected, det, self.config.iou_threshold)
                 if score is not None:
                     candidates.append((score, ti, di))
         candidates.sort(reverse=True)

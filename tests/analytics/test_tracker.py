@@ -84,3 +84,28 @@ def test_the_best_shot_is_the_highest_quality_one():
 
 def test_iou_of_identical_boxes_is_one_and_of_disjoint_boxes_zero():
     assert iou(box(0), box(0)) == 1.0 and iou(box(0), box(500)) == 0.0
+
+
+def test_two_walkers_crossing_each_other_keep_their_own_tracks():
+    t = tracker()
+    seen: dict[int, list[int]] = {}
+    for i in range(24):
+        a, b = 100 + 66 * i, 1600 - 66 * i
+        boxes = [box(a)] if abs(a - b) < 80 else [box(a), box(b)]
+        t.update(at(i * 0.2), i, boxes, [0.5] * len(boxes))
+        for track in t.open_tracks:
+            if track.last_seen == at(i * 0.2):
+                seen.setdefault(track.track_id, []).append(track.last.x)
+    assert len(seen) == 2
+    for xs in seen.values():
+        steps = [b - a for a, b in zip(xs, xs[1:])]
+        assert all(s > 0 for s in steps) or all(s < 0 for s in steps), xs
+
+
+
+def test_a_walker_stays_one_track_when_analysis_slows_to_once_a_second():
+    t = tracker(max_missing_s=1.5)
+    times = [0.0, 0.2, 0.4, 1.4, 2.4, 3.4]  # the machine got busy after three frames
+    for i, seconds in enumerate(times):  # 330 px/s: four face widths between the later frames
+        t.update(at(seconds), i, [box(100 + int(330 * seconds))], [0.5])
+    assert len(t.open_tracks) == 1 and t.open_tracks[0].first_seen == at(0)

@@ -12,10 +12,12 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from facetrail.analytics.pipeline import CameraAnalyser
-from facetrail.ingest.camera import read_file
+from facetrail.analytics.pipeline import CameraAnalyser, LookedFrame
+from facetrail.ingest.camera import READ_AHEAD_FRAMES, read_file
+from facetrail.ingest.frames import Frame
+from facetrail.ingest.readahead import read_ahead
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
 from facetrail.storage.models import ReprocessProgressRow
@@ -76,8 +78,11 @@ def reprocess_file(
         return FileResult(path, previous.done_until_s, 0, skipped=True)
     resume_s = previous.done_until_s if previous else 0.0
     published, next_checkpoint, offset = 0, resume_s + CHECKPOINT_EVERY_S, resume_s
-    for frame in read_file(camera_id, str(path), analyser.analysis.fps, start, resume_s, progress):
-        for matched in analyser.process(frame):
+    frames = read_file(camera_id, str(path), analyser.analysis.fps, start, resume_s, progress)
+    # Three stages on their own threads, in order: decoding, looking (motion, detection), analysing (tracking, embedding).
+    for looked in read_ahead(_looked_at(analyser, frames), READ_AHEAD_FRAMES, name=f"look-{camera_id}"):
+        frame = looked.frame
+        for matched in analyser.analyse(looked):
             publisher.publish(matched.event, matched.crop_jpeg)
             published += 1
         offset = (frame.captured_at - start).total_seconds()
@@ -93,6 +98,14 @@ def reprocess_file(
     publisher.flush()
     ledger.save(sid, camera_id, path, offset, completed=True)
     return FileResult(path, resume_s, published)
+
+
+def _looked_at(analyser: CameraAnalyser, frames: Iterator[Frame]) -> Iterator[LookedFrame]:
+    try:
+        for frame in frames:
+            yield analyser.look(frame)
+    finally:
+        frames.close()  # an interrupted run stops the decoding thread at once
 
 
 def recording_start(path: Path, duration_s: float | None) -> datetime:

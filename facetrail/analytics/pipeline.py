@@ -12,6 +12,7 @@ nobody only increments a counter, and nothing about it is logged.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from facetrail.analytics.detector import Detection, FaceDetector, downscale
+from facetrail.analytics.detector import Detection, Downscaled, FaceDetector, downscale
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Match, Matcher, match_score
 from facetrail.analytics.motion import MotionGate
@@ -42,6 +43,17 @@ class MatchedPass:
     event: SightingEvent
     crop_jpeg: bytes | None
     """JPEG of the best shot's face, only when the best shot changed since the last publication."""
+
+
+@dataclass(frozen=True, eq=False)
+class LookedFrame:
+    """A frame with what can be learnt from it alone (CameraAnalyser.look)."""
+
+    frame: Frame
+    small: Downscaled
+    detections: list[Detection] | None
+    """None: the frame is still, so detection waits for analyse (needed only while a pass is open)."""
+    qualities: list[float] | None
 
 
 @dataclass
@@ -119,6 +131,7 @@ class CameraAnalyser:
         self._tracker = FaceTracker(analysis.tracker, min_quality=analysis.matching.min_quality)
         self._passes: dict[int, _PassState] = {}
         self._motion = MotionGate()
+        self._detector_lock = threading.Lock()
 
     def set_matcher(self, matcher: Matcher, watchlist_version: str | None = None) -> None:
         """Watch-list reloaded: later shots match against it, and open passes are re-judged at their end."""
@@ -127,19 +140,30 @@ class CameraAnalyser:
             self.watchlist_version = watchlist_version
 
     def process(self, frame: Frame) -> list[MatchedPass]:
-        image = frame.image
+        return self.analyse(self.look(frame))
+
+    def look(self, frame: Frame) -> LookedFrame:
+        """What a frame shows on its own: whether it moved and, if it did, its faces.
+
+        Needs no pass state, so a recording's next frames can be looked at on another
+        thread (another core) while ``analyse`` tracks and embeds this one, in order.
+        """
         began = time.perf_counter()
         # One downscale feeds both the motion gate and the detector: shrinking 1080p costs as much as the gate's own work.
-        small = downscale(image, self.detector.detect_width)
-        if self._motion.still(small.image) and not self._tracker.open_tracks:
-            self.counters.still_frames_skipped += 1  # nothing tracked and nothing moved: nobody new
-            return []
-        detections = self.detector.detect(image, small)
-        self.counters.detection_s += time.perf_counter() - began
-        self.counters.frames_analysed += 1
-        self.counters.faces_detected += len(detections)
-        qualities = [face_quality(image, d) for d in detections]
-        update = self._tracker.update(frame.captured_at, frame.index, detections, qualities)
+        small = downscale(frame.image, self.detector.detect_width)
+        if self._motion.still(small.image):
+            return LookedFrame(frame, small, None, None)  # detection waits: analyse knows whether a pass is open
+        return self._detect(frame, small, began)
+
+    def analyse(self, looked: LookedFrame) -> list[MatchedPass]:
+        """Track, embed and match one looked-at frame; frames must come in order."""
+        if looked.detections is None:
+            if not self._tracker.open_tracks:
+                self.counters.still_frames_skipped += 1  # nothing tracked and nothing moved: nobody new
+                return []
+            looked = self._detect(looked.frame, looked.small, time.perf_counter())  # a tracked face may stand still
+        frame, image = looked.frame, looked.frame.image
+        update = self._tracker.update(frame.captured_at, frame.index, looked.detections, looked.qualities)
         out = [p for track in update.ended if (p := self._close(track)) is not None]
         for track, _ in update.improved:
             self._passes.setdefault(track.track_id, _PassState())
@@ -147,6 +171,14 @@ class CameraAnalyser:
         for track, shot in update.improved:
             self._keep_evidence(image, track, shot)
         return out
+
+    def _detect(self, frame: Frame, small: Downscaled, began: float) -> LookedFrame:
+        with self._detector_lock:  # look and analyse may run on two threads; OpenCV's detector is not thread-safe
+            detections = self.detector.detect(frame.image, small)
+            self.counters.detection_s += time.perf_counter() - began
+            self.counters.frames_analysed += 1
+            self.counters.faces_detected += len(detections)
+        return LookedFrame(frame, small, detections, [face_quality(frame.image, d) for d in detections])
 
     def open_since(self) -> datetime | None:
         """Start of the oldest pass still open: a resumed run must restart there to re-create it whole."""

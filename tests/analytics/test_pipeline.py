@@ -146,3 +146,32 @@ def test_the_analyser_measures_detection_and_embedding_time(face_patch, backgrou
     for frame in walk(face_patch, background):
         analyser.process(frame)
     assert analyser.counters.detection_ms > 0 and analyser.counters.embedding_ms > 0
+
+
+def _events(passes):
+    return [(p.event.event_id, p.event.entry_id, p.event.first_seen, p.event.last_seen, p.event.box, p.event.final) for p in passes]
+
+
+def test_looking_ahead_on_another_thread_gives_the_same_passes_as_processing_in_turn(face_patch, background, obama_enrolled, hog_detector, embedder):
+    from facetrail.ingest.readahead import read_ahead
+
+    frames = walk(face_patch, background) + walk(face_patch, background, start_s=4.0, first_index=20)
+    _, in_turn = analyse(frames, obama_enrolled, hog_detector, embedder)
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled, watchlist_version="v7")
+    ahead = [p for looked in read_ahead((analyser.look(f) for f in frames), 4) for p in analyser.analyse(looked)]
+    ahead += analyser.finish()
+    assert len(in_turn) == 4 and _events(ahead) == _events(in_turn)
+
+
+def test_a_face_that_stops_moving_is_still_tracked_while_its_pass_is_open(face_patch, background, obama_enrolled, hog_detector, embedder):
+    frames = walk(face_patch, background)
+    standing = [Frame(CAMERA, 8 + i, T0 + timedelta(seconds=1.6 + 0.2 * i), frames[-1].image.copy()) for i in range(5)]
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled)
+    for frame in frames:
+        analyser.process(frame)
+    for frame in standing:
+        looked = analyser.look(frame)
+        assert looked.detections is None  # a still frame: detection waits for analyse, which knows a pass is open
+        analyser.analyse(looked)
+    final = [p for p in analyser.finish() if p.event.final]
+    assert final[0].event.last_seen == standing[-1].captured_at and analyser.counters.still_frames_skipped == 0

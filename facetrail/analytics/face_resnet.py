@@ -304,12 +304,10 @@ class _Graph:
         self.weights.append(_tensor(name, array))
         return name
 
-    def conv(self, x: str, conv: Conv, affine: Affine | None = None) -> str:
+    def conv(self, x: str, conv: Conv, affine: Affine) -> str:
         """Conv with the affine layer after it folded in: (w*x + b)*gamma + beta."""
-        weights, bias = conv.weights, conv.bias
-        if affine is not None:
-            weights = weights * affine.gamma[:, None, None, None]
-            bias = bias * affine.gamma + affine.beta
+        weights = conv.weights * affine.gamma[:, None, None, None]
+        bias = conv.bias * affine.gamma + affine.beta
         n = len(self.nodes)
         w = self._constant(f"w{n}", weights.astype(np.float32))
         b = self._constant(f"b{n}", bias.astype(np.float32))
@@ -432,9 +430,8 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "facetrail"
 
 
-def _cached_onnx(model_path: Path) -> Path:
+def _cache_path(model: bytes) -> Path:
     """Where the ONNX for this exact model file is cached; the name changes with the file's bytes."""
-    model = model_path.read_bytes()
     digest = hashlib.sha256(model).hexdigest()[:16]
     return _cache_dir() / f"dlib-face-resnet-{len(model)}-{digest}-c{_CONVERTER_VERSION}.onnx"
 
@@ -453,14 +450,15 @@ def _read_net(onnx: bytes) -> cv2.dnn.Net:
 
 def _load_net(model_path: Path) -> cv2.dnn.Net:
     """dlib's face recognition ResNet as a cv2.dnn net: from the cache, or converted (~0.3 s) and cached."""
-    cached = _cached_onnx(model_path)
+    model = model_path.read_bytes()
+    cached = _cache_path(model)
     if cached.is_file():
         try:
             return _read_net(cached.read_bytes())
         except cv2.error:
             pass  # a damaged cache file: convert again and replace it
     try:
-        onnx = convert(model_path.read_bytes())
+        onnx = convert(model)
         net = _read_net(onnx)
     except (FaceResNetError, cv2.error, ValueError, IndexError) as exc:
         raise FaceResNetError(f"cannot convert dlib's face recognition model {model_path} for OpenCV: {exc}") from exc

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -91,7 +93,16 @@ def _chips(faces) -> np.ndarray:
     return np.stack([dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING) for rgb, shape in faces])
 
 
-REAL_PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg", "obama_partial_face2.jpg"]
+REAL_PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "obama_partial_face.jpg"]
+SHARED_PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "faces" / "face_recognition" / "tests" / "test_images"
+
+
+@pytest.fixture(scope="module")
+def real_photos(request) -> Path:
+    """face_recognition's test photos: from ../shared when present, else from its sdist (which skips offline)."""
+    if all((SHARED_PHOTOS / name).is_file() for name in REAL_PHOTOS):
+        return SHARED_PHOTOS
+    return request.getfixturevalue("photos")
 
 
 def _model_path() -> str:
@@ -107,15 +118,15 @@ def resnet():
     return FaceResNet(_model_path())
 
 
-def test_the_opencv_resnet_gives_dlibs_descriptors_on_real_photos(photos, resnet):
-    faces = _dlib_faces(photos, REAL_PHOTOS)
+def test_the_opencv_resnet_gives_dlibs_descriptors_on_real_photos(real_photos, resnet):
+    faces = _dlib_faces(real_photos, REAL_PHOTOS)
     assert len(faces) >= 5
     ours = np.vstack([resnet.descriptors(_chips([face])) for face in faces])
     np.testing.assert_allclose(ours, _dlib_descriptors(faces), rtol=0, atol=1e-4)
 
 
-def test_a_batch_of_chips_gives_each_chips_own_descriptor(photos, resnet):
-    faces = _dlib_faces(photos, REAL_PHOTOS)
+def test_a_batch_of_chips_gives_each_chips_own_descriptor(real_photos, resnet):
+    faces = _dlib_faces(real_photos, REAL_PHOTOS)
     together = resnet.descriptors(_chips(faces))
     alone = np.vstack([resnet.descriptors(_chips([face])) for face in faces])
     assert together.shape == (len(faces), 128) and together.dtype == np.float32

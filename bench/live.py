@@ -69,14 +69,15 @@ def _instrument(stats_path: Path) -> None:
     threading.Thread(target=write, daemon=True).start()
 
 
-def child(config_path: str, camera_ids: list[str], stop, stats_path: str) -> None:
+def child(config_path: str, camera_ids: list[str], stop, stats_path: str, processes: int) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _instrument(Path(stats_path))
     from facetrail.config import load_config
-    from facetrail.worker import serve_cameras
+    from facetrail.worker import serve_cameras, share_cores
 
+    share_cores(processes)
     serve_cameras(load_config(config_path), camera_ids, stop)
 
 
@@ -87,8 +88,10 @@ def start(config_path: Path, camera_ids: list[str], processes: int, stats_path: 
     context = mp.get_context("spawn")
     stop = context.Event()
     procs = []
-    for group in split_cameras(camera_ids, min(processes, len(camera_ids))):
-        proc = context.Process(target=child, args=(str(config_path), group, stop, str(stats_path)), name=f"bench-worker-{group[0]}")
+    groups = split_cameras(camera_ids, min(processes, len(camera_ids)))
+    for group in groups:
+        proc = context.Process(target=child, args=(str(config_path), group, stop, str(stats_path), len(groups)),
+                               name=f"bench-worker-{group[0]}")
         proc.start()
         procs.append(proc)
     return procs, stop

@@ -72,7 +72,7 @@ class EmbeddingCache:
 
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder):
         self.detector, self.embedder = detector, embedder
-        self.path = CACHE / f"lfw-{detector.name}-{detector.detect_width}-{detector.min_face_px}-j{embedder.num_jitters}.npz"
+        self.path = CACHE / f"lfw-{detector.name}-{detector.detect_width}-{detector.min_face_px}-j0.npz"  # j0: no jitter
         self._known: dict[str, np.ndarray] = {}
         if self.path.is_file():
             with np.load(self.path) as stored:

@@ -16,8 +16,8 @@ list tends to sit among several entries at similar distances; a listed person's
 other photo sits near their own entry and farther from the rest. On lfw-dev this
 cuts FNIR at a fixed FPIR by about 40% (docs/threshold.md). The test needs no
 statistics of the list, only the candidates each search already returns (on the
-approximate path: the owners of the nearest rows), so it costs nothing at load
-and next to nothing per probe. The reported distance is still the distance to
+approximate path: the owners of the nearest rows): ~10 us per probe, and under a
+second at load for a million entries. The reported distance is still the distance to
 the matched entry.
 """
 

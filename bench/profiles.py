@@ -38,7 +38,7 @@ def _analysis(path: Path, config_path: Path, camera_id: str, read_ahead_frames: 
     config = load_config(config_path)
     people = WatchlistStore(Database(config.database.url)).enrolled_people()
     analyser = CameraAnalyser(camera_id, config.analysis, create_detector(config.analysis.detector), FaceEmbedder(),
-                              Matcher(people, config.analysis.matching.threshold))
+                              Matcher.configured(people, config.analysis.matching))
 
     def work() -> None:
         for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc),

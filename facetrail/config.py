@@ -66,6 +66,11 @@ class TrackerConfig(_Strict):
 
 class MatchingConfig(_Strict):
     threshold: float = Field(0.48, gt=0, lt=2, description="largest embedding distance accepted as a match (docs/threshold.md)")
+    max_distance_ratio: float = Field(
+        0.9, gt=0, le=1,
+        description="a match's distance must be below this share of the nearest other identity's; 1 turns the test off "
+                    "(docs/threshold.md)",
+    )
     min_quality: float = Field(0.25, ge=0, le=1, description="poorer shots are never embedded")
 
 

@@ -57,7 +57,7 @@ class AnalysisKit:
 
     def matcher(self) -> tuple[Matcher, str]:
         version = self.watchlist.version()
-        return Matcher(self.watchlist.enrolled_people(), self.config.analysis.matching.threshold), version
+        return Matcher.configured(self.watchlist.enrolled_people(), self.config.analysis.matching), version
 
     def analyser(self, camera_id: str) -> CameraAnalyser:
         matcher, version = self.matcher()

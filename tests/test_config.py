@@ -103,3 +103,9 @@ def test_without_a_topic_prefix_topic_and_group_names_are_unchanged():
 def test_a_topic_prefix_that_is_not_a_dotted_kafka_name_is_refused_naming_the_field(write_config, prefix):
     with pytest.raises(ConfigError, match="bus.kafka.topic_prefix"):
         load_config(write_config(f"bus: {{kind: kafka, bootstrap_servers: 'k:9092', topic_prefix: '{prefix}'}}\n"))
+
+
+@pytest.mark.parametrize("ratio", ["0", "1.2"])
+def test_a_distance_ratio_outside_zero_to_one_is_refused_naming_the_field(write_config, ratio):
+    with pytest.raises(ConfigError, match=r"analysis\.matching\.max_distance_ratio"):
+        load_config(write_config(VALID + f"  matching:\n    max_distance_ratio: {ratio}\n"))

@@ -83,7 +83,7 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
     people = stores.watchlist.enrolled_people()
     if not people:
         click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
-    matcher = Matcher(people, stores.config.analysis.matching.threshold)
+    matcher = Matcher.configured(people, stores.config.analysis.matching)
     detector = create_detector(stores.config.analysis.detector)
     click.echo(f"detector: {detector.name}; watch-list: {len(people)} entr{'y' if len(people) == 1 else 'ies'}", err=True)
     analyser_args = (stores.config.analysis, detector, FaceEmbedder(), matcher, stores.watchlist.version())

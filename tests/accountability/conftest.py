@@ -110,7 +110,7 @@ class Site:
 
     def analyse(self, frames: list[Frame], detector, embedder) -> CameraAnalyser:
         """Frames through a real analyser and the worker's publisher, then the trajectory service."""
-        matcher = Matcher(self.watchlist.enrolled_people(), self.config.analysis.matching.threshold)
+        matcher = Matcher.configured(self.watchlist.enrolled_people(), self.config.analysis.matching)
         analyser = CameraAnalyser(CAMERA, AnalysisConfig(), detector, embedder, matcher, self.watchlist.version())
         publisher = SightingPublisher(self.bus, self.objects)
         for matched in [p for frame in frames for p in analyser.process(frame)] + analyser.finish():

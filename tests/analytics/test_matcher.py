@@ -58,3 +58,80 @@ def test_match_many_agrees_with_match(embeddings, make_person):
     many, one_by_one = matcher.match_many(probes), [matcher.match(p) for p in probes]
     assert [m.entry_id for m in many] == [m.entry_id for m in one_by_one]
     assert [m.distance for m in many] == pytest.approx([m.distance for m in one_by_one], abs=1e-6)
+
+
+# Ratio test: synthetic embeddings, so each test sets the two distances it is about exactly.
+# The probe lies along axis 1 at `nearest` from entry "a"; entry "b" lies along axis 0 at `offset`
+# from "a", so the probe is sqrt(nearest**2 + offset**2) from "b".
+BASE = np.full(128, 0.05, np.float32)
+
+
+def _axis(i: int, length: float) -> np.ndarray:
+    step = np.zeros(128, np.float32)
+    step[i] = length
+    return BASE + step
+
+
+def _probe(nearest: float) -> np.ndarray:
+    return _axis(1, nearest)
+
+
+def _rival(offset: float) -> np.ndarray:
+    return _axis(0, offset)
+
+
+def test_a_face_nearly_as_near_to_another_identity_matches_nobody(make_person):
+    # 0.40 from "a", 0.427 from "b": ratio 0.94
+    people = [make_person("a", BASE), make_person("b", _rival(0.15))]
+    assert Matcher(people, threshold=0.48, max_distance_ratio=0.9).match(_probe(0.40)) is None
+
+
+def test_with_the_ratio_test_off_the_nearest_entry_within_the_threshold_matches(make_person):
+    people = [make_person("a", BASE), make_person("b", _rival(0.15))]
+    assert Matcher(people, threshold=0.48, max_distance_ratio=1.0).match(_probe(0.40)).entry_id == "a"
+
+
+def test_a_face_clearly_nearer_one_identity_matches_it_with_its_own_distance(make_person):
+    # 0.30 from "a", 0.58 from "b": ratio 0.51
+    people = [make_person("a", BASE), make_person("b", _rival(0.5))]
+    match = Matcher(people, threshold=0.48, max_distance_ratio=0.9).match(_probe(0.30))
+    assert match.entry_id == "a" and match.distance == pytest.approx(0.30, abs=1e-5)
+
+
+def test_the_ratio_test_does_not_fall_back_to_the_runner_up(make_person):
+    # both within the threshold and ambiguous: neither "a" nor "b" may be named
+    people = [make_person("a", BASE), make_person("b", _rival(0.15))]
+    assert Matcher(people, threshold=0.5, max_distance_ratio=0.9).match_many(_probe(0.40)[None, :]) == [None]
+
+
+def test_a_persons_other_photo_is_not_their_rival(make_person):
+    person = make_person("a", np.vstack([BASE, _rival(0.15)]))
+    assert Matcher([person, make_person("b", _rival(1.0))], threshold=0.48, max_distance_ratio=0.9).match(_probe(0.40)).entry_id == "a"
+
+
+def test_an_entry_on_two_lists_is_not_its_own_rival(make_person):
+    people = [make_person("a", BASE), make_person("a", _rival(0.15))]
+    assert Matcher(people, threshold=0.48, max_distance_ratio=0.9).match(_probe(0.40)).entry_id == "a"
+
+
+def test_an_expired_entry_is_no_rival(make_person):
+    people = [make_person("a", BASE), make_person("b", _rival(0.15), expires_in_days=-1)]
+    assert Matcher(people, threshold=0.48, max_distance_ratio=0.9).match(_probe(0.40)).entry_id == "a"
+
+
+def test_two_identities_enrolled_from_the_same_face_never_match_it(make_person):
+    people = [make_person("a", BASE), make_person("b", BASE)]
+    assert Matcher(people, threshold=0.48, max_distance_ratio=0.9).match(BASE) is None
+
+
+def test_the_approximate_path_applies_the_ratio_test(make_person):
+    people = [make_person("a", BASE), make_person("b", _rival(0.15))]
+    matcher = Matcher(people, threshold=0.48, approximate_from_rows=1, max_distance_ratio=0.9)
+    assert matcher.approximate and matcher.match(_probe(0.40)) is None
+
+
+def test_the_configured_matcher_takes_threshold_and_ratio_from_the_config(make_person):
+    from facetrail.config import MatchingConfig
+
+    matcher = Matcher.configured([make_person("a", BASE)], MatchingConfig(threshold=0.4, max_distance_ratio=0.8))
+    assert (matcher.threshold, matcher.max_distance_ratio) == (0.4, 0.8)

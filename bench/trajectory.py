@@ -87,8 +87,8 @@ def _service_rate(bus, db: Database, topic: str, events: list[SightingEvent], pr
 # What one step of the service spends its time on, by (module, function): the parts worth naming.
 _PARTS = {
     ("kafka_bus", "poll"): "Kafka poll", ("sqlite_bus", "poll"): "bus poll", ("service", "_parse"): "parsing events",
-    ("sighting_store", "upsert_batch"): "sighting upsert", ("track_store", "tails"): "reading last tracks",
-    ("stitch", "extend_tail"): "extending last tracks", ("track_store", "extend"): "writing extended tracks",
+    ("sighting_store", "upsert_batch"): "sighting upsert", ("track_store", "tail_states"): "reading last tracks",
+    ("stitch", "grow_tail"): "extending last tracks", ("track_store", "grow"): "writing extended tracks",
     ("sighting_store", "for_entries"): "reading sightings back for a full re-stitch", ("stitch", "stitch"): "full re-stitch",
     ("track_store", "swap"): "rewriting re-stitched tracks", ("service", "_announce"): "alerts (publish and flush)",
     ("kafka_bus", "flush"): "of which waiting for the Kafka sender",
@@ -138,10 +138,10 @@ def run(section: Section, quick: bool) -> None:
     section.add(Figure("service, SQLite bus -> SQLite DB, the same sightings in time order (as cameras publish them)", live,
                        "sightings/s", target=">= 10,000/s", met=live >= 10_000))
     section.note("The first SQLite figure publishes each person's sightings together, so every person is stitched once, in "
-                 "full. In time order each step extends every person's last track (trajectory.stitch.extend_tail) from "
-                 "its stored visits, without reading its sightings back, and rewrites only the visits that changed; the "
-                 "last track's visits are still read and rebuilt whole each step, so that cost grows with the track "
-                 "(here each person's whole day is one track).")
+                 "full. In time order each step grows every person's last track (trajectory.stitch.grow_tail) from its "
+                 "stored last visit alone: later passes start after every visit has ended, so only that visit can take "
+                 "one in, and the step reads two rows a person and writes only that visit and the new ones, however "
+                 "long the track (here each person's whole day is one track).")
     if min(rate, live) < 10_000:
         profile = cProfile.Profile()
         _sqlite_rate(people, in_time_order if live < rate else events, profile)

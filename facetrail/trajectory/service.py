@@ -19,9 +19,9 @@ from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, BusError, Consum
 from facetrail.config import TrajectoryConfig
 from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
-from facetrail.storage.track_store import StoredTrack, TrackStore
-from facetrail.trajectory.stitch import extend_tail, stitch
-from facetrail.trajectory.tracks import Track, Visit
+from facetrail.storage.track_store import TrackStore
+from facetrail.trajectory.stitch import grow_tail, stitch
+from facetrail.trajectory.tracks import Track
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,6 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
                         exc.error_count() if isinstance(exc, ValidationError) else 1)
             bus.publish(DEAD_LETTER_TOPIC, record.key, record.value)
     return events, dead
-
-
-def _visits(track: StoredTrack) -> list[Visit]:
-    # Stored visits keep counts, not event ids; extend_tail needs only the counts.
-    return [Visit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, ()) for v in track.visits]
 
 
 class Restitcher:
@@ -101,26 +96,29 @@ class Restitcher:
     def stitch_in(self, later: dict[str, list[SightingEvent]]) -> dict[str, str]:
         """Add each person's newly stored passes to their tracks; returns event id -> track id.
 
-        Passes that all start after the person's last track has ended (the live case) extend that track
-        alone, without reading its passes back; any other person is re-stitched around their earliest pass.
+        Passes that all start after the person's last track has ended (the live case) grow that track
+        from its last visit alone, without reading the track back; any other person is re-stitched
+        around their earliest pass.
         """
         if not later:
             return {}
-        tails = self._tracks.tails(set(later))
-        extended, kept, around = [], [], {}
+        tails = self._tracks.tail_states(set(later))
+        grown, following, around = [], [], {}
         for entry_id, events in later.items():
             tail = tails.get(entry_id)
-            tracks = None if tail is None else extend_tail(
-                entry_id, _visits(tail), events, self._positions,
+            result = None if tail is None else grow_tail(
+                entry_id, tail, events, self._positions,
                 new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
-            if tracks is None:
+            if result is None:
                 around[entry_id] = min(event.first_seen for event in events)
-            else:
-                kept.append(tail)
-                extended += tracks
-        self._tracks.extend(kept, extended)
+                continue
+            if result[0] is not None:
+                grown.append(result[0])
+            following += result[1]
+        self._tracks.grow(grown, following)
         stored = {event.event_id: event for entry_id in around for event in later[entry_id]}
-        return {**_track_of(extended), **self.restitch_many(around, stored)}
+        track_of = {event_id: tail.track_id for tail in grown for event_id in tail.event_ids}
+        return {**track_of, **_track_of(following), **self.restitch_many(around, stored)}
 
 
 def _track_of(tracks: list[Track]) -> dict[str, str]:

@@ -107,6 +107,7 @@ def extend_tail(
     whole track put back together.
     """
     plan = positions if isinstance(positions, CameraPlan) else CameraPlan(positions)
+    # plausible is a placeholder: the whole track's transitions are computed again below.
     state = TailState(started_at=tail[0].entered_at, ended_at=max(visit.exited_at for visit in tail), plausible=True,
                       visit_count=len(tail), last=tail[-1])
     result = grow_tail(entry_id, state, later, plan, new_track_gap_s, max_speed_mps, min_travel_s=min_travel_s)

@@ -21,7 +21,7 @@ from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.trajectory.stitch import grow_tail, stitch
-from facetrail.trajectory.tracks import Track
+from facetrail.trajectory.tracks import CameraPlan, Track
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,9 @@ class Restitcher:
     def __init__(self, sightings: SightingStore, tracks: TrackStore, positions: dict[str, tuple[float, float]],
                  config: TrajectoryConfig):
         self._sightings, self._tracks = sightings, tracks
-        self._positions, self._config = positions, config
+        # Checked once here, not by every stitch call (one a person a step).
+        self._positions = positions if isinstance(positions, CameraPlan) else CameraPlan(positions)
+        self._config = config
 
     def restitch(self, entry_id: str, first_seen: datetime) -> dict[str, str]:
         """Replace the tracks a sighting starting at first_seen can touch; returns event id -> track id."""

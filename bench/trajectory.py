@@ -78,6 +78,7 @@ def _service_rate(bus, db: Database, topic: str, events: list[SightingEvent], pr
         if step.consumed == 0:
             break
         done += step.consumed
+    bus.flush()  # the run ends when its alerts are delivered, though the service waits for them a step later
     rate = done / (time.perf_counter() - t)
     if profile is not None:
         profile.disable()
@@ -207,6 +208,20 @@ class _TimedConsumer:
         self._consumer.close()
 
 
+def _ack_timed_bus(config: KafkaBusConfig):
+    """A KafkaBus noting when the broker last acknowledged one of its messages (here: alerts)."""
+    from facetrail.bus.kafka_bus import KafkaBus
+
+    class AckTimedBus(KafkaBus):
+        last_ack_at = 0.0
+
+        def _acknowledged(self, message, metadata) -> None:
+            self.last_ack_at = time.monotonic()
+            super()._acknowledged(message, metadata)
+
+    return AckTimedBus(config)
+
+
 @dataclass(frozen=True)
 class _MemberReport:
     """What one service process tells the bench: its partitions, or how much it consumed by when."""
@@ -217,16 +232,15 @@ class _MemberReport:
     first_records_at: float = 0.0
     ended_at: float = 0.0
     held: bool = False
+    final: bool = False  # sent once, at exit: ended_at is then when its last alert was acknowledged
 
 
 def _member(index: int, env: dict[str, str], topic: str, group: str, reports, hold, go, stop) -> None:
     """One `facetrail trajectory` process of the group: join, hold while the bench publishes, then consume."""
-    from facetrail.bus.kafka_bus import KafkaBus
-
     logging.basicConfig(level=logging.ERROR)
     db = Database(env["FACETRAIL_DATABASE_URL"])
-    bus = KafkaBus(KafkaBusConfig(kind="kafka", bootstrap_servers=env["FACETRAIL_KAFKA_BOOTSTRAP"],
-                                  client_id=f"facetrail-bench-{index}"))
+    bus = _ack_timed_bus(KafkaBusConfig(kind="kafka", bootstrap_servers=env["FACETRAIL_KAFKA_BOOTSTRAP"],
+                                        client_id=f"facetrail-bench-{index}"))
     consumer = _TimedConsumer(bus.consumer(topic, group))
     service = TrajectoryService(bus, consumer, SightingStore(db), TrackStore(db), CAMERAS, CONFIG)
     try:
@@ -240,6 +254,8 @@ def _member(index: int, env: dict[str, str], topic: str, group: str, reports, ho
             if step.consumed:
                 reports.put(_MemberReport(index, consumed=step.consumed, first_records_at=consumer.first_records_at,
                                           ended_at=time.monotonic()))
+        bus.flush()
+        reports.put(_MemberReport(index, ended_at=bus.last_ack_at, final=True))
     finally:
         consumer.close(), bus.close(), db.dispose()
 
@@ -288,6 +304,11 @@ def _group_rate(env: dict[str, str], db: Database, bus, people: list[str], event
             done += report.consumed
             first, last = min(first, report.first_records_at), max(last, report.ended_at)
         stop.set()
+        finals = 0
+        while finals < members:  # a run ends when the last alert is delivered, too
+            report = reports.get(timeout=60)
+            finals += report.final
+            last = max(last, report.ended_at)
         for process in processes:
             process.join(timeout=30)
         return done / (last - first)
@@ -314,8 +335,8 @@ def _scale_out(section: Section, env: dict[str, str], db: Database, bus, people:
                  "database pool, as `facetrail trajectory` runs; sightings are keyed by person, so each process owns "
                  "the people of its partitions. The processes join the group on an empty topic and hold; the bench "
                  "then publishes every sighting and lets them go, and times from the first record any of them "
-                 "receives to the last step that stored one (so neither joining nor publishing is counted). The "
-                 "processes share the machine's cores with Kafka and PostgreSQL.")
+                 "receives to the last step that stored one or the last alert's delivery, whichever is later (so "
+                 "neither joining nor publishing is counted). The processes share the machine's cores with Kafka and PostgreSQL.")
 
 
 def _kafka_to_postgres(section: Section, env: dict[str, str], people: list[str], events: list[SightingEvent]) -> None:

@@ -166,6 +166,49 @@ def test_a_bus_that_refuses_the_alerts_leaves_the_sightings_stored_and_the_servi
     assert service.step(timeout_s=0.1).consumed == 0  # committed: not delivered again
 
 
+
+class _RecordingBus(SqliteBus):
+    """A SQLite bus that notes when alerts are handed over and when delivery is waited for."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.calls: list[str] = []
+
+    def publish_many(self, topic, messages):
+        if topic == ALERTS_TOPIC:
+            self.calls.append(f"alerts x{len(messages)}")
+        super().publish_many(topic, messages)
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        self.calls.append("flush")
+
+
+@pytest.fixture
+def recorded(world, tmp_path):
+    _bus, db, _service = world
+    bus = _RecordingBus(tmp_path / "recording.db")
+    service = TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "traj"), SightingStore(db), TrackStore(db),
+                                POSITIONS, CONFIG)
+    return bus, service
+
+
+def test_a_batch_s_alerts_are_handed_over_without_waiting_and_the_next_batch_waits_for_them_first(recorded):
+    bus, service = recorded
+    _publish(bus, "cam-a", 0)
+    service.step(timeout_s=0.1)
+    _publish(bus, "cam-b", 60)
+    service.step(timeout_s=0.1)
+    assert bus.calls == ["alerts x1", "flush", "alerts x1"]
+
+
+def test_a_quiet_step_waits_for_the_last_batch_s_alerts(recorded):
+    bus, service = recorded
+    _publish(bus, "cam-a", 0)
+    service.step(timeout_s=0.1)
+    service.step(timeout_s=0.1)
+    service.step(timeout_s=0.1)
+    assert bus.calls == ["alerts x1", "flush"]
+
 # ---- scale-out: several services in one Kafka consumer group -------------------------------------
 
 GROUP_PARTITIONS = 6

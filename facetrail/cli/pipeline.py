@@ -131,6 +131,7 @@ def trajectory(config_path: str, drain: bool) -> None:
     while not stopping:
         service.step(timeout_s=0.2)
         record_health(stores, health)
+    service.confirm_alerts()  # the last batch's alerts leave before the process does
 
 
 @click.command("run")

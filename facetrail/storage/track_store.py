@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from facetrail.storage.bulk import insert_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
-from facetrail.trajectory.tracks import Track
+from facetrail.trajectory.tracks import GrownTail, TailState, Track, Visit
 
 
 @dataclass(frozen=True)
@@ -63,23 +63,24 @@ def _track_row(track: Track) -> dict:
             "ended_at": track.ended_at, "plausible": track.plausible}
 
 
-def _as_stored(row: dict) -> StoredVisit:
-    return StoredVisit(row["camera_id"], row["entered_at"], row["exited_at"], row["best_score"], row["sightings"],
-                       row["plausible_arrival"], row["speed_mps"])
+def _last_visit(row) -> Visit:
+    # Stored visits keep counts, not event ids: a grown visit names only the passes that joined it.
+    return Visit(row.camera_id, row.entered_at, row.exited_at, row.best_score, row.sightings, ())
 
 
-def _first_change(old: tuple[StoredVisit, ...], new: list[dict]) -> int:
-    """Seq of the first visit that differs; the visits before it are kept as stored."""
-    for seq, (before, after) in enumerate(zip(old, new)):
-        if before != _as_stored(after):
-            return seq
-    return min(len(old), len(new))
+def _appended_visit_rows(grown: GrownTail) -> list[dict]:
+    return [
+        {"track_id": grown.track_id, "seq": grown.first_seq + i, "camera_id": v.camera_id, "entered_at": v.entered_at,
+         "exited_at": v.exited_at, "best_score": v.best_score, "sightings": v.sightings,
+         "plausible_arrival": arrival.plausible, "speed_mps": arrival.speed_mps}
+        for i, (v, arrival) in enumerate(zip(grown.visits[1:], grown.arrivals), start=1)
+    ]
 
 
 _TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
 # Bound keys are named apart from the columns: Core reserves column names for the SET clause.
 _UPDATE_TRACK = update(_TRACKS).where(_TRACKS.c.track_id == bindparam("key"))
-_DELETE_VISITS_FROM = delete(_VISITS).where(_VISITS.c.track_id == bindparam("key"), _VISITS.c.seq >= bindparam("from_seq"))
+_UPDATE_VISIT = update(_VISITS).where(_VISITS.c.track_id == bindparam("key"), _VISITS.c.seq == bindparam("at_seq"))
 
 
 class TrackStore:
@@ -96,54 +97,44 @@ class TrackStore:
                 spans[entry_id].append((track_id, started, ended))
         return spans
 
-    def tails(self, entry_ids: set[str]) -> dict[str, StoredTrack]:
-        """Each person's last track (latest start), with its visits, in two queries; people without one are absent."""
+    def tail_states(self, entry_ids: set[str]) -> dict[str, TailState]:
+        """Each person's last track (latest start) with only its last visit, in two queries; people without one are absent.
+
+        Growing a track needs no more of it (trajectory.tracks.TailState), so this reads two rows a person
+        however long the track is.
+        """
         latest = (select(TrackRow.entry_id, func.max(TrackRow.started_at).label("started_at"))
                   .where(TrackRow.entry_id.in_(entry_ids)).group_by(TrackRow.entry_id).subquery())
         query = select(_TRACKS).join(latest, (_TRACKS.c.entry_id == latest.c.entry_id)
                                      & (_TRACKS.c.started_at == latest.c.started_at))
         with self._db.session() as session:
             tracks = {row.track_id: row for row in session.execute(query)}
-            visits: dict[str, list[StoredVisit]] = {track_id: [] for track_id in tracks}
-            for v in session.execute(select(_VISITS).where(_VISITS.c.track_id.in_(tracks)).order_by(_VISITS.c.seq)):
-                visits[v.track_id].append(StoredVisit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings,
-                                                      v.plausible_arrival, v.speed_mps))
-        return {t.entry_id: StoredTrack(t.track_id, t.entry_id, t.started_at, t.ended_at, t.plausible,
-                                        tuple(visits[t.track_id])) for t in tracks.values()}
+            last_seq = (select(_VISITS.c.track_id, func.max(_VISITS.c.seq).label("seq"))
+                        .where(_VISITS.c.track_id.in_(tracks)).group_by(_VISITS.c.track_id).subquery())
+            lasts = {v.track_id: v for v in session.execute(select(_VISITS).join(
+                last_seq, (_VISITS.c.track_id == last_seq.c.track_id) & (_VISITS.c.seq == last_seq.c.seq)))}
+        return {t.entry_id: TailState(t.started_at, t.ended_at, t.plausible, lasts[t.track_id].seq + 1,
+                                      _last_visit(lasts[t.track_id]))
+                for t in tracks.values() if t.track_id in lasts}
 
-    def extend(self, tails: list[StoredTrack], tracks: list[Track]) -> None:
-        """Replace stored last tracks by ``tracks`` writing only what changed: one transaction.
+    def grow(self, grown: list[GrownTail], following: list[Track]) -> None:
+        """Store last tracks grown in place and the new tracks after them: one transaction.
 
-        A track that keeps a tail's id keeps the visits before its first change; the rest of its visits
-        are rewritten. Other tracks are inserted; a tail none of them keeps is deleted.
+        A grown track keeps its row and its visits up to its old last visit; that visit is updated and the
+        new ones appended, so the write follows the new passes, not the track.
         """
-        if not tails and not tracks:
+        if not grown and not following:
             return
-        old = {tail.track_id: tail for tail in tails}
-        updated, cut, visits, added = [], [], [], []
-        for track in tracks:
-            rows = _visit_rows(track)
-            if track.track_id not in old:
-                added.append(_track_row(track))
-                visits += rows
-                continue
-            tail = old.pop(track.track_id)
-            seq = _first_change(tail.visits, rows)
-            if (track.ended_at, track.plausible) != (tail.ended_at, tail.plausible):
-                updated.append({"key": track.track_id, "ended_at": track.ended_at, "plausible": track.plausible})
-            if seq < len(tail.visits):
-                cut.append({"key": track.track_id, "from_seq": seq})
-            visits += rows[seq:]
+        tracks = [{"key": g.track_id, "ended_at": g.ended_at, "plausible": g.plausible} for g in grown]
+        last_visits = [{"key": g.track_id, "at_seq": g.first_seq, "exited_at": g.visits[0].exited_at,
+                        "best_score": g.visits[0].best_score, "sightings": g.visits[0].sightings} for g in grown]
+        appended = [row for g in grown for row in _appended_visit_rows(g)]
         with self._db.session() as session, session.begin():
-            if old:
-                session.execute(delete(_VISITS).where(_VISITS.c.track_id.in_(old)))
-                session.execute(delete(_TRACKS).where(_TRACKS.c.track_id.in_(old)))
-            if updated:
-                session.execute(_UPDATE_TRACK, updated)
-            if cut:
-                session.execute(_DELETE_VISITS_FROM, cut)
-            insert_rows(session, _TRACKS, added)
-            insert_rows(session, _VISITS, visits)
+            if grown:
+                session.execute(_UPDATE_TRACK, tracks)
+                session.execute(_UPDATE_VISIT, last_visits)
+            insert_rows(session, _TRACKS, [_track_row(t) for t in following])
+            insert_rows(session, _VISITS, appended + [row for t in following for row in _visit_rows(t)])
 
     def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
         """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from facetrail.events import SightingEvent
-from facetrail.trajectory.tracks import CameraPlan, Track, Transition, Visit, track_id_for
+from facetrail.trajectory.tracks import CameraPlan, GrownTail, TailState, Track, Transition, Visit, track_id_for
 
 # Clocks of different cameras disagree by a little and overlapping views make the
 # travel time zero or negative; travel is never credited as faster than this, so
@@ -46,6 +46,47 @@ def stitch(
     return tracks
 
 
+def grow_tail(
+    entry_id: str,
+    tail: TailState,
+    later: Iterable[SightingEvent],
+    positions: Mapping[str, tuple[float, float]],
+    new_track_gap_s: float,
+    max_speed_mps: float,
+    *,
+    min_travel_s: float = MIN_TRAVEL_S,
+) -> tuple[GrownTail | None, list[Track]] | None:
+    """The last track grown by the ``later`` passes that join it (None when none does), and the tracks after it.
+
+    Only the tail's last visit is read and rebuilt, so the cost follows the new passes, not the track.
+    Together they equal what ``stitch`` gives from the track's passes and ``later`` (see extend_tail),
+    which holds only when every later pass starts after the track has ended; otherwise this returns None.
+    """
+    _check_limits(new_track_gap_s, max_speed_mps, min_travel_s)
+    passes = _distinct_passes_by_person(later)
+    if set(passes) - {entry_id}:
+        raise ValueError(f"grow_tail takes passes of {entry_id!r} only")
+    ordered = sorted(passes.get(entry_id, {}).values(), key=_pass_order)
+    if ordered and ordered[0].first_seen <= tail.ended_at:
+        return None
+    plan = positions if isinstance(positions, CameraPlan) else CameraPlan(positions)
+    gap = timedelta(seconds=new_track_gap_s)
+    runs = list(_split_at_gaps(ordered, gap))
+    joining = runs.pop(0) if runs and runs[0][0].first_seen - tail.ended_at <= gap else []
+    following = [_track(entry_id, run, plan, max_speed_mps, min_travel_s) for run in runs]
+    if not joining:
+        return None, following
+    visits = _assembled([_OpenVisit.reopened(tail.last)], joining)
+    arrivals = tuple(_transition(before, after, plan, max_speed_mps, min_travel_s)
+                     for before, after in zip(visits, visits[1:]))
+    grown = GrownTail(
+        track_id=track_id_for(entry_id, tail.started_at), entry_id=entry_id, started_at=tail.started_at,
+        ended_at=max(tail.ended_at, *(visit.exited_at for visit in visits)),
+        plausible=tail.plausible and all(arrival.plausible for arrival in arrivals),
+        first_seq=tail.visit_count - 1, visits=tuple(visits), arrivals=arrivals)
+    return grown, following
+
+
 def extend_tail(
     entry_id: str,
     tail: Sequence[Visit],
@@ -62,22 +103,19 @@ def extend_tail(
     caller need not read the track's passes back. That holds only when every later pass starts after
     the track has ended; otherwise (a late arrival, a new publication of a known pass) this returns
     None and the caller must re-stitch in full. A tail read back from storage has no event ids (the
-    store keeps counts); its visits then name only the later passes' ids.
+    store keeps counts); its visits then name only the later passes' ids. It is grow_tail with the
+    whole track put back together.
     """
-    _check_limits(new_track_gap_s, max_speed_mps, min_travel_s)
-    passes = _distinct_passes_by_person(later)
-    if set(passes) - {entry_id}:
-        raise ValueError(f"extend_tail takes passes of {entry_id!r} only")
-    ordered = sorted(passes.get(entry_id, {}).values(), key=_pass_order)
-    tail_end = max(visit.exited_at for visit in tail)
-    if ordered and ordered[0].first_seen <= tail_end:
-        return None
     plan = positions if isinstance(positions, CameraPlan) else CameraPlan(positions)
-    gap = timedelta(seconds=new_track_gap_s)
-    runs = list(_split_at_gaps(ordered, gap))
-    joining = runs.pop(0) if runs and runs[0][0].first_seen - tail_end <= gap else []
-    tracks = [_track_of(entry_id, _assembled(_reopened(tail), joining), plan, max_speed_mps, min_travel_s)]
-    return tracks + [_track(entry_id, run, plan, max_speed_mps, min_travel_s) for run in runs]
+    # plausible is a placeholder: the whole track's transitions are computed again below.
+    state = TailState(started_at=tail[0].entered_at, ended_at=max(visit.exited_at for visit in tail), plausible=True,
+                      visit_count=len(tail), last=tail[-1])
+    result = grow_tail(entry_id, state, later, plan, new_track_gap_s, max_speed_mps, min_travel_s=min_travel_s)
+    if result is None:
+        return None
+    grown, following = result
+    visits = [*tail[:-1], *(grown.visits if grown is not None else tail[-1:])]
+    return [_track_of(entry_id, visits, plan, max_speed_mps, min_travel_s), *following]
 
 
 def _check_limits(new_track_gap_s: float, max_speed_mps: float, min_travel_s: float) -> None:
@@ -157,13 +195,6 @@ class _OpenVisit:
             sightings=self.sightings,
             event_ids=tuple(self.event_ids),
         )
-
-
-def _reopened(tail: Sequence[Visit]) -> list[Visit | _OpenVisit]:
-    """The tail's visits, each camera's latest one reopened: only those can take in a later pass."""
-    latest = {visit.camera_id: i for i, visit in enumerate(tail)}
-    reopen = set(latest.values())
-    return [_OpenVisit.reopened(visit) if i in reopen else visit for i, visit in enumerate(tail)]
 
 
 def _assembled(visits: list[Visit | _OpenVisit], run: list[SightingEvent]) -> list[Visit]:

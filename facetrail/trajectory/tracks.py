@@ -128,3 +128,37 @@ class Track:
     @property
     def sightings(self) -> int:
         return sum(visit.sightings for visit in self.visits)
+
+
+@dataclass(frozen=True, slots=True)
+class TailState:
+    """What extending a person's last track needs of it, whatever its length.
+
+    Later passes start after every visit of the track has ended, so none overlaps an earlier visit:
+    only the track's last visit can take one in (the same camera, nothing seen since), the transitions
+    into its visits stay as they are, and the track can only grow after that visit.
+    """
+
+    started_at: datetime
+    ended_at: datetime
+    plausible: bool
+    visit_count: int
+    last: Visit
+
+
+@dataclass(frozen=True, slots=True)
+class GrownTail:
+    """A last track after later passes joined it: its last visit as it is now, then the visits after it."""
+
+    track_id: str
+    entry_id: str
+    started_at: datetime
+    ended_at: datetime
+    plausible: bool
+    first_seq: int  # the position of ``visits[0]`` (the old last visit) in the track
+    visits: tuple[Visit, ...]
+    arrivals: tuple[Transition, ...]  # into visits[1:], one each
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(event_id for visit in self.visits for event_id in visit.event_ids)

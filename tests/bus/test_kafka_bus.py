@@ -263,3 +263,30 @@ def test_a_prefixed_bus_keeps_its_messages_to_its_own_topics_and_groups(kafka_se
     plain = bus_for(kafka_service.kafka_bootstrap).consumer(prefix + "events", prefix + "readers")
     assert [r.value for r in poll_until(plain, 1, timeout_s=10)] == [b"only-here"]  # the group never committed
     plain.close()
+
+
+class _OneTopicCluster:
+    """Just the metadata a partitioner reads: one topic with the given partitions."""
+
+    def __init__(self, topic: str, partitions: int):
+        self._topic, self._partitions = topic, set(range(partitions))
+
+    def topics(self):
+        return {self._topic}
+
+    def partitions_for_topic(self, topic):
+        return self._partitions
+
+    def available_partitions_for_topic(self, topic):
+        return self._partitions
+
+
+def test_the_bus_partitioner_puts_every_key_where_kafkas_default_partitioner_would():
+    from kafka.partitioner import DefaultPartitioner
+
+    from facetrail.bus.kafka_bus import _CachedKeyPartitioner
+
+    cluster, cached, default = _OneTopicCluster("t", 6), _CachedKeyPartitioner(), DefaultPartitioner()
+    keys = [f"entry-{i}".encode() for i in range(300)] * 2  # the second round comes from the cache
+    assert [cached.partition("t", None, k, None, None, cluster) for k in keys] == \
+           [default.partition("t", None, k, None, None, cluster) for k in keys]

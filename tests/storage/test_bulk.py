@@ -38,3 +38,23 @@ def test_bulk_inserted_tracks_read_back_with_utc_times_and_unknown_speeds(entry_
     assert [(v.camera_id, v.entered_at, v.speed_mps) for v in stored.visits] == [
         ("cam-a", NOW, None), ("cam-b", NOW + timedelta(seconds=60), track.transitions[0].speed_mps),
         ("cam-x", NOW + timedelta(seconds=120), None)]
+
+
+def test_bulk_inserted_rows_are_stored_byte_for_byte_as_cores_insert_stores_them(entry_db):
+    from sqlalchemy import insert, text
+
+    from facetrail.storage.bulk import insert_rows
+    from facetrail.storage.models import SightingRow
+    from facetrail.storage.sighting_store import _columns
+
+    db, entry_id = entry_db
+    event = _pass(entry_id, "cam-a", 0.25, "crops/a.jpg")
+    row = {**_columns(event), "status": "candidate", "stored_at": NOW}
+    table = SightingRow.__table__
+    with db.session() as session, session.begin():
+        insert_rows(session, table, [{**row, "event_id": "a" * 32}])
+        session.execute(insert(table), [{**row, "event_id": "b" * 32}])
+    with db.session() as session:  # raw rows, as the database holds them, not as a column type reads them
+        bulk, core = session.execute(text("SELECT * FROM sightings WHERE event_id IN (:a, :b) ORDER BY event_id"),
+                                     {"a": "a" * 32, "b": "b" * 32}).all()
+    assert bulk[1:] == core[1:]

@@ -1,3 +1,7 @@
+import threading
+import time
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -5,7 +9,7 @@ import pytest
 
 from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
-from facetrail.config import TrajectoryConfig
+from facetrail.config import KafkaBusConfig, TrajectoryConfig
 from facetrail.events import SIGHTINGS_TOPIC, Box, SightingEvent
 from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
@@ -13,6 +17,7 @@ from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
 from facetrail.trajectory.service import Alert, Restitcher, TrajectoryService
 from facetrail.watchlist import EntryRecord
+from services_fixtures import ENV_FILE, read_service_env
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 POSITIONS = {"cam-a": (0.0, 0.0), "cam-b": (50.0, 0.0), "cam-c": (100.0, 0.0)}
@@ -159,3 +164,189 @@ def test_a_bus_that_refuses_the_alerts_leaves_the_sightings_stored_and_the_servi
     assert service.step(timeout_s=0.1).stored == 1
     assert [t.camera_order for t in TrackStore(db).search()] == [("cam-a",)]
     assert service.step(timeout_s=0.1).consumed == 0  # committed: not delivered again
+
+
+
+class _RecordingBus(SqliteBus):
+    """A SQLite bus that notes when alerts are handed over and when delivery is waited for."""
+
+    def __init__(self, path):
+        super().__init__(path)
+        self.calls: list[str] = []
+
+    def publish_many(self, topic, messages):
+        if topic == ALERTS_TOPIC:
+            self.calls.append(f"alerts x{len(messages)}")
+        super().publish_many(topic, messages)
+
+    def flush(self, timeout_s: float = 10.0) -> None:
+        self.calls.append("flush")
+
+
+@pytest.fixture
+def recorded(world, tmp_path):
+    _bus, db, _service = world
+    bus = _RecordingBus(tmp_path / "recording.db")
+    service = TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "traj"), SightingStore(db), TrackStore(db),
+                                POSITIONS, CONFIG)
+    return bus, service
+
+
+def test_a_batch_s_alerts_are_handed_over_without_waiting_and_the_next_batch_waits_for_them_first(recorded):
+    bus, service = recorded
+    _publish(bus, "cam-a", 0)
+    service.step(timeout_s=0.1)
+    _publish(bus, "cam-b", 60)
+    service.step(timeout_s=0.1)
+    assert bus.calls == ["alerts x1", "flush", "alerts x1"]
+
+
+def test_a_quiet_step_waits_for_the_last_batch_s_alerts(recorded):
+    bus, service = recorded
+    _publish(bus, "cam-a", 0)
+    service.step(timeout_s=0.1)
+    service.step(timeout_s=0.1)
+    service.step(timeout_s=0.1)
+    assert bus.calls == ["alerts x1", "flush"]
+
+# ---- scale-out: several services in one Kafka consumer group -------------------------------------
+
+GROUP_PARTITIONS = 6
+
+
+@dataclass
+class GroupRun:
+    """What two services sharing one consumer group did, next to one service alone on the same sightings."""
+
+    events: list[SightingEvent]
+    partition_of: dict[str, int]  # person -> partition, as the bus's producer chose it
+    owned: list[set[int]]  # partitions each member held
+    stitched: list[set[str]]  # people each member stitched
+    group_tracks: list
+    single_tracks: list
+    alert_event_ids: list[str]
+
+
+def _walks(people: list[str]) -> list[SightingEvent]:
+    """Every person passes the three cameras twice, 60 s apart; published in time order, as cameras do."""
+    events = [SightingEvent.create(camera_id=camera, entry_id=person, first_seen=T0 + timedelta(seconds=60 * i + p),
+                                   last_seen=T0 + timedelta(seconds=60 * i + p + 3), score=0.6,
+                                   box=Box(x=0, y=0, w=60, h=60), quality=0.7)
+              for p, person in enumerate(people) for i, camera in enumerate(["cam-a", "cam-b", "cam-c"] * 2)]
+    return sorted(events, key=lambda e: e.first_seen)
+
+
+def _enrolled_db(path, people: list[str]) -> Database:
+    db = Database(f"sqlite:///{path}")
+    for person in people:
+        record = EntryRecord(person, person, "default", "case 1", "test", "tester", T0, T0 + timedelta(days=900))
+        WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None])
+    return db
+
+
+def _poll_all(consumer, count: int, timeout_s: float = 30.0) -> list:
+    records, deadline = [], time.monotonic() + timeout_s
+    while len(records) < count and time.monotonic() < deadline:
+        records += consumer.poll(0.5)
+    return records + consumer.poll(1.0)  # and anything beyond what was expected
+
+
+class _Member(threading.Thread):
+    """One trajectory service of the group, stepping until told to stop (a process of its own in deployments)."""
+
+    def __init__(self, service: TrajectoryService, consumer):
+        super().__init__(daemon=True)
+        self.service, self.consumer = service, consumer
+        self.partitions: set[int] = set()
+        self.stitched: set[str] = set()
+        self.stored = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            step = self.service.step(timeout_s=0.2)
+            self.stored += step.stored
+            self.stitched |= step.restitched_entries
+            self.partitions = self.consumer.assignment()
+
+
+def _wait_for(condition, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _running_kafka() -> str:
+    """The running services' broker (scripts/services up); these tests never start or stop it."""
+    if not ENV_FILE.is_file():
+        pytest.skip("no var/services/env: Kafka is not running")
+    return read_service_env().kafka_bootstrap
+
+
+@pytest.fixture(scope="module")
+def group_run(tmp_path_factory) -> GroupRun:
+    from facetrail.bus.base import BusError
+    from facetrail.bus.kafka_bus import KafkaBus, _CachedKeyPartitioner, ensure_topics
+
+    folder = tmp_path_factory.mktemp("group")
+    config = KafkaBusConfig(kind="kafka", bootstrap_servers=_running_kafka(), client_id="facetrail-test",
+                            topic_prefix=f"test-{uuid.uuid4().hex[:10]}.")
+    try:
+        ensure_topics(config.bootstrap_servers, {SIGHTINGS_TOPIC: GROUP_PARTITIONS, ALERTS_TOPIC: 1, DEAD_LETTER_TOPIC: 1},
+                      prefix=config.topic_prefix, timeout_s=10.0)
+    except BusError as exc:  # the shared services are down: nothing to check against
+        pytest.skip(f"Kafka not reachable: {exc}")
+    people = [f"person-{i}" for i in range(12)]
+    events = _walks(people)
+    group_db, single_db = _enrolled_db(folder / "group.db", people), _enrolled_db(folder / "single.db", people)
+    bus = KafkaBus(config)
+    members = []
+    for _ in range(2):
+        consumer = bus.consumer(SIGHTINGS_TOPIC, "trajectory")
+        members.append(_Member(TrajectoryService(bus, consumer, SightingStore(group_db), TrackStore(group_db),
+                                                 POSITIONS, CONFIG), consumer))
+    try:
+        for member in members:
+            member.start()
+        # Both join before anything is published, so the run shows the settled split, not a rebalance.
+        _wait_for(lambda: all(m.partitions for m in members)
+                  and sum(len(m.partitions) for m in members) == GROUP_PARTITIONS)
+        bus.publish_many(SIGHTINGS_TOPIC, [(e.entry_id, e.to_json()) for e in events])
+        bus.flush()
+        _wait_for(lambda: sum(m.stored for m in members) >= len(events))
+    finally:
+        for member in members:
+            member.stop.set()
+            member.join(timeout=30)
+            member.consumer.close()
+    alerts = _poll_all(bus.consumer(ALERTS_TOPIC, "alert-reader"), len(events))
+    single = TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "single"), SightingStore(single_db),
+                               TrackStore(single_db), POSITIONS, CONFIG)
+    single.drain(idle_s=2.0)
+    cluster_key_hash = _CachedKeyPartitioner()._hash
+    run = GroupRun(events, {p: cluster_key_hash(p.encode()) % GROUP_PARTITIONS for p in people},
+                   [m.partitions for m in members], [m.stitched for m in members],
+                   TrackStore(group_db).search(limit=1000), TrackStore(single_db).search(limit=1000),
+                   [Alert.model_validate_json(r.value).sighting.event_id for r in alerts])
+    bus.close()
+    group_db.dispose(), single_db.dispose()
+    return run
+
+
+@pytest.mark.services
+def test_two_services_in_one_consumer_group_each_stitch_only_the_people_of_their_partitions(group_run):
+    owners = [{p for p, partition in group_run.partition_of.items() if partition in owned} for owned in group_run.owned]
+    assert all(owners), "precondition: the people hash to both members' partitions"
+    assert group_run.stitched == owners
+
+
+@pytest.mark.services
+def test_two_services_in_one_consumer_group_write_the_tracks_one_service_writes(group_run):
+    assert len(group_run.single_tracks) == 12
+    assert group_run.group_tracks == group_run.single_tracks
+
+
+@pytest.mark.services
+def test_two_services_in_one_consumer_group_raise_one_alert_per_sighting(group_run):
+    assert sorted(group_run.alert_event_ids) == sorted(e.event_id for e in group_run.events)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facetrail.events import Box, SightingEvent
-from facetrail.trajectory.stitch import extend_tail, stitch
-from facetrail.trajectory.tracks import CameraPlan, Visit
+from facetrail.trajectory.stitch import extend_tail, grow_tail, stitch
+from facetrail.trajectory.tracks import CameraPlan, TailState, Visit
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 PLAN = CameraPlan({"gate": (0.0, 0.0), "hall": (30.0, 0.0), "lab": (30.0, 40.0), "yard": (2000.0, 0.0)})
@@ -303,6 +303,33 @@ def test_extending_the_last_track_with_passes_after_its_end_gives_the_full_stitc
     if len(earlier) + len(later) < len(events):  # some pass starts inside the tail: not this case
         return
     assert head + extend(tail, data.draw(st.permutations(later))) == run(events)
+
+
+def state_of(track) -> TailState:
+    return TailState(track.started_at, track.ended_at, track.plausible, len(track.visits), track.visits[-1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=sightings(), data=st.data())
+def test_growing_the_last_track_from_its_last_visit_alone_gives_the_full_stitchs_end_of_it(events, data):
+    events = alice_only(events)
+    if not events:
+        return
+    cut = data.draw(st.sampled_from(sorted({e.first_seen for e in events})))
+    *_, tail = run([e for e in events if e.first_seen <= cut])
+    later = [e for e in events if e.first_seen > tail.ended_at]
+    if len([e for e in events if e.first_seen <= cut]) + len(later) < len(events):
+        return
+    grown, following = grow_tail("alice", state_of(tail), later, PLAN, GAP_S, MAX_SPEED)
+    full = [t for t in run(events) if t.started_at >= tail.started_at]
+    whole = full[0]
+    if grown is None:  # nothing joined: the tail stays as it is
+        assert whole == tail and following == full[1:]
+        return
+    assert (grown.track_id, grown.started_at, grown.ended_at, grown.plausible) == \
+           (whole.track_id, whole.started_at, whole.ended_at, whole.plausible)
+    assert grown.visits == whole.visits[grown.first_seq:] and grown.arrivals == whole.transitions[grown.first_seq:]
+    assert following == full[1:]
 
 
 @settings(max_examples=200, deadline=None)

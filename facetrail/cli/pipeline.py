@@ -128,10 +128,13 @@ def trajectory(config_path: str, drain: bool) -> None:
     health = stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    while not stopping:
-        service.step(timeout_s=0.2)
-        record_health(stores, health)
-    service.confirm_alerts()  # the last batch's alerts leave before the process does
+    try:
+        while not stopping:
+            service.step(timeout_s=0.2)
+            record_health(stores, health)
+    finally:
+        service.close()  # the last batch's alerts leave before the process does, and the group sees it go
+        health.close()
 
 
 @click.command("run")

@@ -199,6 +199,11 @@ class TrajectoryService:
         if self._alerts_in_flight:
             self._alerts_in_flight = not self._flushed("alerts")
 
+    def close(self) -> None:
+        """Stop: the last alerts leave, then the consumer leaves its group, so a partner takes these people over at once."""
+        self.confirm_alerts()
+        self._consumer.close()
+
     def drain(self, idle_s: float = 0.5) -> StepResult:
         """Consume until the topic is quiet for idle_s; returns the totals."""
         total = StepResult()

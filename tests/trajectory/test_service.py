@@ -17,7 +17,7 @@ from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
 from facetrail.trajectory.service import Alert, Restitcher, TrajectoryService
 from facetrail.watchlist import EntryRecord
-from services_fixtures import ENV_FILE, read_service_env
+from services_fixtures import kafka_service  # noqa: F401  (session fixture: the real broker via scripts/services)
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 POSITIONS = {"cam-a": (0.0, 0.0), "cam-b": (50.0, 0.0), "cam-c": (100.0, 0.0)}
@@ -209,6 +209,28 @@ def test_a_quiet_step_waits_for_the_last_batch_s_alerts(recorded):
     service.step(timeout_s=0.1)
     assert bus.calls == ["alerts x1", "flush"]
 
+class _ClosingConsumer:
+    def __init__(self, consumer, calls: list[str]):
+        self._consumer, self._calls = consumer, calls
+
+    def __getattr__(self, name):
+        return getattr(self._consumer, name)
+
+    def close(self) -> None:
+        self._calls.append("consumer closed")
+        self._consumer.close()
+
+
+def test_closing_the_service_sends_the_last_alerts_then_leaves_the_consumer_group(world, tmp_path):
+    _bus, db, _service = world
+    bus = _RecordingBus(tmp_path / "closing.db")
+    service = TrajectoryService(bus, _ClosingConsumer(bus.consumer(SIGHTINGS_TOPIC, "traj"), bus.calls), SightingStore(db),
+                                TrackStore(db), POSITIONS, CONFIG)
+    _publish(bus, "cam-a", 0)
+    service.step(timeout_s=0.1)
+    service.close()
+    assert bus.calls == ["alerts x1", "flush", "consumer closed"]
+
 # ---- scale-out: several services in one Kafka consumer group -------------------------------------
 
 GROUP_PARTITIONS = 6
@@ -277,26 +299,15 @@ def _wait_for(condition, timeout_s: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def _running_kafka() -> str:
-    """The running services' broker (scripts/services up); these tests never start or stop it."""
-    if not ENV_FILE.is_file():
-        pytest.skip("no var/services/env: Kafka is not running")
-    return read_service_env().kafka_bootstrap
-
-
 @pytest.fixture(scope="module")
-def group_run(tmp_path_factory) -> GroupRun:
-    from facetrail.bus.base import BusError
+def group_run(tmp_path_factory, kafka_service) -> GroupRun:
     from facetrail.bus.kafka_bus import KafkaBus, _CachedKeyPartitioner, ensure_topics
 
     folder = tmp_path_factory.mktemp("group")
-    config = KafkaBusConfig(kind="kafka", bootstrap_servers=_running_kafka(), client_id="facetrail-test",
+    config = KafkaBusConfig(kind="kafka", bootstrap_servers=kafka_service.kafka_bootstrap, client_id="facetrail-test",
                             topic_prefix=f"test-{uuid.uuid4().hex[:10]}.")
-    try:
-        ensure_topics(config.bootstrap_servers, {SIGHTINGS_TOPIC: GROUP_PARTITIONS, ALERTS_TOPIC: 1, DEAD_LETTER_TOPIC: 1},
-                      prefix=config.topic_prefix, timeout_s=10.0)
-    except BusError as exc:  # the shared services are down: nothing to check against
-        pytest.skip(f"Kafka not reachable: {exc}")
+    ensure_topics(config.bootstrap_servers, {SIGHTINGS_TOPIC: GROUP_PARTITIONS, ALERTS_TOPIC: 1, DEAD_LETTER_TOPIC: 1},
+                  prefix=config.topic_prefix, timeout_s=30.0)
     people = [f"person-{i}" for i in range(12)]
     events = _walks(people)
     group_db, single_db = _enrolled_db(folder / "group.db", people), _enrolled_db(folder / "single.db", people)

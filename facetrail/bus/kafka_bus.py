@@ -374,9 +374,15 @@ class KafkaBus:
                 bootstrap_servers=self.config.bootstrap_servers,
                 client_id=self.config.client_id,
                 acks="all",
-                enable_idempotence=True,
+                # Not idempotent: after a batch expires (broker away longer than the delivery
+                # timeout) kafka-python's idempotent producer must bump its epoch before it sends
+                # that partition again, and it could wait for that indefinitely when the broker was
+                # still starting (a worker delivered nothing for over a minute after a 30 s outage).
+                # One request in flight keeps each partition in order; a retry that duplicates a
+                # message is harmless, since every consumer upserts by event id.
+                enable_idempotence=False,
                 retries=2_147_483_647,  # bounded by delivery_timeout_ms; then this class re-sends
-                max_in_flight_requests_per_connection=5,
+                max_in_flight_requests_per_connection=1,
                 delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
                 request_timeout_ms=_REQUEST_TIMEOUT_MS,
                 max_block_ms=_SEND_BLOCK_MS,

@@ -290,3 +290,16 @@ def test_the_bus_partitioner_puts_every_key_where_kafkas_default_partitioner_wou
     keys = [f"entry-{i}".encode() for i in range(300)] * 2  # the second round comes from the cache
     assert [cached.partition("t", None, k, None, None, cluster) for k in keys] == \
            [default.partition("t", None, k, None, None, cluster) for k in keys]
+
+
+@services
+def test_a_consumer_that_polled_before_its_topic_existed_gets_every_partition_once_it_does(kafka_service, bus):
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    consumer = bus.consumer(topic, "early")
+    assert consumer.poll(0.5) == []  # nothing to join yet
+    ensure_topics(kafka_service.kafka_bootstrap, {topic: 3})
+    bus.publish_many(topic, [(f"entry-{i}", f"{i}".encode()) for i in range(12)])
+    bus.flush()
+    records = poll_until(consumer, 12, timeout_s=20.0)
+    consumer.close()
+    assert len(records) == 12 and {r.partition for r in records} == {0, 1, 2}

@@ -95,7 +95,11 @@ def test_stopping_kafka_for_30_s_mid_run_loses_and_duplicates_no_sighting(backbo
     finally:
         stop_facetrail(run)
         run_services("up", "kafka", timeout_s=300)
-    assert routes(site) == demo_scenario.expected_routes
+    # Cameras per person, not their order: the two workers take their cameras through a consumer-group
+    # rebalance, so one camera's stream (and its clip) can start seconds after another's, and the
+    # wall-clock route follows. The demo tests, whose cameras start together, check the order.
+    assert {person: sorted(cameras) for person, cameras in routes(site).items()} == \
+        {person: sorted(cameras) for person, cameras in demo_scenario.expected_routes.items()}
     names = {p.display_name for p in demo_scenario.enrolled}
     expected = Counter(p.person for p in demo_scenario.passes if p.person in names)
     assert Counter(s["person"] for s in sightings_json(site)) == expected

@@ -127,12 +127,30 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, 
                 admin.create_topics(new, timeout_ms=int(timeout_s * 1000))
             except TopicAlreadyExistsError:
                 pass  # another process created them between our look and our create
+            _wait_for_leaders(admin, missing, time.monotonic() + timeout_s)
         if settings:
             admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=settings)
                                  for name in sorted(set(wanted) - set(missing))], incremental=True)
         return missing
     finally:
         admin.close()
+
+
+def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], deadline: float) -> None:
+    """Return once every partition of the new topics has a leader.
+
+    A consumer that joins its group before that is assigned none of the topic's
+    partitions and rejoins only on a later metadata refresh; a broker outage in
+    between can leave a service consuming nothing.
+    """
+    while True:
+        described = admin.describe_topics(topics)
+        if all(t["error_code"] == 0 and t["partitions"] and all(p["leader_id"] >= 0 for p in t["partitions"])
+               for t in described):
+            return
+        if time.monotonic() > deadline:
+            raise BusError(f"Kafka created {', '.join(topics)} but gave not every partition a leader in time")
+        time.sleep(0.1)
 
 
 class _CachedKeyPartitioner(DefaultPartitioner):

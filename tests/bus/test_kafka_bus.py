@@ -303,3 +303,17 @@ def test_a_consumer_that_polled_before_its_topic_existed_gets_every_partition_on
     records = poll_until(consumer, 12, timeout_s=20.0)
     consumer.close()
     assert len(records) == 12 and {r.partition for r in records} == {0, 1, 2}
+
+
+@services
+def test_new_topics_are_returned_only_once_every_partition_has_a_leader(kafka_service):
+    from kafka import KafkaAdminClient
+
+    topic = f"test.{uuid.uuid4().hex[:12]}"
+    assert ensure_topics(kafka_service.kafka_bootstrap, {topic: 6}) == [topic]
+    admin = KafkaAdminClient(bootstrap_servers=kafka_service.kafka_bootstrap)
+    try:
+        partitions = admin.describe_topics([topic])[0]["partitions"]
+    finally:
+        admin.close()
+    assert len(partitions) == 6 and all(p["leader_id"] >= 0 for p in partitions)

@@ -72,6 +72,7 @@ _SEND_BLOCK_MS = 1_000
 _DELIVERY_TIMEOUT_MS = 30_000
 _REQUEST_TIMEOUT_MS = 10_000
 _RETRY_PAUSE_S = 0.5
+_CONSUMER_REQUEST_TIMEOUT_MS = 15_000  # bounds the metadata wait before joining (default 305 s)
 _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within ~2 s
 
 # The broker will never take these messages however often they are sent.
@@ -197,8 +198,7 @@ class KafkaBusConsumer:
         if self._consumer is not None:
             return self._consumer
         try:
-            self._consumer = KafkaConsumer(
-                self._topic,
+            consumer = KafkaConsumer(
                 bootstrap_servers=self._config.bootstrap_servers,
                 client_id=self._config.client_id,
                 group_id=self._group,
@@ -208,6 +208,7 @@ class KafkaBusConsumer:
                 reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=3_000,
+                request_timeout_ms=_CONSUMER_REQUEST_TIMEOUT_MS,
                 # The broker validates every batch's CRC when it is produced and TCP checksums the
                 # fetch, so checking it again here only guards against the broker's own disk going
                 # bad, at the cost of a pure-Python CRC-32C over every byte fetched (14 % of the
@@ -215,20 +216,31 @@ class KafkaBusConsumer:
                 # the event schema and go to the dead-letter topic rather than into a track.
                 check_crcs=False,
             )
+            # Join the group only once this member knows the topic's partitions: one that joins
+            # first is assigned nothing and rejoins only after a metadata refresh.
+            if not consumer.partitions_for_topic(self._topic):
+                consumer.close(autocommit=False)
+                raise KafkaError(f"no partitions known yet for topic {self._topic}")
+            consumer.subscribe([self._topic])
         except KafkaError as exc:
-            if not self._warned:
-                log.warning("Kafka at %s unreachable for group %s: %s; retrying on each poll",
-                            self._config.bootstrap_servers, self._group, exc)
-                self._warned = True
+            self._note_unreachable(exc)
             return None
-        self._warned = False
-        return self._consumer
+        self._consumer = consumer
+        return consumer
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[Record]:
         consumer = self._connected()
         if consumer is None:
             return []
-        batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        try:
+            batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        except KafkaError as exc:
+            # kafka-python raises while it cannot reach the group coordinator (a broker outage);
+            # the member keeps its place and its uncommitted records, and the next poll retries.
+            self._note_unreachable(exc)
+            time.sleep(min(timeout_s, _RETRY_PAUSE_S))
+            return []
+        self._warned = False
         records = [
             Record(topic=self._name, key=(msg.key or b"").decode(), value=msg.value,
                    offset=msg.offset, partition=msg.partition)
@@ -247,6 +259,14 @@ class KafkaBusConsumer:
             # which is harmless because consumers upsert by event id.
             log.warning("commit for group %s lost to a rebalance (records will be redelivered): %s",
                         self._group, exc)
+        except KafkaError as exc:  # the broker went away after the poll: the records come again, as above
+            self._note_unreachable(exc)
+
+    def _note_unreachable(self, exc: KafkaError) -> None:
+        if not self._warned:
+            log.warning("Kafka at %s not reachable for group %s: %s; retrying on each poll",
+                        self._config.bootstrap_servers, self._group, exc)
+            self._warned = True
 
     def assignment(self) -> set[int]:
         """Partitions of the topic this member currently owns."""

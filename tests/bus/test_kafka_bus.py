@@ -317,3 +317,26 @@ def test_new_topics_are_returned_only_once_every_partition_has_a_leader(kafka_se
     finally:
         admin.close()
     assert len(partitions) == 6 and all(p["leader_id"] >= 0 for p in partitions)
+
+
+class _UnreachableCoordinator:
+    """Stands in for kafka-python's consumer while the broker is down: poll and commit raise."""
+
+    def poll(self, timeout_ms, max_records):
+        from kafka.errors import KafkaConnectionError
+
+        raise KafkaConnectionError("111 ECONNREFUSED")
+
+    def commit(self):
+        from kafka.errors import KafkaConnectionError
+
+        raise KafkaConnectionError("111 ECONNREFUSED")
+
+
+def test_a_consumer_whose_broker_went_away_polls_nothing_instead_of_raising():
+    from facetrail.bus.kafka_bus import KafkaBusConsumer
+
+    consumer = KafkaBusConsumer(KafkaBusConfig(kind="kafka", bootstrap_servers="127.0.0.1:9"), "facetrail.sightings.v1", "g")
+    consumer._consumer = _UnreachableCoordinator()  # joined earlier; the broker has gone since
+    assert consumer.poll(0.1) == []
+    consumer.commit()

@@ -76,7 +76,9 @@ def run(section: Section, quick: bool) -> None:
     total, parts = analysis_profile(clip.path, config, "cam-r")
     section.note("Profile of the same file's analysis on one thread (cProfile; CPU work, decoding inline): " + describe(total, parts))
     if ratio < TARGET_RATIO:
-        section.note(f"What limits it: CPU. Decoding runs on a reader thread beside the analysis, so the run used {cpu_s:.1f} s "
-                     f"of CPU in {reprocess_s:.1f} s ({cpu_s / reprocess_s:.1f} of {os.cpu_count()} cores; the load average shows "
-                     "who else wanted them). The decode-only pass does only the decode share of that work on both cores; "
-                     "detection and embedding of 5 frames per second are the rest and are not split further.")
+        section.note(f"What limits it: CPU. Decoding, looking (motion gate, detection) and analysing (tracking, embedding, "
+                     f"matching) run on three threads, in order, so the run used {cpu_s:.1f} s of CPU in {reprocess_s:.1f} s "
+                     f"({cpu_s / reprocess_s:.1f} of {os.cpu_count()} cores; the load average shows who else wanted them). "
+                     "The decode-only pass decodes on about one core; reprocessing must also detect faces in 5 frames a "
+                     "second, which costs about as much as decoding all 25 (the profile above), so even with both cores "
+                     "busy it cannot take much less than the decode alone.")

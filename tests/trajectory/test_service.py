@@ -327,9 +327,13 @@ def group_run(tmp_path_factory, kafka_service) -> GroupRun:
         bus.flush()
         _wait_for(lambda: sum(m.stored for m in members) >= len(events))
     finally:
+        # Every member stops before any leaves the group: a member closed first would hand its
+        # partitions to one still stepping, which would then report owning them all.
         for member in members:
             member.stop.set()
+        for member in members:
             member.join(timeout=30)
+        for member in members:
             member.consumer.close()
     alerts = _poll_all(bus.consumer(ALERTS_TOPIC, "alert-reader"), len(events))
     single = TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "single"), SightingStore(single_db),

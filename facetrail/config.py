@@ -50,6 +50,9 @@ class DetectorConfig(_Strict):
     score_threshold: float = Field(0.8, gt=0, lt=1)
     min_face_px: int = Field(40, ge=16, description="smallest face width analysed, full-resolution pixels")
     detect_width: int = Field(640, ge=160, description="frames are downscaled to this width for detection")
+    motion_regions: bool = Field(True, description="between whole-frame sweeps, search only where the picture moved")
+    sweep_every_s: float = Field(
+        2.0, gt=0, description="seconds between whole-frame searches, which find faces that never moved (motion_regions)")
 
     @model_validator(mode="after")
     def _yunet_needs_model(self) -> "DetectorConfig":

@@ -2,18 +2,20 @@
 
 Both detect on a frame downscaled to ``detect_width`` (detection cost grows with
 pixels, and faces large enough to be recognised survive the downscale) and return
-boxes in full-resolution pixels, because embedding runs on the full frame.
+boxes in full-resolution pixels, because embedding runs on the full frame. Given
+regions of the downscale (where the picture moved), they search only those.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import cv2
 import numpy as np
 
+from facetrail.analytics.motion import Region
 from facetrail.config import DetectorConfig
 
 
@@ -52,7 +54,40 @@ class FaceDetector(Protocol):
     name: str
     detect_width: int
 
-    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None) -> list[Detection]: ...
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
+               regions: tuple[Region, ...] | None = None) -> list[Detection]:
+        """Faces of image_bgr; `small` is its downscale(image_bgr, detect_width) when the caller has it;
+        `regions` (pixels of that downscale) limit the search, None searches everywhere."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A face as a backend reports it, in pixels of the image it searched."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    score: float
+    landmarks: np.ndarray | None
+
+
+def _search(image_bgr: np.ndarray, scaled: Downscaled, regions: tuple[Region, ...] | None,
+            find: Callable[[np.ndarray], list[_Found]], min_face_px: int) -> list[Detection]:
+    """Run a backend over the regions of the downscale (or all of it) and bring its faces to full resolution."""
+    crops = [(0, 0, scaled.image)] if regions is None else \
+        [(x, y, scaled.image[y:y + h, x:x + w]) for x, y, w, h in regions if w > 0 and h > 0]
+    scale = scaled.scale
+    found = []
+    for ox, oy, crop in crops:
+        for face in find(np.ascontiguousarray(crop)):
+            box = _clipped((face.x + ox) * scale, (face.y + oy) * scale, face.w * scale, face.h * scale, image_bgr.shape)
+            if box is None or box[2] < min_face_px:
+                continue
+            landmarks = None if face.landmarks is None else ((face.landmarks + (ox, oy)) * scale).astype(np.float32)
+            found.append(Detection(*box, score=face.score, landmarks=landmarks))
+    return found
 
 
 def downscale(image: np.ndarray, detect_width: int) -> Downscaled:
@@ -88,22 +123,17 @@ class YuNetDetector:
         self.detect_width = detect_width
         self.min_face_px = min_face_px
 
-    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None) -> list[Detection]:
-        """Faces of image_bgr; `small` is its downscale(image_bgr, self.detect_width) when the caller has it."""
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
+               regions: tuple[Region, ...] | None = None) -> list[Detection]:
         scaled = small or downscale(image_bgr, self.detect_width)
-        scale = scaled.scale
-        self._net.setInputSize((scaled.image.shape[1], scaled.image.shape[0]))
-        _, faces = self._net.detect(scaled.image)
+        return _search(image_bgr, scaled, regions, self._find, self.min_face_px)
+
+    def _find(self, image: np.ndarray) -> list[_Found]:
+        self._net.setInputSize((image.shape[1], image.shape[0]))
+        _, faces = self._net.detect(image)
         if faces is None:
             return []
-        found = []
-        for row in faces:
-            box = _clipped(row[0] * scale, row[1] * scale, row[2] * scale, row[3] * scale, image_bgr.shape)
-            if box is None or box[2] < self.min_face_px:
-                continue
-            landmarks = (row[4:14].reshape(5, 2) * scale).astype(np.float32)
-            found.append(Detection(*box, score=float(row[14]), landmarks=landmarks))
-        return found
+        return [_Found(float(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[14]), r[4:14].reshape(5, 2)) for r in faces]
 
 
 class HogDetector:
@@ -120,16 +150,15 @@ class HogDetector:
         self.min_face_px = min_face_px
         self.upsample = upsample
 
-    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None) -> list[Detection]:
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
+               regions: tuple[Region, ...] | None = None) -> list[Detection]:
         scaled = small or downscale(image_bgr, self.detect_width)
-        scale = scaled.scale
-        rgb = np.ascontiguousarray(scaled.image[:, :, ::-1])
-        found = []
-        for top, right, bottom, left in self._locate(rgb, number_of_times_to_upsample=self.upsample, model="hog"):
-            box = _clipped(left * scale, top * scale, (right - left) * scale, (bottom - top) * scale, image_bgr.shape)
-            if box is not None and box[2] >= self.min_face_px:
-                found.append(Detection(*box, score=1.0, landmarks=None))
-        return found
+        return _search(image_bgr, scaled, regions, self._find, self.min_face_px)
+
+    def _find(self, image: np.ndarray) -> list[_Found]:
+        rgb = np.ascontiguousarray(image[:, :, ::-1])
+        return [_Found(left, top, right - left, bottom - top, 1.0, None)
+                for top, right, bottom, left in self._locate(rgb, number_of_times_to_upsample=self.upsample, model="hog")]
 
 
 def create_detector(config: DetectorConfig) -> FaceDetector:

@@ -24,7 +24,7 @@ import numpy as np
 from facetrail.analytics.detector import Detection, Downscaled, FaceDetector, downscale
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Match, Matcher, match_score
-from facetrail.analytics.motion import MotionGate
+from facetrail.analytics.motion import MotionGate, Region
 from facetrail.analytics.quality import face_quality
 from facetrail.analytics.tracker import FaceTrack, FaceTracker, Shot
 from facetrail.config import AnalysisConfig
@@ -54,6 +54,8 @@ class LookedFrame:
     detections: list[Detection] | None
     """None: the frame is still, so detection waits for analyse (needed only while a pass is open)."""
     qualities: list[float] | None
+    searched: tuple[Region, ...] | None = None
+    """Regions of `small` the detections come from; None: the whole frame."""
 
 
 @dataclass
@@ -65,6 +67,8 @@ class CameraCounters:
     unmatched_passes: int = 0
     embeddings: int = 0
     still_frames_skipped: int = 0
+    frames_searched_in_regions: int = 0
+    """Analysed frames whose detector searched only where the picture moved."""
     detection_s: float = 0.0
     embedding_s: float = 0.0
 
@@ -132,6 +136,7 @@ class CameraAnalyser:
         self._passes: dict[int, _PassState] = {}
         self._motion = MotionGate()
         self._detector_lock = threading.Lock()
+        self._last_sweep: datetime | None = None
 
     def set_matcher(self, matcher: Matcher, watchlist_version: str | None = None) -> None:
         """Watch-list reloaded: later shots match against it, and open passes are re-judged at their end."""
@@ -151,9 +156,10 @@ class CameraAnalyser:
         began = time.perf_counter()
         # One downscale feeds both the motion gate and the detector: shrinking 1080p costs as much as the gate's own work.
         small = downscale(frame.image, self.detector.detect_width)
-        if self._motion.still(small.image):
+        motion = self._motion.compare(small.image)
+        if motion.still:
             return LookedFrame(frame, small, None, None)  # detection waits: analyse knows whether a pass is open
-        return self._detect(frame, small, began)
+        return self._detect(frame, small, began, self._where_to_search(frame.captured_at, motion.regions))
 
     def analyse(self, looked: LookedFrame) -> list[MatchedPass]:
         """Track, embed and match one looked-at frame; frames must come in order."""
@@ -162,6 +168,9 @@ class CameraAnalyser:
                 self.counters.still_frames_skipped += 1  # nothing tracked and nothing moved: nobody new
                 return []
             looked = self._detect(looked.frame, looked.small, time.perf_counter())  # a tracked face may stand still
+        elif looked.searched is not None and self._a_tracked_face_outside(looked):
+            # a tracked face stood still while others moved: search it all (counted once, as searched whole)
+            looked = self._detect(looked.frame, looked.small, time.perf_counter(), replaces=looked)
         frame, image = looked.frame, looked.frame.image
         update = self._tracker.update(frame.captured_at, frame.index, looked.detections, looked.qualities)
         out = [p for track in update.ended if (p := self._close(track)) is not None]
@@ -172,13 +181,44 @@ class CameraAnalyser:
             self._keep_evidence(image, track, shot)
         return out
 
-    def _detect(self, frame: Frame, small: Downscaled, began: float) -> LookedFrame:
+    def _where_to_search(self, now: datetime, moved: tuple[Region, ...] | None) -> tuple[Region, ...] | None:
+        """The regions that moved, or None (everywhere) when a sweep is due: a face that never moved
+        (there before the camera started, or come in amid motion everywhere) is found by a sweep."""
+        sweep = self.analysis.detector.sweep_every_s
+        if moved is None or not self.analysis.detector.motion_regions or self._last_sweep is None \
+                or (now - self._last_sweep).total_seconds() >= sweep:
+            self._last_sweep = now
+            return None
+        return moved
+
+    def _a_tracked_face_outside(self, looked: LookedFrame) -> bool:
+        """True when an open track's predicted box, where inside the picture, is not wholly inside a searched region."""
+        scale, (height, width) = looked.small.scale, looked.small.image.shape[:2]
+        for track in self._tracker.open_tracks:
+            box = track.predicted(looked.frame.captured_at)
+            x0, y0 = max(0.0, box.x / scale), max(0.0, box.y / scale)
+            x1, y1 = min(width, (box.x + box.w) / scale), min(height, (box.y + box.h) / scale)
+            if x1 <= x0 or y1 <= y0:
+                continue  # predicted out of the picture: it left, and its track ends when it is missed long enough
+            if not any(x <= x0 and y <= y0 and x1 <= x + w and y1 <= y + h for x, y, w, h in looked.searched or ()):
+                return True
+        return False
+
+    def _detect(self, frame: Frame, small: Downscaled, began: float, regions: tuple[Region, ...] | None = None,
+                replaces: LookedFrame | None = None) -> LookedFrame:
+        """Detect in the regions (None: everywhere); `replaces` is a regions-only look at the same frame, discounted."""
         with self._detector_lock:  # look and analyse may run on two threads; OpenCV's detector is not thread-safe
-            detections = self.detector.detect(frame.image, small)
+            detections = self.detector.detect(frame.image, small, regions)
             self.counters.detection_s += time.perf_counter() - began
+            if replaces is not None:
+                self.counters.frames_analysed -= 1
+                self.counters.frames_searched_in_regions -= 1
+                self.counters.faces_detected -= len(replaces.detections or ())
             self.counters.frames_analysed += 1
+            self.counters.frames_searched_in_regions += regions is not None
             self.counters.faces_detected += len(detections)
-        return LookedFrame(frame, small, detections, [face_quality(frame.image, d) for d in detections])
+        qualities = [face_quality(frame.image, d) for d in detections]
+        return LookedFrame(frame, small, detections, qualities, searched=regions)
 
     def open_since(self) -> datetime | None:
         """Start of the oldest pass still open: a resumed run must restart there to re-create it whole."""

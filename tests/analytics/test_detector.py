@@ -61,3 +61,50 @@ def test_a_downscale_shared_by_the_caller_gives_the_detectors_own_boxes(obama, y
     own = yunet_detector.detect(obama)
     shared = yunet_detector.detect(obama, downscale(obama, yunet_detector.detect_width))
     assert [(f.x, f.y, f.w, f.h) for f in shared] == [(f.x, f.y, f.w, f.h) for f in own]
+
+
+def _on_a_wide_canvas(face_image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo placed in a 1080p grey frame, and where its top left is."""
+    canvas = np.full((1080, 1920, 3), 110, np.uint8)
+    small = face_image[::2, ::2]  # the face ~130 px wide, as a near walker's
+    at = (1100, 300)
+    canvas[at[1]:at[1] + small.shape[0], at[0]:at[0] + small.shape[1]] = small
+    return canvas, at
+
+
+def _region_around(face, scale: float, margin: int = 40) -> tuple[int, int, int, int]:
+    """A region of the detection downscale holding the face with some margin."""
+    x, y = int(face.x / scale) - margin, int(face.y / scale) - margin
+    return x, y, int(face.w / scale) + 2 * margin, int(face.h / scale) + 2 * margin
+
+
+@pytest.mark.parametrize("backend", ["hog_detector", "yunet_detector"])
+def test_searching_only_a_region_around_the_face_finds_it_where_the_whole_frame_does(obama, backend, request):
+    from facetrail.analytics.detector import downscale
+
+    detector = request.getfixturevalue(backend)
+    frame, _ = _on_a_wide_canvas(obama)
+    small = downscale(frame, detector.detect_width)
+    whole = detector.detect(frame, small)
+    in_region = detector.detect(frame, small, (_region_around(whole[0], small.scale),))
+    assert len(whole) == len(in_region) == 1
+    a, b = whole[0], in_region[0]
+    assert np.hypot(a.centre[0] - b.centre[0], a.centre[1] - b.centre[1]) < 0.1 * a.w and abs(a.w - b.w) < 0.15 * a.w
+
+
+def test_landmarks_found_in_a_region_are_in_full_frame_pixels(obama, yunet_detector):
+    from facetrail.analytics.detector import downscale
+
+    frame, _ = _on_a_wide_canvas(obama)
+    small = downscale(frame, yunet_detector.detect_width)
+    face = yunet_detector.detect(frame, small, (_region_around(yunet_detector.detect(frame, small)[0], small.scale),))[0]
+    right_eye, left_eye = face.landmarks[0], face.landmarks[1]
+    assert face.x < right_eye[0] < left_eye[0] < face.x + face.w and face.y < right_eye[1] < face.y + face.h / 2
+
+
+def test_searching_only_a_region_away_from_the_face_finds_nothing(obama, yunet_detector):
+    from facetrail.analytics.detector import downscale
+
+    frame, _ = _on_a_wide_canvas(obama)
+    small = downscale(frame, yunet_detector.detect_width)
+    assert yunet_detector.detect(frame, small, ((0, 0, 200, 200),)) == []

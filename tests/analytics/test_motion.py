@@ -48,3 +48,54 @@ def test_a_lone_small_face_entering_a_1080p_scene_is_not_still():
     entering = empty.copy()
     entering[500:560, 1300:1360] = 170  # a 60 px face, the size the benchmark clip's walkers start at
     assert not gate.still(entering)
+
+
+def _moved(gate: MotionGate, *figures: tuple[int, int, int, int]):
+    """What the gate says of a grey 640x360 picture once the given rectangles (x, y, w, h) turn white."""
+    empty = _frame(100)
+    gate.compare(empty)
+    entering = empty.copy()
+    for x, y, w, h in figures:
+        entering[y:y + h, x:x + w] = 230
+    return gate.compare(entering)
+
+
+def _inside(inner, outer) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[0] + inner[2] <= outer[0] + outer[2] \
+        and inner[1] + inner[3] <= outer[1] + outer[3]
+
+
+def test_the_first_frame_is_searched_whole():
+    assert MotionGate().compare(_frame(100)).regions is None
+
+
+def test_a_still_frame_has_nothing_to_search():
+    gate = MotionGate()
+    gate.compare(_frame(100))
+    motion = gate.compare(_frame(100))
+    assert motion.still and motion.regions == ()
+
+
+def test_a_figure_entering_is_searched_in_one_region_around_it_and_nowhere_else():
+    figure = (300, 120, 30, 60)
+    motion = _moved(MotionGate(), figure)
+    assert not motion.still and len(motion.regions) == 1 and _inside(figure, motion.regions[0])
+    x, y, w, h = motion.regions[0]
+    assert w * h < 0.1 * 640 * 360  # a margin of context, not the picture
+
+
+def test_two_figures_far_apart_are_searched_in_two_regions():
+    left, right = (40, 100, 30, 60), (540, 200, 30, 60)
+    regions = _moved(MotionGate(), left, right).regions
+    assert len(regions) == 2 and {_inside(left, r) for r in regions} == {True, False}
+    assert any(_inside(right, r) for r in regions)
+
+
+def test_motion_over_most_of_the_picture_is_searched_whole():
+    assert _moved(MotionGate(), (0, 0, 500, 300)).regions is None
+
+
+def test_overlapping_regions_are_joined_so_no_face_is_searched_twice():
+    from facetrail.analytics.motion import merge_overlapping
+
+    assert merge_overlapping([(0, 0, 10, 10), (50, 50, 10, 10), (5, 5, 10, 10)]) == [(0, 0, 15, 15), (50, 50, 10, 10)]

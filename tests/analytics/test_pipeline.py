@@ -175,3 +175,54 @@ def test_a_face_that_stops_moving_is_still_tracked_while_its_pass_is_open(face_p
         analyser.analyse(looked)
     final = [p for p in analyser.finish() if p.event.final]
     assert final[0].event.last_seen == standing[-1].captured_at and analyser.counters.still_frames_skipped == 0
+
+
+def _with_a_moving_box(image: np.ndarray, step: int) -> np.ndarray:
+    """The picture with a bright box moving along its bottom left, far from the face: motion elsewhere."""
+    moved = image.copy()
+    x = 40 + 25 * (step % 16)
+    moved[600:680, x:x + 60] = 240
+    return moved
+
+
+def test_a_walk_searched_only_where_it_moved_makes_the_same_passes_as_searched_whole(face_patch, background, obama_enrolled, hog_detector, embedder):
+    frames = walk(face_patch, background) + walk(face_patch, background, start_s=4.0, first_index=20)
+    regions, in_regions = analyse(frames, obama_enrolled, hog_detector, embedder)
+    _, whole = analyse(frames, obama_enrolled, hog_detector, embedder, detector={"motion_regions": False})
+    assert len(whole) == 4 and _events(in_regions) == _events(whole)
+    assert regions.counters.frames_searched_in_regions > 0
+
+
+def test_a_tracked_face_standing_still_while_something_else_moves_stays_in_its_pass(face_patch, background, obama_enrolled, hog_detector, embedder):
+    frames = walk(face_patch, background)
+    standing = [Frame(CAMERA, 8 + i, T0 + timedelta(seconds=1.6 + 0.2 * i), _with_a_moving_box(frames[-1].image, i))
+                for i in range(10)]
+    no_sweeps = AnalysisConfig(detector={"sweep_every_s": 1000.0})
+    analyser = CameraAnalyser(CAMERA, no_sweeps, hog_detector, embedder, obama_enrolled)
+    for frame in frames:
+        analyser.process(frame)
+    for frame in standing:
+        looked = analyser.look(frame)
+        assert looked.searched is not None  # only the moving box's region was searched ahead of analyse
+        analyser.analyse(looked)
+    final = [p for p in analyser.finish() if p.event.final]
+    assert len(final) == 1 and final[0].event.last_seen == standing[-1].captured_at
+
+
+def _fading_in(face_patch, background, steps: int, then: int) -> list[Frame]:
+    """A face that appears without moving, too slowly for the motion gate, while a box moves elsewhere."""
+    frames = []
+    for i in range(steps + then):
+        image = background.astype(np.float32)
+        alpha = min(1.0, i / steps)
+        face = image[150:150 + face_patch.shape[0], 500:500 + face_patch.shape[1]]
+        face[:] = (1 - alpha) * face + alpha * face_patch
+        frames.append(Frame(CAMERA, i, T0 + timedelta(seconds=0.2 * i), _with_a_moving_box(image.astype(np.uint8), i)))
+    return frames
+
+
+def test_a_face_that_appears_without_moving_is_found_by_the_whole_frame_sweep(face_patch, background, obama_enrolled, hog_detector, embedder):
+    frames = _fading_in(face_patch, background, steps=25, then=15)
+    _, swept = analyse(frames, obama_enrolled, hog_detector, embedder, detector={"sweep_every_s": 2.0})
+    _, never_swept = analyse(frames, obama_enrolled, hog_detector, embedder, detector={"sweep_every_s": 1000.0})
+    assert {p.event.entry_id for p in swept} == {"obama"} and never_swept == []

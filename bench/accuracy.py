@@ -305,7 +305,7 @@ def _video(section: Section, quick: bool, people, names, cache, photo_searches: 
                         centre = walk.centre(t, 1920, 1080)
                         if centre:
                             composite(image, sprite, *centre)
-                        found += analyser.process(Frame("bench-acc", i, now + timedelta(seconds=t), image))
+                        found += analyser.process(Frame.of_bgr("bench-acc", i, now + timedelta(seconds=t), image))
                     found += analyser.finish()
                     finals = [p.event.entry_id for p in found if p.event.final]
                     outcome[kind].append(finals[0] if finals else None)

@@ -17,6 +17,7 @@ import numpy as np
 
 from facetrail.analytics.motion import Region
 from facetrail.config import DetectorConfig
+from facetrail.ingest.pixels import Pixels
 
 
 class DetectorError(Exception):
@@ -48,6 +49,8 @@ class Downscaled:
     image: np.ndarray
     scale: float
     """Full-resolution pixels per downscaled pixel (1.0: not shrunk)."""
+    full_shape: tuple[int, int]
+    """Height and width of the full-resolution frame."""
 
 
 class FaceDetector(Protocol):
@@ -58,6 +61,10 @@ class FaceDetector(Protocol):
                regions: tuple[Region, ...] | None = None) -> list[Detection]:
         """Faces of image_bgr; `small` is its downscale(image_bgr, detect_width) when the caller has it;
         `regions` (pixels of that downscale) limit the search, None searches everywhere."""
+        ...
+
+    def detect_in(self, small: Downscaled, regions: tuple[Region, ...] | None = None) -> list[Detection]:
+        """Faces of the frame `small` was shrunk from, found in it alone (no full-resolution pixels needed)."""
         ...
 
 
@@ -73,7 +80,7 @@ class _Found:
     landmarks: np.ndarray | None
 
 
-def _search(image_bgr: np.ndarray, scaled: Downscaled, regions: tuple[Region, ...] | None,
+def _search(scaled: Downscaled, regions: tuple[Region, ...] | None,
             find: Callable[[np.ndarray], list[_Found]], min_face_px: int) -> list[Detection]:
     """Run a backend over the regions of the downscale (or all of it) and bring its faces to full resolution."""
     crops = [(0, 0, scaled.image)] if regions is None else \
@@ -82,7 +89,7 @@ def _search(image_bgr: np.ndarray, scaled: Downscaled, regions: tuple[Region, ..
     found = []
     for ox, oy, crop in crops:
         for face in find(np.ascontiguousarray(crop)):
-            box = _clipped((face.x + ox) * scale, (face.y + oy) * scale, face.w * scale, face.h * scale, image_bgr.shape)
+            box = _clipped((face.x + ox) * scale, (face.y + oy) * scale, face.w * scale, face.h * scale, scaled.full_shape)
             if box is None or box[2] < min_face_px:
                 continue
             landmarks = None if face.landmarks is None else ((face.landmarks + (ox, oy)) * scale).astype(np.float32)
@@ -90,14 +97,36 @@ def _search(image_bgr: np.ndarray, scaled: Downscaled, regions: tuple[Region, ..
     return found
 
 
-def downscale(image: np.ndarray, detect_width: int) -> Downscaled:
+def shrink(pixels: Pixels, detect_width: int) -> Downscaled:
     """Shrink (never enlarge) to detect_width."""
-    width = image.shape[1]
-    if width <= detect_width:
-        return Downscaled(image, 1.0)
-    scale = width / float(detect_width)
-    height = max(1, round(image.shape[0] / scale))
-    return Downscaled(cv2.resize(image, (detect_width, height), interpolation=cv2.INTER_AREA), scale)
+    full_shape = (pixels.height, pixels.width)
+    if pixels.width <= detect_width:
+        return Downscaled(pixels.bgr, 1.0, full_shape)
+    scale = pixels.width / float(detect_width)
+    height = max(1, round(pixels.height / scale))
+    return Downscaled(pixels.shrunk(detect_width, height), scale, full_shape)
+
+
+def downscale(image: np.ndarray, detect_width: int) -> Downscaled:
+    """shrink() of a BGR image."""
+    return shrink(Pixels.of_bgr(image), detect_width)
+
+
+class _Backend:
+    """What both detectors share: downscaling, searching regions, and bringing faces to full resolution."""
+
+    detect_width: int
+    min_face_px: int
+
+    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
+               regions: tuple[Region, ...] | None = None) -> list[Detection]:
+        return self.detect_in(small or downscale(image_bgr, self.detect_width), regions)
+
+    def detect_in(self, small: Downscaled, regions: tuple[Region, ...] | None = None) -> list[Detection]:
+        return _search(small, regions, self._find, self.min_face_px)
+
+    def _find(self, image: np.ndarray) -> list[_Found]:
+        raise NotImplementedError
 
 
 def _clipped(x: float, y: float, w: float, h: float, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
@@ -109,7 +138,7 @@ def _clipped(x: float, y: float, w: float, h: float, shape: tuple[int, ...]) -> 
     return x0, y0, x1 - x0, y1 - y0
 
 
-class YuNetDetector:
+class YuNetDetector(_Backend):
     name = "yunet"
 
     def __init__(self, model_path: str | Path, score_threshold: float = 0.8, detect_width: int = 640, min_face_px: int = 40):
@@ -123,11 +152,6 @@ class YuNetDetector:
         self.detect_width = detect_width
         self.min_face_px = min_face_px
 
-    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
-               regions: tuple[Region, ...] | None = None) -> list[Detection]:
-        scaled = small or downscale(image_bgr, self.detect_width)
-        return _search(image_bgr, scaled, regions, self._find, self.min_face_px)
-
     def _find(self, image: np.ndarray) -> list[_Found]:
         self._net.setInputSize((image.shape[1], image.shape[0]))
         _, faces = self._net.detect(image)
@@ -136,7 +160,7 @@ class YuNetDetector:
         return [_Found(float(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[14]), r[4:14].reshape(5, 2)) for r in faces]
 
 
-class HogDetector:
+class HogDetector(_Backend):
     """dlib's HOG detector. It finds faces of ~80 px and up, so the downscaled frame
     is upsampled ``upsample`` times (1 finds ~40 px faces of the small image)."""
 
@@ -149,11 +173,6 @@ class HogDetector:
         self.detect_width = detect_width
         self.min_face_px = min_face_px
         self.upsample = upsample
-
-    def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
-               regions: tuple[Region, ...] | None = None) -> list[Detection]:
-        scaled = small or downscale(image_bgr, self.detect_width)
-        return _search(image_bgr, scaled, regions, self._find, self.min_face_px)
 
     def _find(self, image: np.ndarray) -> list[_Found]:
         rgb = np.ascontiguousarray(image[:, :, ::-1])

@@ -15,13 +15,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import cv2
 import numpy as np
 
-from facetrail.analytics.detector import Detection, Downscaled, FaceDetector, downscale
+from facetrail.analytics.detector import Detection, Downscaled, FaceDetector, shrink
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.matcher import Match, Matcher, match_score
 from facetrail.analytics.motion import MotionGate, Region
@@ -108,6 +108,13 @@ def crop_face(image_bgr: np.ndarray, detection: Detection, margin: float = CROP_
     return image_bgr[y0:y1, x0:x1].copy()
 
 
+def _quality(frame: Frame, detection: Detection) -> float:
+    """face_quality from the face's own pixels: only its box is converted to BGR. The box moves to the
+    crop's origin; the landmarks need not, as only their distances from each other count."""
+    face = frame.pixels.region(detection.x, detection.y, detection.w, detection.h)
+    return face_quality(face, replace(detection, x=0, y=0))
+
+
 def _jpeg(crop: np.ndarray) -> bytes:
     ok, buffer = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:  # only an empty crop can fail, and crops are never empty
@@ -155,7 +162,7 @@ class CameraAnalyser:
         """
         began = time.perf_counter()
         # One downscale feeds both the motion gate and the detector: shrinking 1080p costs as much as the gate's own work.
-        small = downscale(frame.image, self.detector.detect_width)
+        small = shrink(frame.pixels, self.detector.detect_width)
         motion = self._motion.compare(small.image)
         if motion.still:
             return LookedFrame(frame, small, None, None)  # detection waits: analyse knows whether a pass is open
@@ -171,14 +178,14 @@ class CameraAnalyser:
         elif looked.searched is not None and self._a_tracked_face_outside(looked):
             # a tracked face stood still while others moved: search it all (counted once, as searched whole)
             looked = self._detect(looked.frame, looked.small, time.perf_counter(), replaces=looked)
-        frame, image = looked.frame, looked.frame.image
+        frame = looked.frame  # its full-resolution BGR is converted only if a face is embedded or cropped
         update = self._tracker.update(frame.captured_at, frame.index, looked.detections, looked.qualities)
         out = [p for track in update.ended if (p := self._close(track)) is not None]
         for track, _ in update.improved:
             self._passes.setdefault(track.track_id, _PassState())
-        out.extend(self._embed_and_match(image, frame.captured_at, update.to_embed))
+        out.extend(self._embed_and_match(frame, update.to_embed))
         for track, shot in update.improved:
-            self._keep_evidence(image, track, shot)
+            self._keep_evidence(frame, track, shot)
         return out
 
     def _where_to_search(self, now: datetime, moved: tuple[Region, ...] | None) -> tuple[Region, ...] | None:
@@ -208,7 +215,7 @@ class CameraAnalyser:
                 replaces: LookedFrame | None = None) -> LookedFrame:
         """Detect in the regions (None: everywhere); `replaces` is a regions-only look at the same frame, discounted."""
         with self._detector_lock:  # look and analyse may run on two threads; OpenCV's detector is not thread-safe
-            detections = self.detector.detect(frame.image, small, regions)
+            detections = self.detector.detect_in(small, regions)
             self.counters.detection_s += time.perf_counter() - began
             if replaces is not None:
                 self.counters.frames_analysed -= 1
@@ -217,7 +224,7 @@ class CameraAnalyser:
             self.counters.frames_analysed += 1
             self.counters.frames_searched_in_regions += regions is not None
             self.counters.faces_detected += len(detections)
-        qualities = [face_quality(frame.image, d) for d in detections]
+        qualities = [_quality(frame, d) for d in detections]
         return LookedFrame(frame, small, detections, qualities, searched=regions)
 
     def open_since(self) -> datetime | None:
@@ -227,10 +234,11 @@ class CameraAnalyser:
     def finish(self) -> list[MatchedPass]:
         return [p for track in self._tracker.finish() if (p := self._close(track)) is not None]
 
-    def _embed_and_match(self, image: np.ndarray, now: datetime, to_embed: list[tuple[FaceTrack, Shot]]) -> list[MatchedPass]:
+    def _embed_and_match(self, frame: Frame, to_embed: list[tuple[FaceTrack, Shot]]) -> list[MatchedPass]:
         wanted = [(t, s) for t, s in to_embed if not self._settled(self._passes[t.track_id])]
         if not wanted:
             return []
+        image = frame.image
         began = time.perf_counter()
         embeddings = self.embedder.embed(image, [shot.detection for _, shot in wanted])
         self.counters.embedding_s += time.perf_counter() - began
@@ -250,12 +258,12 @@ class CameraAnalyser:
                 out.append(self._publish(track, state, match.entry_id, final=False))
         return out
 
-    def _keep_evidence(self, image: np.ndarray, track: FaceTrack, shot: Shot) -> None:
+    def _keep_evidence(self, frame: Frame, track: FaceTrack, shot: Shot) -> None:
         """Only passes that matched keep a crop, and only of their best shot."""
         state = self._passes.get(track.track_id)
         if state is None or state.evidence is None or shot.quality <= state.evidence.shot.quality:
             return
-        state.evidence = _Evidence(shot, crop_face(image, shot.detection))
+        state.evidence = _Evidence(shot, crop_face(frame.image, shot.detection))
 
     def _settled(self, state: _PassState) -> bool:
         return any(v.distance <= self.matcher.threshold - SETTLED_MARGIN for v in state.votes)

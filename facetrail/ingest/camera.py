@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 import av
 
 from facetrail.ingest.frames import Frame
-from facetrail.ingest.pixels import to_bgr
+from facetrail.ingest.pixels import Pixels
 from facetrail.ingest.readahead import read_ahead
 from facetrail.ingest.sampling import Backoff, FrameSampler
 
@@ -30,7 +30,7 @@ RTSP_OPTIONS = {
 }
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
-# Sampled 1080p frames decoded ahead of analysis (6 MB each): enough to ride out a slow embedding.
+# Sampled 1080p frames decoded ahead of analysis (3 MB each, as YUV): enough to ride out a slow embedding.
 READ_AHEAD_FRAMES = 4
 # Slice threads, not frame threads ("AUTO"): on the 1080p bench clip frame threading cost 25% more CPU
 # (6.8 s against 5.4 s) and, with analysis busy on the other core, took twice the wall time (7 s against
@@ -119,7 +119,7 @@ def _decode_sampled(camera_id: str, path: str, fps: float, start: datetime, resu
                 offset = t - origin
                 if offset < resume_from_s - 1e-3 or not sampler.take(offset):
                     continue
-                yield Frame(camera_id, index, start + timedelta(seconds=offset), to_bgr(frame))
+                yield Frame(camera_id, index, start + timedelta(seconds=offset), Pixels.of_video_frame(frame))
         except av.FFmpegError as exc:
             raise SourceError(f"video file is damaged or truncated: {path} ({_describe(exc)})") from None
     finally:
@@ -236,7 +236,7 @@ class LiveCamera:
                 self.backoff.reset()
                 self.health.last_frame_at = now
                 self.health.frames_sampled += 1
-                self._offer(Frame(self.camera_id, self.health.frames_decoded - 1, now, to_bgr(frame)))
+                self._offer(Frame(self.camera_id, self.health.frames_decoded - 1, now, Pixels.of_video_frame(frame)))
             self.health.last_error = "end of stream"
         except av.FFmpegError as exc:
             self.health.last_error = _describe(exc)

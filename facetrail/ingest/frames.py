@@ -7,6 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
+from facetrail.ingest.pixels import Pixels
+
 
 @dataclass(frozen=True, eq=False)
 class Frame:
@@ -15,5 +17,14 @@ class Frame:
     """Position of the frame in its stream (decoded frames counted from 0)."""
     captured_at: datetime
     """UTC capture time: wall clock for live streams, file start + offset for recordings."""
-    image: np.ndarray
-    """Full-resolution BGR uint8 pixels."""
+    pixels: Pixels
+    """The decoded picture, converted to BGR only as far as analysis asks."""
+
+    @classmethod
+    def of_bgr(cls, camera_id: str, index: int, captured_at: datetime, image: np.ndarray) -> "Frame":
+        return cls(camera_id, index, captured_at, Pixels.of_bgr(image))
+
+    @property
+    def image(self) -> np.ndarray:
+        """Full-resolution BGR uint8 pixels (converted on first use)."""
+        return self.pixels.bgr

@@ -82,7 +82,7 @@ def walk(patch: np.ndarray, start: datetime, steps: int = 6, first_index: int = 
         image = background.copy()
         x, y = 200 + 40 * i, 150
         image[y: y + patch.shape[0], x: x + patch.shape[1]] = patch
-        frames.append(Frame(CAMERA, first_index + i, start + timedelta(seconds=0.2 * i), image))
+        frames.append(Frame.of_bgr(CAMERA, first_index + i, start + timedelta(seconds=0.2 * i), image))
     return frames
 
 

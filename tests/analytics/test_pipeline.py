@@ -41,7 +41,7 @@ def walk(face_patch, background, start_s=0.0, steps=8, first_index=0):
         image = background.copy()
         x, y = 200 + 30 * i, 150
         image[y : y + face_patch.shape[0], x : x + face_patch.shape[1]] = face_patch
-        frames.append(Frame(CAMERA, first_index + i, T0 + timedelta(seconds=start_s + 0.2 * i), image))
+        frames.append(Frame.of_bgr(CAMERA, first_index + i, T0 + timedelta(seconds=start_s + 0.2 * i), image))
     return frames
 
 
@@ -132,7 +132,7 @@ def test_a_reloaded_watch_list_is_used_for_later_shots(face_patch, background, o
 
 def test_a_still_empty_scene_skips_detection_until_someone_walks_in(face_patch, background, obama_enrolled, hog_detector, embedder):
     analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled)
-    empty = [Frame(CAMERA, i, T0 + timedelta(seconds=i * 0.2), background.copy()) for i in range(5)]
+    empty = [Frame.of_bgr(CAMERA, i, T0 + timedelta(seconds=i * 0.2), background.copy()) for i in range(5)]
     for frame in empty:
         assert analyser.process(frame) == []
     assert analyser.counters.still_frames_skipped == 4
@@ -165,7 +165,7 @@ def test_looking_ahead_on_another_thread_gives_the_same_passes_as_processing_in_
 
 def test_a_face_that_stops_moving_is_still_tracked_while_its_pass_is_open(face_patch, background, obama_enrolled, hog_detector, embedder):
     frames = walk(face_patch, background)
-    standing = [Frame(CAMERA, 8 + i, T0 + timedelta(seconds=1.6 + 0.2 * i), frames[-1].image.copy()) for i in range(5)]
+    standing = [Frame.of_bgr(CAMERA, 8 + i, T0 + timedelta(seconds=1.6 + 0.2 * i), frames[-1].image.copy()) for i in range(5)]
     analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled)
     for frame in frames:
         analyser.process(frame)
@@ -195,7 +195,7 @@ def test_a_walk_searched_only_where_it_moved_makes_the_same_passes_as_searched_w
 
 def test_a_tracked_face_standing_still_while_something_else_moves_stays_in_its_pass(face_patch, background, obama_enrolled, hog_detector, embedder):
     frames = walk(face_patch, background)
-    standing = [Frame(CAMERA, 8 + i, T0 + timedelta(seconds=1.6 + 0.2 * i), _with_a_moving_box(frames[-1].image, i))
+    standing = [Frame.of_bgr(CAMERA, 8 + i, T0 + timedelta(seconds=1.6 + 0.2 * i), _with_a_moving_box(frames[-1].image, i))
                 for i in range(10)]
     no_sweeps = AnalysisConfig(detector={"sweep_every_s": 1000.0})
     analyser = CameraAnalyser(CAMERA, no_sweeps, hog_detector, embedder, obama_enrolled)
@@ -217,7 +217,7 @@ def _fading_in(face_patch, background, steps: int, then: int) -> list[Frame]:
         alpha = min(1.0, i / steps)
         face = image[150:150 + face_patch.shape[0], 500:500 + face_patch.shape[1]]
         face[:] = (1 - alpha) * face + alpha * face_patch
-        frames.append(Frame(CAMERA, i, T0 + timedelta(seconds=0.2 * i), _with_a_moving_box(image.astype(np.uint8), i)))
+        frames.append(Frame.of_bgr(CAMERA, i, T0 + timedelta(seconds=0.2 * i), _with_a_moving_box(image.astype(np.uint8), i)))
     return frames
 
 

@@ -1,5 +1,7 @@
 import av
+import cv2
 import numpy as np
+import pytest
 
 from facetrail.ingest.pixels import to_bgr
 
@@ -35,3 +37,43 @@ def test_full_range_frames_are_converted_by_swscale():
 def test_odd_sized_frames_are_converted_by_swscale():
     frame = _textured_frame("yuv420p", size=(63, 47))
     assert np.array_equal(to_bgr(frame), frame.to_ndarray(format="bgr24"))
+
+
+def _pixels(frame: av.VideoFrame):
+    from facetrail.ingest.pixels import Pixels
+
+    return Pixels.of_video_frame(frame)
+
+
+@pytest.mark.parametrize("box", [(0, 0, 320, 240), (11, 7, 41, 33), (100, 50, 64, 64), (301, 229, 19, 11)])
+def test_a_box_converted_alone_equals_the_same_box_of_the_whole_frame(clip, box):
+    frame = _first_frame(clip)
+    x, y, w, h = box
+    assert np.array_equal(_pixels(frame).region(x, y, w, h), to_bgr(frame)[y:y + h, x:x + w])
+
+
+def test_a_box_partly_outside_the_picture_is_clipped_to_it(clip):
+    frame = _first_frame(clip)
+    assert _pixels(frame).region(300, 220, 50, 50).shape == (20, 20, 3)
+    assert _pixels(frame).region(400, 0, 10, 10).size == 0
+
+
+def test_shrinking_the_planes_stays_within_two_grey_levels_of_shrinking_the_bgr_frame(clip):
+    frame = _first_frame(clip)
+    from_bgr = cv2.resize(to_bgr(frame), (160, 120), interpolation=cv2.INTER_AREA)
+    diff = np.abs(_pixels(frame).shrunk(160, 120).astype(int) - from_bgr.astype(int))
+    assert diff.mean() < 1.5 and np.percentile(diff, 99) <= 6
+
+
+def test_the_whole_frame_is_converted_only_when_asked_for(clip):
+    frame = _first_frame(clip)
+    pixels = _pixels(frame)
+    pixels.shrunk(160, 120), pixels.region(10, 10, 20, 20)
+    assert "bgr" not in pixels.__dict__
+    assert np.array_equal(pixels.bgr, to_bgr(frame))
+
+
+def test_frames_that_opencv_cannot_convert_are_kept_as_bgr():
+    frame = _textured_frame("yuvj420p")
+    pixels = _pixels(frame)
+    assert "bgr" in pixels.__dict__ and np.array_equal(pixels.region(0, 0, 64, 48), frame.to_ndarray(format="bgr24"))

@@ -30,6 +30,7 @@ from facetrail.analytics.tracker import FaceTrack, FaceTracker, Shot
 from facetrail.config import AnalysisConfig
 from facetrail.events import Box, SightingEvent, sighting_event_id
 from facetrail.ingest.frames import Frame
+from facetrail.ingest.pixels import Pixels
 from facetrail.storage.objects import evidence_key
 
 # A pass matched this far inside the threshold is settled: no more embeddings.
@@ -100,12 +101,10 @@ class _PassState:
     evidence: _Evidence | None = None
 
 
-def crop_face(image_bgr: np.ndarray, detection: Detection, margin: float = CROP_MARGIN) -> np.ndarray:
+def crop_face(pixels: Pixels, detection: Detection, margin: float = CROP_MARGIN) -> np.ndarray:
+    """BGR of the face with a margin around it, clipped to the picture."""
     pad_x, pad_y = int(detection.w * margin), int(detection.h * margin)
-    x0, y0 = max(0, detection.x - pad_x), max(0, detection.y - pad_y)
-    x1 = min(image_bgr.shape[1], detection.x + detection.w + pad_x)
-    y1 = min(image_bgr.shape[0], detection.y + detection.h + pad_y)
-    return image_bgr[y0:y1, x0:x1].copy()
+    return pixels.region(detection.x - pad_x, detection.y - pad_y, detection.w + 2 * pad_x, detection.h + 2 * pad_y).copy()
 
 
 def _quality(frame: Frame, detection: Detection) -> float:
@@ -254,7 +253,7 @@ class CameraAnalyser:
             state.votes.append(match)
             if state.announced is None:
                 state.announced = match.entry_id
-                state.evidence = _Evidence(shot, crop_face(image, shot.detection))
+                state.evidence = _Evidence(shot, crop_face(frame.pixels, shot.detection))
                 out.append(self._publish(track, state, match.entry_id, final=False))
         return out
 
@@ -263,7 +262,7 @@ class CameraAnalyser:
         state = self._passes.get(track.track_id)
         if state is None or state.evidence is None or shot.quality <= state.evidence.shot.quality:
             return
-        state.evidence = _Evidence(shot, crop_face(frame.image, shot.detection))
+        state.evidence = _Evidence(shot, crop_face(frame.pixels, shot.detection))
 
     def _settled(self, state: _PassState) -> bool:
         return any(v.distance <= self.matcher.threshold - SETTLED_MARGIN for v in state.votes)

@@ -178,7 +178,7 @@ def run(section: Section, quick: bool) -> None:
     window = 8.0 if quick else 60.0
     trials: dict[int, Trial] = {}
     k = 2 if quick else TARGET_STREAMS
-    limit = 2 if quick else 16
+    limit = 2 if quick else 24
     while 1 <= k <= limit and k not in trials:
         print(f"[bench]   density: {k} streams ...", flush=True)
         trials[k] = trial(clip, k, window)
@@ -190,7 +190,7 @@ def run(section: Section, quick: bool) -> None:
         if quick:
             break
         if trials[k].kept_up:
-            k = k + 2 if not failed else (k + min(failed)) // 2
+            k = k + 4 if not failed else (k + min(failed)) // 2  # steps of 4 until one fails, then halve the gap
         else:
             k = (k + max(passed)) // 2 if passed else (k - 2 if k > 2 else k - 1)
     best = max((n for n, tr in trials.items() if tr.kept_up), default=0)

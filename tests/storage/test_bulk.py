@@ -45,14 +45,14 @@ def test_bulk_inserted_rows_are_stored_byte_for_byte_as_cores_insert_stores_them
 
     from facetrail.storage.bulk import insert_rows
     from facetrail.storage.models import SightingRow
-    from facetrail.storage.sighting_store import _columns
+    from facetrail.storage.sighting_store import _INSERTED, _values
 
     db, entry_id = entry_db
     event = _pass(entry_id, "cam-a", 0.25, "crops/a.jpg")
-    row = {**_columns(event), "status": "candidate", "stored_at": NOW}
+    row = dict(zip(_INSERTED, _values(event, NOW)))
     table = SightingRow.__table__
     with db.session() as session, session.begin():
-        insert_rows(session, table, [{**row, "event_id": "a" * 32}])
+        insert_rows(session, table, _INSERTED, [tuple({**row, "event_id": "a" * 32}.values())])
         session.execute(insert(table), [{**row, "event_id": "b" * 32}])
     with db.session() as session:  # raw rows, as the database holds them, not as a column type reads them
         bulk, core = session.execute(text("SELECT * FROM sightings WHERE event_id IN (:a, :b) ORDER BY event_id"),

@@ -21,7 +21,7 @@ from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
-from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.service import TrajectoryService, settle_heap
 from facetrail.trajectory.stitch import stitch
 from facetrail.watchlist import EntryRecord
 
@@ -69,6 +69,7 @@ def _service_rate(bus, db: Database, topic: str, events: list[SightingEvent], pr
     bus.flush()
     service = TrajectoryService(bus, bus.consumer(topic, f"bench-{uuid.uuid4().hex[:8]}"), SightingStore(db), TrackStore(db),
                                 CAMERAS, CONFIG)
+    settle_heap()  # as `facetrail trajectory` does once it is set up
     if profile is not None:
         profile.enable()
     t = time.perf_counter()
@@ -242,6 +243,7 @@ def _member(index: int, env: dict[str, str], topic: str, group: str, reports, ho
                                         client_id=f"facetrail-bench-{index}"))
     consumer = _TimedConsumer(bus.consumer(topic, group))
     service = TrajectoryService(bus, consumer, SightingStore(db), TrackStore(db), CAMERAS, CONFIG)
+    settle_heap()  # as `facetrail trajectory` does once it is set up
     try:
         while not hold.is_set():  # joining: the group settles only while every member keeps polling
             service.step(timeout_s=0.2)

@@ -27,7 +27,7 @@ from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.publisher import SightingPublisher
 from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
 from facetrail.retention import sweep
-from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.service import TrajectoryService, settle_heap
 from facetrail.trajectory.tracks import CameraPlan
 from facetrail.worker import start_assigned_workers, start_workers
 
@@ -121,6 +121,7 @@ def trajectory(config_path: str, drain: bool) -> None:
     """Run the trajectory service: consume sightings, store them, stitch tracks."""
     stores = Stores.load(config_path)
     service = trajectory_service(stores)
+    settle_heap()
     if drain:
         totals = service.drain()
         click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
@@ -168,6 +169,7 @@ def run(config_path: str, duration: float | None) -> None:
     click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es), "
                f"detector {detector.backend}{model}; Ctrl-C stops", err=True)
     service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
+    settle_heap()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = None if duration is None else time.monotonic() + duration
     next_sweep = time.monotonic()  # retention: expired entries and old data are erased at start, then every 15 min

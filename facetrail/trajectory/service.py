@@ -8,6 +8,7 @@ service carries on.
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,6 +57,19 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
                         exc.error_count() if isinstance(exc, ValidationError) else 1)
             bus.publish(DEAD_LETTER_TOPIC, record.key, record.value)
     return events, dead
+
+
+def settle_heap() -> None:
+    """Leave what the process has built so far out of every later garbage collection (gc.freeze).
+
+    Call once a long-running consumer is set up. Its heap is then mostly imported modules, SQLAlchemy
+    metadata and pydantic schemas, which live as long as the process; each full collection walked all
+    of it again (about 0.1 s, every few batches: a fifth of the trajectory service's CPU, Kafka ->
+    PostgreSQL). Objects made later are collected as before; the frozen ones are never freed, which
+    they would not be anyway. A collection first, so no garbage is frozen with them.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class Restitcher:

@@ -11,30 +11,31 @@ and looking each value up by name again cost more than the COPY itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import ARRAY, ColumnElement, String, Table, any_, bindparam, insert
+from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, ColumnElement, Float, Integer, SmallInteger, String, Table, any_,
+                        bindparam, insert)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from facetrail.storage.models import UtcDateTime
 
 
-def _naive_utc(value: datetime | None) -> datetime | None:
-    """UtcDateTime's bind processing in one call (SQLAlchemy's wrapper costs three)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+# The PostgreSQL type each column's values are sent as in a binary COPY (the first kind that matches).
+# UtcDateTime columns are timestamp without time zone holding naive UTC; a timestamptz in binary is the
+# same int64 (microseconds since 2000-01-01) counted in UTC, so psycopg's C dumper of an aware datetime
+# sends exactly the naive UTC value that UtcDateTime would bind, whatever its offset (a naive datetime
+# is refused with a TypeError, as UtcDateTime refuses it).
+# A column whose type is sent in a size the table does not have fails the COPY loudly, never silently.
+_COPY_TYPES = ((UtcDateTime, "timestamptz"), (Boolean, "bool"), (BigInteger, "int8"), (SmallInteger, "int2"),
+               (Integer, "int4"), (Float, "float8"), (String, "text"))
 
 
-def _processor(column, dialect: Dialect) -> Callable[[Any], Any] | None:
-    if isinstance(column.type, UtcDateTime):
-        return _naive_utc
-    return column.type.bind_processor(dialect)
+def _copy_type(column: Column) -> str:
+    for kind, name in _COPY_TYPES:
+        if isinstance(column.type, kind):
+            return name
+    raise TypeError(f"insert_rows cannot COPY column {column} of type {column.type}")
 
 
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
@@ -45,17 +46,15 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
     if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
         session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
         return
-    # The columns' own bind processing (e.g. aware UTC to naive UTC) applies, as it would through Core.
-    processed = [(i, p) for i, p in enumerate(_processor(table.c[name], connection.dialect) for name in columns) if p]
+    # Binary, with every column's type given: psycopg then writes each value in C (about 0.5 us a row,
+    # against 6-7 us for the text format, which looks up a dumper per value, plus 3 us for converting
+    # times to naive UTC in Python first).
     quoted = ", ".join(connection.dialect.identifier_preparer.quote(name) for name in columns)
     table_name = connection.dialect.identifier_preparer.format_table(table)
     cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table_name} ({quoted}) FROM STDIN") as copy:
+    with cursor.copy(f"COPY {table_name} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([_copy_type(table.c[name]) for name in columns])
         for row in rows:
-            if processed:
-                row = list(row)
-                for i, process in processed:
-                    row[i] = process(row[i])
             copy.write_row(row)
 
 

@@ -58,3 +58,23 @@ def test_bulk_inserted_rows_are_stored_byte_for_byte_as_cores_insert_stores_them
         bulk, core = session.execute(text("SELECT * FROM sightings WHERE event_id IN (:a, :b) ORDER BY event_id"),
                                      {"a": "a" * 32, "b": "b" * 32}).all()
     assert bulk[1:] == core[1:]
+
+
+def test_bulk_inserted_times_are_stored_as_utc_whatever_their_offset(entry_db):
+    from datetime import timezone
+
+    from facetrail.storage.bulk import insert_rows
+    from facetrail.storage.models import SightingRow
+    from facetrail.storage.sighting_store import _INSERTED, _values
+
+    db, entry_id = entry_db
+    event = _pass(entry_id, "cam-a", 0, None)
+    east = timezone(timedelta(hours=5, minutes=30))
+    row = dict(zip(_INSERTED, _values(event, NOW.astimezone(east))), event_id="c" * 32,
+               first_seen=event.first_seen.astimezone(east))
+    with db.session() as session, session.begin():
+        insert_rows(session, SightingRow.__table__, list(row), [tuple(row.values())])
+    [stored] = [s for s in SightingStore(db).search(entry_ids=[entry_id]) if s.event.event_id == "c" * 32]
+    assert (stored.event.first_seen, stored.event.first_seen.tzinfo) == (event.first_seen, timezone.utc)
+    with db.session() as session:
+        assert session.get(SightingRow, "c" * 32).stored_at == NOW

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, ColumnElement, Float, Integer, SmallInteger, String, Table, any_,
-                        bindparam, insert)
+                        bindparam, insert, update)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,39 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
         copy.set_types([_copy_type(table.c[name]) for name in columns])
         for row in rows:
             copy.write_row(row)
+
+
+def update_rows(session: Session, table: Table, keys: Sequence[str], columns: Sequence[str],
+                rows: Sequence[Sequence]) -> None:
+    """UPDATE the rows matching each row's first values (``keys``), setting ``columns`` to the values after them."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+        where = [table.c[key] == bindparam(f"key_{key}") for key in keys]  # Core reserves column names for SET
+        session.execute(update(table).where(*where), [
+            {**{f"key_{k}": v for k, v in zip(keys, row)}, **dict(zip(columns, row[len(keys):]))} for row in rows])
+        return
+    names = [*keys, *columns]
+    types = [_copy_type(table.c[name]) for name in names]
+    values = [list(column) for column in zip(*rows)]
+    for kind, column in zip(types, values):
+        if kind == "timestamptz" and any(v is not None and v.tzinfo is None for v in column):
+            raise ValueError("naive datetime given to a UTC column")  # as UtcDateTime refuses it
+    # One statement joining one array a column (unnest zips them), instead of an executemany of a statement a
+    # row (tens of microseconds each in psycopg). The arrays go in binary (%b): psycopg quotes every element
+    # of a text array through a regular expression, 14 us a row of sightings against 3. UTC times arrive as
+    # timestamptz; AT TIME ZONE 'UTC' makes them the naive UTC that UtcDateTime stores, whatever the
+    # session's time zone.
+    quote = connection.dialect.identifier_preparer.quote
+    sets = ", ".join(f"{quote(n)} = v.{quote(n)}" + (" AT TIME ZONE 'UTC'" if t == "timestamptz" else "")
+                     for n, t in zip(names[len(keys):], types[len(keys):]))
+    match = " AND ".join(f"t.{quote(key)} = v.{quote(key)}" for key in keys)
+    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+    table_name = connection.dialect.identifier_preparer.format_table(table)
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(f"UPDATE {table_name} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(map(quote, names))}) "
+                   f"WHERE {match}", values)
 
 
 def among(column: ColumnElement, values: Collection[str], dialect: Dialect) -> ColumnElement[bool]:

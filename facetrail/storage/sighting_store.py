@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
-from facetrail.storage.bulk import among, insert_rows
+from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
@@ -30,8 +30,6 @@ class Upserted:
 
 
 _TABLE = SightingRow.__table__
-# The SET clause comes from each parameter set's column names; the key is named apart, as Core reserves those.
-_UPDATE = update(_TABLE).where(_TABLE.c.event_id == bindparam("key"))
 
 
 def _event(row: SightingRow) -> SightingEvent:
@@ -53,18 +51,10 @@ def _event(row: SightingRow) -> SightingEvent:
     )
 
 
-def _columns(event: SightingEvent) -> dict:
-    """The event's values by column, all but the key event_id."""
-    box = event.box
-    return {"entry_id": event.entry_id, "camera_id": event.camera_id,
-            "first_seen": event.first_seen, "last_seen": event.last_seen, "score": event.score, "quality": event.quality,
-            "box_x": box.x, "box_y": box.y, "box_w": box.w, "box_h": box.h, "evidence_key": event.evidence_key,
-            "watchlist_version": event.watchlist_version, "final": event.final}
-
-
 # A new sighting's columns, in the order _values gives them.
 _INSERTED = ("event_id", "entry_id", "camera_id", "first_seen", "last_seen", "score", "quality", "box_x", "box_y",
              "box_w", "box_h", "evidence_key", "watchlist_version", "final", "status", "stored_at")
+_OWN = _INSERTED.index("status")  # the columns before it are the event's own, event_id first
 
 
 def _values(event: SightingEvent, stored_at: datetime) -> tuple:
@@ -116,8 +106,8 @@ class SightingStore:
                 stored.append(event)
             now = datetime.now(timezone.utc)
             insert_rows(session, _TABLE, _INSERTED, [_values(e, now) for e in fresh])
-            if changed:
-                session.execute(_UPDATE, [{**_columns(e), "key": e.event_id} for e in changed])
+            # A known pass keeps its status and stored_at: only the event's own columns change.
+            update_rows(session, _TABLE, _INSERTED[:1], _INSERTED[1:_OWN], [_values(e, now)[:_OWN] for e in changed])
         rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
         return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from facetrail.storage.bulk import among, insert_rows
+from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
 from facetrail.trajectory.tracks import GrownTail, TailState, Track, Visit
@@ -80,9 +80,6 @@ def _appended_visit_rows(grown: GrownTail) -> list[tuple]:
 
 
 _TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
-# Bound keys are named apart from the columns: Core reserves column names for the SET clause.
-_UPDATE_TRACK = update(_TRACKS).where(_TRACKS.c.track_id == bindparam("key"))
-_UPDATE_VISIT = update(_VISITS).where(_VISITS.c.track_id == bindparam("key"), _VISITS.c.seq == bindparam("at_seq"))
 
 
 class TrackStore:
@@ -128,14 +125,13 @@ class TrackStore:
         """
         if not grown and not following:
             return
-        tracks = [{"key": g.track_id, "ended_at": g.ended_at, "plausible": g.plausible} for g in grown]
-        last_visits = [{"key": g.track_id, "at_seq": g.first_seq, "exited_at": g.visits[0].exited_at,
-                        "best_score": g.visits[0].best_score, "sightings": g.visits[0].sightings} for g in grown]
+        tracks = [(g.track_id, g.ended_at, g.plausible) for g in grown]
+        last_visits = [(g.track_id, g.first_seq, g.visits[0].exited_at, g.visits[0].best_score, g.visits[0].sightings)
+                       for g in grown]
         appended = [row for g in grown for row in _appended_visit_rows(g)]
         with self._db.session() as session, session.begin():
-            if grown:
-                session.execute(_UPDATE_TRACK, tracks)
-                session.execute(_UPDATE_VISIT, last_visits)
+            update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks)
+            update_rows(session, _VISITS, ("track_id", "seq"), ("exited_at", "best_score", "sightings"), last_visits)
             insert_rows(session, _TRACKS, _TRACK_COLUMNS, [_track_row(t) for t in following])
             insert_rows(session, _VISITS, _VISIT_COLUMNS, appended + [row for t in following for row in _visit_rows(t)])
 

@@ -1,9 +1,11 @@
 """Bulk statements by the fastest means the database offers.
 
-On PostgreSQL (psycopg) a COPY streams the rows in one statement; psycopg's
-executemany, even pipelined, costs tens of microseconds a row in Python, which
-was most of the trajectory service's database time. Elsewhere (SQLite) Core's
-executemany is already one prepared statement run per row in C.
+On PostgreSQL (psycopg) a binary COPY streams new rows in one statement, one
+UPDATE joining arrays changes known rows, and a list of keys is one array
+parameter; psycopg's executemany, even pipelined, costs tens of microseconds a
+row in Python, which was most of the trajectory service's database time.
+Elsewhere (SQLite) Core's executemany is already one prepared statement run per
+row in C, and IN lists stay.
 
 Rows are tuples in the order of the column names given: building a dict a row
 and looking each value up by name again cost more than the COPY itself.
@@ -15,7 +17,7 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, ColumnElement, Float, Integer, SmallInteger, String, Table, any_,
                         bindparam, insert, update)
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from facetrail.storage.models import UtcDateTime
@@ -38,12 +40,16 @@ def _copy_type(column: Column) -> str:
     raise TypeError(f"insert_rows cannot COPY column {column} of type {column.type}")
 
 
+def _on_psycopg(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+
 def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence]) -> None:
     """INSERT ``rows`` (tuples of values in the order of ``columns``) in the session's transaction."""
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+    if not _on_psycopg(connection):
         session.execute(insert(table), [dict(zip(columns, row)) for row in rows])
         return
     # Binary, with every column's type given: psycopg then writes each value in C (about 0.5 us a row,
@@ -64,31 +70,37 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], columns: Se
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql" or connection.dialect.driver != "psycopg":
+    if not _on_psycopg(connection):
         where = [table.c[key] == bindparam(f"key_{key}") for key in keys]  # Core reserves column names for SET
         session.execute(update(table).where(*where), [
             {**{f"key_{k}": v for k, v in zip(keys, row)}, **dict(zip(columns, row[len(keys):]))} for row in rows])
         return
-    names = [*keys, *columns]
-    types = [_copy_type(table.c[name]) for name in names]
-    values = [list(column) for column in zip(*rows)]
-    for kind, column in zip(types, values):
-        if kind == "timestamptz" and any(v is not None and v.tzinfo is None for v in column):
+    types = [_copy_type(table.c[name]) for name in (*keys, *columns)]
+    arrays = [list(values) for values in zip(*rows)]
+    for kind, values in zip(types, arrays):
+        if kind == "timestamptz" and any(v is not None and v.tzinfo is None for v in values):
             raise ValueError("naive datetime given to a UTC column")  # as UtcDateTime refuses it
-    # One statement joining one array a column (unnest zips them), instead of an executemany of a statement a
-    # row (tens of microseconds each in psycopg). The arrays go in binary (%b): psycopg quotes every element
-    # of a text array through a regular expression, 14 us a row of sightings against 3. UTC times arrive as
-    # timestamptz; AT TIME ZONE 'UTC' makes them the naive UTC that UtcDateTime stores, whatever the
-    # session's time zone.
-    quote = connection.dialect.identifier_preparer.quote
-    sets = ", ".join(f"{quote(n)} = v.{quote(n)}" + (" AT TIME ZONE 'UTC'" if t == "timestamptz" else "")
-                     for n, t in zip(names[len(keys):], types[len(keys):]))
-    match = " AND ".join(f"t.{quote(key)} = v.{quote(key)}" for key in keys)
-    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
-    table_name = connection.dialect.identifier_preparer.format_table(table)
     cursor = connection.connection.driver_connection.cursor()
-    cursor.execute(f"UPDATE {table_name} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(map(quote, names))}) "
-                   f"WHERE {match}", values)
+    cursor.execute(_unnest_update(connection.dialect, table, keys, columns, types), arrays)
+
+
+def _unnest_update(dialect: Dialect, table: Table, keys: Sequence[str], columns: Sequence[str],
+                   types: Sequence[str]) -> str:
+    """One UPDATE joining one array parameter a column (unnest zips them), in the order keys, columns.
+
+    It replaces an executemany of a statement a row (tens of microseconds each in psycopg). The arrays go
+    in binary (%b): psycopg quotes every element of a text array through a regular expression, 14 us a
+    row of sightings against 3. UTC times arrive as timestamptz; AT TIME ZONE 'UTC' makes them the naive
+    UTC that UtcDateTime stores, whatever the session's time zone.
+    """
+    quote = dialect.identifier_preparer.quote
+    names = [quote(name) for name in (*keys, *columns)]
+    sets = ", ".join(f"{name} = v.{name}" + (" AT TIME ZONE 'UTC'" if kind == "timestamptz" else "")
+                     for name, kind in zip(names[len(keys):], types[len(keys):]))
+    match = " AND ".join(f"t.{name} = v.{name}" for name in names[:len(keys)])
+    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+    return (f"UPDATE {dialect.identifier_preparer.format_table(table)} AS t SET {sets} "
+            f"FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {match}")
 
 
 def among(column: ColumnElement, values: Collection[str], dialect: Dialect) -> ColumnElement[bool]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Mapping
@@ -59,17 +61,23 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
     return events, dead
 
 
-def settle_heap() -> None:
-    """Leave what the process has built so far out of every later garbage collection (gc.freeze).
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """While inside, what the process had built before is left out of every garbage collection (gc.freeze).
 
-    Call once a long-running consumer is set up. Its heap is then mostly imported modules, SQLAlchemy
-    metadata and pydantic schemas, which live as long as the process; each full collection walked all
-    of it again (about 0.1 s, every few batches: a fifth of the trajectory service's CPU, Kafka ->
-    PostgreSQL). Objects made later are collected as before; the frozen ones are never freed, which
-    they would not be anyway. A collection first, so no garbage is frozen with them.
+    Wrap a long-running consumer's loop in it once the consumer is set up. Its heap is then mostly
+    imported modules, SQLAlchemy metadata and pydantic schemas, which live as long as the process; each
+    full collection walked all of it again (about 0.1 s, every few batches: a fifth of the trajectory
+    service's CPU, Kafka -> PostgreSQL). Objects made inside are collected as before. A collection runs
+    first, so no garbage is frozen; on leaving, the frozen objects are handed back to the collector, so a
+    caller that goes on (a test running the command in-process) loses nothing.
     """
     gc.collect()
     gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Restitcher:

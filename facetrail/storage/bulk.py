@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, ColumnElement, Float, Integer, SmallInteger, String, Table, any_,
-                        bindparam, insert, update)
+from sqlalchemy import (ARRAY, BigInteger, Boolean, Column, ColumnElement, Float, Integer, SmallInteger, String,
+                        Table, any_, bindparam, insert, update)
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 

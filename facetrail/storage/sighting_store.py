@@ -77,10 +77,10 @@ class SightingStore:
         return self.upsert_batch(events).events
 
     def upsert_batch(self, events: list[SightingEvent]) -> Upserted:
-        """upsert_many in a few statements (Core, executemany), telling which events were new.
+        """upsert_many in a few statements (storage.bulk), telling which events were new.
 
-        One read of the batch's stored rows, then one INSERT of the new and one UPDATE of the known, all in
-        one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
+        One read of the batch's stored rows, then one INSERT (a COPY) of the new and one UPDATE of the known,
+        all in one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
         """
         merged: dict[str, SightingEvent] = {}
         for event in events:
@@ -126,12 +126,14 @@ class SightingStore:
             return []
         known = known or {}
         dialect = self._db.engine.dialect
-        where = (among(_TABLE.c.entry_id, since, dialect), _TABLE.c.status != "rejected", _TABLE.c.last_seen >= min(since.values()))
+        where = (among(_TABLE.c.entry_id, since, dialect), _TABLE.c.status != "rejected",
+                 _TABLE.c.last_seen >= min(since.values()))
         with self._db.session() as session:  # Core rows: no ORM identity map for what is only read once
             keys = session.execute(select(_TABLE.c.event_id, _TABLE.c.entry_id, _TABLE.c.last_seen).where(*where)).all()
             wanted = [k.event_id for k in keys if k.last_seen >= since[k.entry_id]]
             unknown = [event_id for event_id in wanted if event_id not in known]
-            rows = session.execute(select(_TABLE).where(among(_TABLE.c.event_id, unknown, dialect))).all() if unknown else []
+            rows = (session.execute(select(_TABLE).where(among(_TABLE.c.event_id, unknown, dialect))).all()
+                    if unknown else [])
         return [known[event_id] for event_id in wanted if event_id in known] + [_event(r) for r in rows]
 
     def search(

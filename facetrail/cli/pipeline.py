@@ -27,7 +27,7 @@ from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.publisher import SightingPublisher
 from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
 from facetrail.retention import sweep
-from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.service import TrajectoryService, settled_heap
 from facetrail.trajectory.tracks import CameraPlan
 from facetrail.worker import start_assigned_workers, start_workers
 
@@ -121,10 +121,16 @@ def trajectory(config_path: str, drain: bool) -> None:
     """Run the trajectory service: consume sightings, store them, stitch tracks."""
     stores = Stores.load(config_path)
     service = trajectory_service(stores)
-    if drain:
-        totals = service.drain()
-        click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
-        return
+    with settled_heap():
+        if drain:
+            totals = service.drain()
+            click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
+            return
+        _serve(stores, service)
+
+
+def _serve(stores: Stores, service: TrajectoryService) -> None:
+    """The trajectory service and camera health, until SIGTERM."""
     health = stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
@@ -171,23 +177,24 @@ def run(config_path: str, duration: float | None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = None if duration is None else time.monotonic() + duration
     next_sweep = time.monotonic()  # retention: expired entries and old data are erased at start, then every 15 min
-    try:
-        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            service.step(timeout_s=0.2)
+    with settled_heap():
+        try:
+            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                service.step(timeout_s=0.2)
+                record_health(stores, health)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
+                    sweep(stores.config, stores.db, stores.objects, stores.bus, audit)
+                if not any(w.is_alive() for w in workers):
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(timeout=15)
+                if worker.is_alive():
+                    worker.kill()
+            service.drain()
             record_health(stores, health)
-            if time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + SWEEP_EVERY_S
-                sweep(stores.config, stores.db, stores.objects, stores.bus, audit)
-            if not any(w.is_alive() for w in workers):
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(timeout=15)
-            if worker.is_alive():
-                worker.kill()
-        service.drain()
-        record_health(stores, health)
-        audit.record(os_user(), "run.stop", config_path, {"watchlist_version": stores.watchlist.version()})
+            audit.record(os_user(), "run.stop", config_path, {"watchlist_version": stores.watchlist.version()})

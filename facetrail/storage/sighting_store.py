@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
-from facetrail.storage.bulk import insert_rows
+from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
@@ -30,8 +30,6 @@ class Upserted:
 
 
 _TABLE = SightingRow.__table__
-# The SET clause comes from each parameter set's column names; the key is named apart, as Core reserves those.
-_UPDATE = update(_TABLE).where(_TABLE.c.event_id == bindparam("key"))
 
 
 def _event(row: SightingRow) -> SightingEvent:
@@ -53,13 +51,18 @@ def _event(row: SightingRow) -> SightingEvent:
     )
 
 
-def _columns(event: SightingEvent) -> dict:
-    """The event's values by column, all but the key event_id."""
+# A new sighting's columns, in the order _values gives them.
+_INSERTED = ("event_id", "entry_id", "camera_id", "first_seen", "last_seen", "score", "quality", "box_x", "box_y",
+             "box_w", "box_h", "evidence_key", "watchlist_version", "final", "status", "stored_at")
+_OWN = _INSERTED.index("status")  # the columns before it are the event's own, event_id first
+
+
+def _values(event: SightingEvent, stored_at: datetime) -> tuple:
+    """A new sighting's row: the values of _INSERTED."""
     box = event.box
-    return {"entry_id": event.entry_id, "camera_id": event.camera_id,
-            "first_seen": event.first_seen, "last_seen": event.last_seen, "score": event.score, "quality": event.quality,
-            "box_x": box.x, "box_y": box.y, "box_w": box.w, "box_h": box.h, "evidence_key": event.evidence_key,
-            "watchlist_version": event.watchlist_version, "final": event.final}
+    return (event.event_id, event.entry_id, event.camera_id, event.first_seen, event.last_seen, event.score,
+            event.quality, box.x, box.y, box.w, box.h, event.evidence_key, event.watchlist_version, event.final,
+            "candidate", stored_at)
 
 
 class SightingStore:
@@ -74,19 +77,20 @@ class SightingStore:
         return self.upsert_batch(events).events
 
     def upsert_batch(self, events: list[SightingEvent]) -> Upserted:
-        """upsert_many in a few statements (Core, executemany), telling which events were new.
+        """upsert_many in a few statements (storage.bulk), telling which events were new.
 
-        One read of the batch's stored rows, then one INSERT of the new and one UPDATE of the known, all in
-        one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
+        One read of the batch's stored rows, then one INSERT (a COPY) of the new and one UPDATE of the known,
+        all in one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
         """
         merged: dict[str, SightingEvent] = {}
         for event in events:
             merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event
+        dialect = self._db.engine.dialect
         with self._db.session() as session, session.begin():
             known = set(session.scalars(select(WatchlistEntryRow.entry_id).where(
-                WatchlistEntryRow.entry_id.in_({e.entry_id for e in merged.values()}))).all())
+                among(WatchlistEntryRow.entry_id, {e.entry_id for e in merged.values()}, dialect))).all())
             existing = {row.event_id: row for row in session.execute(
-                select(_TABLE).where(_TABLE.c.event_id.in_(merged))).all()}
+                select(_TABLE).where(among(_TABLE.c.event_id, merged, dialect))).all()}
             stored, fresh, changed = [], [], []
             for event_id, event in merged.items():
                 if event.entry_id not in known:
@@ -101,11 +105,9 @@ class SightingStore:
                         changed.append(event)
                 stored.append(event)
             now = datetime.now(timezone.utc)
-            if fresh:
-                insert_rows(session, _TABLE, [
-                    {**_columns(e), "event_id": e.event_id, "status": "candidate", "stored_at": now} for e in fresh])
-            if changed:
-                session.execute(_UPDATE, [{**_columns(e), "key": e.event_id} for e in changed])
+            insert_rows(session, _TABLE, _INSERTED, [_values(e, now) for e in fresh])
+            # A known pass keeps its status and stored_at: only the event's own columns change.
+            update_rows(session, _TABLE, _INSERTED[:1], _INSERTED[1:_OWN], [_values(e, now)[:_OWN] for e in changed])
         rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
         return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
 
@@ -123,12 +125,15 @@ class SightingStore:
         if not since:
             return []
         known = known or {}
-        where = (_TABLE.c.entry_id.in_(since), _TABLE.c.status != "rejected", _TABLE.c.last_seen >= min(since.values()))
+        dialect = self._db.engine.dialect
+        where = (among(_TABLE.c.entry_id, since, dialect), _TABLE.c.status != "rejected",
+                 _TABLE.c.last_seen >= min(since.values()))
         with self._db.session() as session:  # Core rows: no ORM identity map for what is only read once
             keys = session.execute(select(_TABLE.c.event_id, _TABLE.c.entry_id, _TABLE.c.last_seen).where(*where)).all()
             wanted = [k.event_id for k in keys if k.last_seen >= since[k.entry_id]]
             unknown = [event_id for event_id in wanted if event_id not in known]
-            rows = session.execute(select(_TABLE).where(_TABLE.c.event_id.in_(unknown))).all() if unknown else []
+            rows = (session.execute(select(_TABLE).where(among(_TABLE.c.event_id, unknown, dialect))).all()
+                    if unknown else [])
         return [known[event_id] for event_id in wanted if event_id in known] + [_event(r) for r in rows]
 
     def search(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from facetrail.storage.bulk import insert_rows
+from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
 from facetrail.trajectory.tracks import GrownTail, TailState, Track, Visit
@@ -47,20 +47,23 @@ def _stored(row: TrackRow) -> StoredTrack:
     return StoredTrack(row.track_id, row.entry_id, row.started_at, row.ended_at, row.plausible, visits)
 
 
-def _visit_rows(track: Track) -> list[dict]:
-    arrivals = {i + 1: t for i, t in enumerate(track.transitions)}
+# The columns of a new track and of a new visit, in the order _track_row and _visit_rows give them.
+_TRACK_COLUMNS = ("track_id", "entry_id", "started_at", "ended_at", "plausible")
+_VISIT_COLUMNS = ("track_id", "seq", "camera_id", "entered_at", "exited_at", "best_score", "sightings",
+                  "plausible_arrival", "speed_mps")
+
+
+def _visit_rows(track: Track) -> list[tuple]:
+    arrivals = (None, *track.transitions)  # the first visit has no arrival
     return [
-        {"track_id": track.track_id, "seq": seq, "camera_id": v.camera_id, "entered_at": v.entered_at,
-         "exited_at": v.exited_at, "best_score": v.best_score, "sightings": v.sightings,
-         "plausible_arrival": arrivals[seq].plausible if seq in arrivals else True,
-         "speed_mps": arrivals[seq].speed_mps if seq in arrivals else None}
-        for seq, v in enumerate(track.visits)
+        (track.track_id, seq, v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings,
+         True if arrival is None else arrival.plausible, None if arrival is None else arrival.speed_mps)
+        for seq, (v, arrival) in enumerate(zip(track.visits, arrivals))
     ]
 
 
-def _track_row(track: Track) -> dict:
-    return {"track_id": track.track_id, "entry_id": track.entry_id, "started_at": track.started_at,
-            "ended_at": track.ended_at, "plausible": track.plausible}
+def _track_row(track: Track) -> tuple:
+    return (track.track_id, track.entry_id, track.started_at, track.ended_at, track.plausible)
 
 
 def _last_visit(row) -> Visit:
@@ -68,19 +71,15 @@ def _last_visit(row) -> Visit:
     return Visit(row.camera_id, row.entered_at, row.exited_at, row.best_score, row.sightings, ())
 
 
-def _appended_visit_rows(grown: GrownTail) -> list[dict]:
+def _appended_visit_rows(grown: GrownTail) -> list[tuple]:
     return [
-        {"track_id": grown.track_id, "seq": grown.first_seq + i, "camera_id": v.camera_id, "entered_at": v.entered_at,
-         "exited_at": v.exited_at, "best_score": v.best_score, "sightings": v.sightings,
-         "plausible_arrival": arrival.plausible, "speed_mps": arrival.speed_mps}
+        (grown.track_id, grown.first_seq + i, v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings,
+         arrival.plausible, arrival.speed_mps)
         for i, (v, arrival) in enumerate(zip(grown.visits[1:], grown.arrivals), start=1)
     ]
 
 
 _TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
-# Bound keys are named apart from the columns: Core reserves column names for the SET clause.
-_UPDATE_TRACK = update(_TRACKS).where(_TRACKS.c.track_id == bindparam("key"))
-_UPDATE_VISIT = update(_VISITS).where(_VISITS.c.track_id == bindparam("key"), _VISITS.c.seq == bindparam("at_seq"))
 
 
 class TrackStore:
@@ -90,7 +89,7 @@ class TrackStore:
     def spans(self, entry_ids: set[str]) -> dict[str, list[tuple[str, datetime, datetime]]]:
         """(track id, start, end) of every stored track of these people, in one query."""
         query = select(TrackRow.entry_id, TrackRow.track_id, TrackRow.started_at, TrackRow.ended_at).where(
-            TrackRow.entry_id.in_(entry_ids))
+            among(TrackRow.entry_id, entry_ids, self._db.engine.dialect))
         spans: dict[str, list[tuple[str, datetime, datetime]]] = {e: [] for e in entry_ids}
         with self._db.session() as session:
             for entry_id, track_id, started, ended in session.execute(query):
@@ -103,14 +102,15 @@ class TrackStore:
         Growing a track needs no more of it (trajectory.tracks.TailState), so this reads two rows a person
         however long the track is.
         """
+        dialect = self._db.engine.dialect
         latest = (select(TrackRow.entry_id, func.max(TrackRow.started_at).label("started_at"))
-                  .where(TrackRow.entry_id.in_(entry_ids)).group_by(TrackRow.entry_id).subquery())
+                  .where(among(TrackRow.entry_id, entry_ids, dialect)).group_by(TrackRow.entry_id).subquery())
         query = select(_TRACKS).join(latest, (_TRACKS.c.entry_id == latest.c.entry_id)
                                      & (_TRACKS.c.started_at == latest.c.started_at))
         with self._db.session() as session:
             tracks = {row.track_id: row for row in session.execute(query)}
             last_seq = (select(_VISITS.c.track_id, func.max(_VISITS.c.seq).label("seq"))
-                        .where(_VISITS.c.track_id.in_(tracks)).group_by(_VISITS.c.track_id).subquery())
+                        .where(among(_VISITS.c.track_id, tracks, dialect)).group_by(_VISITS.c.track_id).subquery())
             lasts = {v.track_id: v for v in session.execute(select(_VISITS).join(
                 last_seq, (_VISITS.c.track_id == last_seq.c.track_id) & (_VISITS.c.seq == last_seq.c.seq)))}
         return {t.entry_id: TailState(t.started_at, t.ended_at, t.plausible, lasts[t.track_id].seq + 1,
@@ -125,26 +125,26 @@ class TrackStore:
         """
         if not grown and not following:
             return
-        tracks = [{"key": g.track_id, "ended_at": g.ended_at, "plausible": g.plausible} for g in grown]
-        last_visits = [{"key": g.track_id, "at_seq": g.first_seq, "exited_at": g.visits[0].exited_at,
-                        "best_score": g.visits[0].best_score, "sightings": g.visits[0].sightings} for g in grown]
+        tracks = [(g.track_id, g.ended_at, g.plausible) for g in grown]
+        last_visits = [(g.track_id, g.first_seq, g.visits[0].exited_at, g.visits[0].best_score, g.visits[0].sightings)
+                       for g in grown]
         appended = [row for g in grown for row in _appended_visit_rows(g)]
         with self._db.session() as session, session.begin():
-            if grown:
-                session.execute(_UPDATE_TRACK, tracks)
-                session.execute(_UPDATE_VISIT, last_visits)
-            insert_rows(session, _TRACKS, [_track_row(t) for t in following])
-            insert_rows(session, _VISITS, appended + [row for t in following for row in _visit_rows(t)])
+            update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks)
+            update_rows(session, _VISITS, ("track_id", "seq"), ("exited_at", "best_score", "sightings"), last_visits)
+            insert_rows(session, _TRACKS, _TRACK_COLUMNS, [_track_row(t) for t in following])
+            insert_rows(session, _VISITS, _VISIT_COLUMNS, appended + [row for t in following for row in _visit_rows(t)])
 
     def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
         """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""
         doomed = set(stale_ids) | {t.track_id for t in tracks}
+        dialect = self._db.engine.dialect
         with self._db.session() as session, session.begin():
             if doomed:
-                session.execute(delete(VisitRow).where(VisitRow.track_id.in_(doomed)))
-                session.execute(delete(TrackRow).where(TrackRow.track_id.in_(doomed)))
-            insert_rows(session, _TRACKS, [_track_row(t) for t in tracks])
-            insert_rows(session, _VISITS, [row for t in tracks for row in _visit_rows(t)])
+                session.execute(delete(VisitRow).where(among(VisitRow.track_id, doomed, dialect)))
+                session.execute(delete(TrackRow).where(among(TrackRow.track_id, doomed, dialect)))
+            insert_rows(session, _TRACKS, _TRACK_COLUMNS, [_track_row(t) for t in tracks])
+            insert_rows(session, _VISITS, _VISIT_COLUMNS, [row for t in tracks for row in _visit_rows(t)])
 
     def search(
         self,

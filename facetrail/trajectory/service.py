@@ -8,7 +8,10 @@ service carries on.
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Mapping
@@ -56,6 +59,25 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
                         exc.error_count() if isinstance(exc, ValidationError) else 1)
             bus.publish(DEAD_LETTER_TOPIC, record.key, record.value)
     return events, dead
+
+
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """While inside, what the process had built before is left out of every garbage collection (gc.freeze).
+
+    Wrap a long-running consumer's loop in it once the consumer is set up. Its heap is then mostly
+    imported modules, SQLAlchemy metadata and pydantic schemas, which live as long as the process; each
+    full collection walked all of it again (about 0.1 s, every few batches: a fifth of the trajectory
+    service's CPU, Kafka -> PostgreSQL). Objects made inside are collected as before. A collection runs
+    first, so no garbage is frozen; on leaving, the frozen objects are handed back to the collector, so a
+    caller that goes on (a test running the command in-process) loses nothing.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Restitcher:

@@ -365,3 +365,14 @@ def test_two_services_in_one_consumer_group_write_the_tracks_one_service_writes(
 @pytest.mark.services
 def test_two_services_in_one_consumer_group_raise_one_alert_per_sighting(group_run):
     assert sorted(group_run.alert_event_ids) == sorted(e.event_id for e in group_run.events)
+
+
+def test_a_settled_heap_is_left_out_of_collections_inside_and_handed_back_on_leaving():
+    import gc
+
+    from facetrail.trajectory.service import settled_heap
+
+    before = gc.get_freeze_count()
+    with settled_heap():
+        assert gc.get_freeze_count() > before  # what existed is frozen; what is made inside is collected as usual
+    assert gc.get_freeze_count() == 0  # a caller that goes on (a test running the command in-process) gets it back

@@ -109,10 +109,10 @@ def install(path: Path) -> None:
 
     original_embed = CameraAnalyser._embed_and_match
 
-    def embed_and_match(self, image, now, to_embed):
+    def embed_and_match(self, frame, to_embed):
         votes = {t.track_id: len(self._passes[t.track_id].votes) for t, _ in to_embed}
         embedded = {t.track_id for t, _ in to_embed if not self._settled(self._passes[t.track_id])}
-        result = original_embed(self, image, now, to_embed)
+        result = original_embed(self, frame, to_embed)
         with lock:
             for track, _ in to_embed:
                 key = (id(self._tracker), track.track_id)

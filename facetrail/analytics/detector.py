@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from facetrail.analytics.motion import Region
+from facetrail.analytics.motion import Region, merge_overlapping
 from facetrail.config import DetectorConfig
 from facetrail.ingest.pixels import Pixels
 
@@ -80,11 +80,26 @@ class _Found:
     landmarks: np.ndarray | None
 
 
+# Regions are widened to this grid of the downscale: YuNet's coarsest feature map strides 32 px, so a crop
+# that starts on it sees a face through the same cells, and finds the same box, as the whole frame does
+# (off the grid the box moved by a few pixels, enough to flip a match at the threshold).
+GRID_PX = 32
+
+
+def _on_grid(region: Region, height: int, width: int) -> Region:
+    x, y, w, h = region
+    x0, y0 = x - x % GRID_PX, y - y % GRID_PX
+    x1, y1 = min(width, -(-(x + w) // GRID_PX) * GRID_PX), min(height, -(-(y + h) // GRID_PX) * GRID_PX)
+    return x0, y0, x1 - x0, y1 - y0
+
+
 def _search(scaled: Downscaled, regions: tuple[Region, ...] | None,
             find: Callable[[np.ndarray], list[_Found]], min_face_px: int) -> list[Detection]:
     """Run a backend over the regions of the downscale (or all of it) and bring its faces to full resolution."""
+    height, width = scaled.image.shape[:2]
     crops = [(0, 0, scaled.image)] if regions is None else \
-        [(x, y, scaled.image[y:y + h, x:x + w]) for x, y, w, h in regions if w > 0 and h > 0]
+        [(x, y, scaled.image[y:y + h, x:x + w])
+         for x, y, w, h in merge_overlapping([_on_grid(r, height, width) for r in regions]) if w > 0 and h > 0]
     scale = scaled.scale
     found = []
     for ox, oy, crop in crops:

@@ -108,3 +108,14 @@ def test_searching_only_a_region_away_from_the_face_finds_nothing(obama, yunet_d
     frame, _ = _on_a_wide_canvas(obama)
     small = downscale(frame, yunet_detector.detect_width)
     assert yunet_detector.detect(frame, small, ((0, 0, 200, 200),)) == []
+
+
+@pytest.mark.parametrize("margin", [37, 45, 61])
+def test_regions_off_the_detectors_grid_find_the_same_box_as_the_whole_frame(obama, yunet_detector, margin):
+    from facetrail.analytics.detector import downscale
+
+    frame, _ = _on_a_wide_canvas(obama)
+    small = downscale(frame, yunet_detector.detect_width)
+    whole = yunet_detector.detect(frame, small)[0]
+    in_region = yunet_detector.detect(frame, small, (_region_around(whole, small.scale, margin),))[0]
+    assert max(abs(whole.x - in_region.x), abs(whole.y - in_region.y), abs(whole.w - in_region.w)) <= 3

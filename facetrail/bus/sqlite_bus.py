@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from facetrail.bus.base import Record
+from facetrail.sqlite_wal import switch_to_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS group_offsets (
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    switch_to_wal(conn)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(_SCHEMA)
     return conn

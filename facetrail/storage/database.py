@@ -8,15 +8,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from facetrail.storage.migrate import upgrade
+from facetrail.sqlite_wal import switch_to_wal
 from facetrail.storage.models import Base
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    switch_to_wal(dbapi_connection)
 
 
 class Database:

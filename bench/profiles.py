@@ -16,8 +16,10 @@ from typing import Callable
 # (label, function name, file stem) whose cumulative time is reported.
 _PARTS = (
     ("decode (PyAV, every frame)", "_decode_sampled", "camera"),
-    ("BGR conversion of sampled frames", "to_bgr", "pixels"),
-    ("detection", "detect", "detector"),
+    ("downscale for detection (YUV planes, then BGR)", "shrunk", "pixels"),
+    ("BGR of face boxes", "region", "pixels"),
+    ("BGR of whole frames (those with a face to embed)", "bgr", "pixels"),
+    ("detection", "detect_in", "detector"),
     ("quality", "face_quality", "quality"),
     ("embedding", "embed", "embedder"),
     ("matching", "match_many", "matcher"),

@@ -93,6 +93,6 @@ def run(section: Section, quick: bool) -> None:
                      f"({cpu_s / reprocess_s:.1f} of {os.cpu_count()} cores; the load average shows who else wanted them). "
                      f"The decode-only pass used {decode_cpu_s:.1f} s of CPU in {decode_s:.1f} s "
                      f"({decode_cpu_s / decode_s:.1f} cores): reprocessing decodes the same frames and also converts, "
-                     "gates and searches 5 of them a second, so with every core busy it cannot take less than its CPU time "
+                     "gates and searches 5 of them a second. With every core busy it cannot take less than its CPU time "
                      f"over {os.cpu_count()}, so the ratio cannot pass decode time x {os.cpu_count()} / reprocess CPU "
                      f"({decode_s * (os.cpu_count() or 1) / cpu_s:.2f} in this run).")

@@ -26,13 +26,6 @@ def _is_fast(frame: av.VideoFrame) -> bool:
         and getattr(frame, "color_range", 0) != _FULL_RANGE
 
 
-def to_bgr(frame: av.VideoFrame) -> np.ndarray:
-    """Full-resolution BGR uint8 pixels of a decoded frame."""
-    if _is_fast(frame):
-        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
-    return frame.to_ndarray(format="bgr24")
-
-
 def _i420(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Planes laid out as OpenCV's I420 input: Y rows, then U, then V, in rows of Y's width."""
     return np.concatenate((y.ravel(), u.ravel(), v.ravel())).reshape(y.shape[0] * 3 // 2, y.shape[1])
@@ -65,6 +58,11 @@ class Pixels:
         """Full-resolution BGR uint8."""
         return cv2.cvtColor(self._i420, cv2.COLOR_YUV2BGR_I420)
 
+    @property
+    def _converted(self) -> bool:
+        """True once the whole frame is BGR: cropping or shrinking that is cheaper than working on the planes."""
+        return self._i420 is None or "bgr" in self.__dict__
+
     def _planes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w, h = self.width, self.height
         flat = self._i420.reshape(-1)
@@ -74,7 +72,7 @@ class Pixels:
 
     def shrunk(self, width: int, height: int) -> np.ndarray:
         """BGR at width x height, area-averaged (as cv2.INTER_AREA on the BGR frame, within a grey level or two)."""
-        if self._i420 is None or "bgr" in self.__dict__ or width % 2 or height % 2:
+        if self._converted or width % 2 or height % 2:
             return cv2.resize(self.bgr, (width, height), interpolation=cv2.INTER_AREA)
         y, u, v = self._planes()
         half = (width // 2, height // 2)
@@ -88,7 +86,7 @@ class Pixels:
         x1, y1 = min(self.width, x + w), min(self.height, y + h)
         if x1 <= x0 or y1 <= y0:
             return np.zeros((0, 0, 3), np.uint8)
-        if self._i420 is None or "bgr" in self.__dict__:
+        if self._converted:
             return self.bgr[y0:y1, x0:x1]
         # chroma is shared by 2x2 pixels: convert the even-aligned box around it, then trim
         ex0, ey0 = x0 & ~1, y0 & ~1

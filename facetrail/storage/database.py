@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from facetrail.storage.migrate import upgrade
 from facetrail.sqlite_wal import switch_to_wal
+from facetrail.storage.migrate import upgrade
 from facetrail.storage.models import Base
 
 

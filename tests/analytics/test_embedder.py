@@ -48,10 +48,10 @@ def _through_h264_frame(image: np.ndarray):
 
 
 def test_the_fast_yuv_conversion_finds_the_same_face_and_nearly_the_same_embedding(obama, yunet_detector, embedder):
-    from facetrail.ingest.pixels import to_bgr
+    from facetrail.ingest.pixels import Pixels
 
     frame = _through_h264_frame(obama)
-    slow, fast = frame.to_ndarray(format="bgr24"), to_bgr(frame)
+    slow, fast = frame.to_ndarray(format="bgr24"), Pixels.of_video_frame(frame).bgr
     (a,), (b,) = yunet_detector.detect(slow), yunet_detector.detect(fast)
     assert max(abs(a.x - b.x), abs(a.y - b.y), abs(a.w - b.w), abs(a.h - b.h)) <= 3
     # dlib's embedding moves ~0.05 under +-1 grey-level noise; the two conversions differ by about that

@@ -47,9 +47,11 @@ class CameraConfig(_Strict):
 class DetectorConfig(_Strict):
     backend: Literal["yunet", "hog"] = "hog"
     yunet_model: Path | None = None
-    score_threshold: float = Field(0.8, gt=0, lt=1)
+    score_threshold: float = Field(0.6, gt=0, lt=1, description="YuNet's score a face needs")
     min_face_px: int = Field(40, ge=16, description="smallest face width analysed, full-resolution pixels")
-    detect_width: int = Field(640, ge=160, description="frames are downscaled to this width for detection")
+    detect_width: int | None = Field(
+        None, ge=160, description="frames are downscaled to this width for detection; unset: YuNet shrinks a frame only "
+                                  "as far as keeps a min_face_px face 20 px wide (960 for 1080p and 40 px), HOG to 640")
     motion_regions: bool = Field(True, description="between whole-frame sweeps, search only where the picture moved")
     sweep_every_s: float = Field(
         2.0, gt=0, description="seconds between whole-frame searches, which find faces that never moved (motion_regions)")

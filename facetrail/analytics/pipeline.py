@@ -161,7 +161,7 @@ class CameraAnalyser:
         """
         began = time.perf_counter()
         # One downscale feeds both the motion gate and the detector: shrinking 1080p costs as much as the gate's own work.
-        small = shrink(frame.pixels, self.detector.detect_width)
+        small = shrink(frame.pixels, self.detector.width_for(frame.pixels.width))
         motion = self._motion.compare(small.image)
         if motion.still:
             return LookedFrame(frame, small, None, None)  # detection waits: analyse knows whether a pass is open

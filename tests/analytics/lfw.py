@@ -72,7 +72,9 @@ class EmbeddingCache:
 
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder):
         self.detector, self.embedder = detector, embedder
-        self.path = CACHE / f"lfw-{detector.name}-{detector.detect_width}-{detector.min_face_px}-j0.npz"  # j0: no jitter
+        score = getattr(detector, "score_threshold", None)  # YuNet's; HOG has none
+        # j0: no jitter; LFW photos (250 px) are never downscaled, so the width rule does not matter
+        self.path = CACHE / f"lfw-{detector.name}-{detector.min_face_px}{'' if score is None else f'-s{score}'}-j0.npz"
         self._known: dict[str, np.ndarray] = {}
         if self.path.is_file():
             with np.load(self.path) as stored:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -59,7 +61,7 @@ def test_a_downscale_shared_by_the_caller_gives_the_detectors_own_boxes(obama, y
     from facetrail.analytics.detector import downscale
 
     own = yunet_detector.detect(obama)
-    shared = yunet_detector.detect(obama, downscale(obama, yunet_detector.detect_width))
+    shared = yunet_detector.detect(obama, downscale(obama, yunet_detector.width_for(obama.shape[1])))
     assert [(f.x, f.y, f.w, f.h) for f in shared] == [(f.x, f.y, f.w, f.h) for f in own]
 
 
@@ -84,7 +86,7 @@ def test_searching_only_a_region_around_the_face_finds_it_where_the_whole_frame_
 
     detector = request.getfixturevalue(backend)
     frame, _ = _on_a_wide_canvas(obama)
-    small = downscale(frame, detector.detect_width)
+    small = downscale(frame, detector.width_for(frame.shape[1]))
     whole = detector.detect(frame, small)
     in_region = detector.detect(frame, small, (_region_around(whole[0], small.scale),))
     assert len(whole) == len(in_region) == 1
@@ -96,7 +98,7 @@ def test_landmarks_found_in_a_region_are_in_full_frame_pixels(obama, yunet_detec
     from facetrail.analytics.detector import downscale
 
     frame, _ = _on_a_wide_canvas(obama)
-    small = downscale(frame, yunet_detector.detect_width)
+    small = downscale(frame, yunet_detector.width_for(frame.shape[1]))
     face = yunet_detector.detect(frame, small, (_region_around(yunet_detector.detect(frame, small)[0], small.scale),))[0]
     right_eye, left_eye = face.landmarks[0], face.landmarks[1]
     assert face.x < right_eye[0] < left_eye[0] < face.x + face.w and face.y < right_eye[1] < face.y + face.h / 2
@@ -106,7 +108,7 @@ def test_searching_only_a_region_away_from_the_face_finds_nothing(obama, yunet_d
     from facetrail.analytics.detector import downscale
 
     frame, _ = _on_a_wide_canvas(obama)
-    small = downscale(frame, yunet_detector.detect_width)
+    small = downscale(frame, yunet_detector.width_for(frame.shape[1]))
     assert yunet_detector.detect(frame, small, ((0, 0, 200, 200),)) == []
 
 
@@ -115,7 +117,53 @@ def test_regions_off_the_detectors_grid_find_the_same_box_as_the_whole_frame(oba
     from facetrail.analytics.detector import downscale
 
     frame, _ = _on_a_wide_canvas(obama)
-    small = downscale(frame, yunet_detector.detect_width)
+    small = downscale(frame, yunet_detector.width_for(frame.shape[1]))
     whole = yunet_detector.detect(frame, small)[0]
     in_region = yunet_detector.detect(frame, small, (_region_around(whole, small.scale, margin),))[0]
     assert max(abs(whole.x - in_region.x), abs(whole.y - in_region.y), abs(whole.w - in_region.w)) <= 3
+
+
+def test_unset_detect_width_keeps_a_min_face_px_face_20_px_wide_for_yunet(yunet_model_path):
+    wide_min = YuNetDetector(yunet_model_path, min_face_px=40)
+    assert wide_min.width_for(1920) == 960 and wide_min.width_for(1280) == 640
+    assert YuNetDetector(yunet_model_path, min_face_px=60).width_for(1920) == 640
+
+
+def test_unset_detect_width_never_enlarges_a_frame(yunet_model_path):
+    assert YuNetDetector(yunet_model_path, min_face_px=16).width_for(1280) == 1280
+
+
+def test_a_set_detect_width_wins_over_min_face_px(yunet_model_path):
+    assert YuNetDetector(yunet_model_path, detect_width=800, min_face_px=40).width_for(1920) == 800
+
+
+def test_hog_detects_at_640_px_unless_told_otherwise():
+    assert create_detector(DetectorConfig()).width_for(1920) == 640
+
+
+def _walk_seen(detector, photo: Path, face_px: int, steps: int = 8) -> bool:
+    """Whether the detector finds the photo's face, cut out at face_px wide, in any of `steps` 1080p frames along a walk."""
+    from facetrail.demo.clips import scene
+    from facetrail.demo.sprites import composite, cut_out
+
+    sprite, background = cut_out(photo, face_px), scene("walk", 1920, 1080)
+    for step in range(steps):
+        frame = background.copy()
+        composite(frame, sprite, 200 + step * 190, 420 + step * 7)
+        if detector.detect(frame):
+            return True
+    return False
+
+
+def test_most_faces_as_narrow_as_min_face_px_walking_across_1080p_are_found_by_default(yunet_model_path):
+    from tests.analytics.lfw import LFW, identities
+
+    if not (LFW / "labels.csv").is_file():
+        pytest.skip(f"{LFW} is absent (../shared/faces/lfw-dev)")
+    people = identities()
+    photos = [LFW / people[name][0] for name in sorted(people)[:12]]
+    detector = create_detector(DetectorConfig(backend="yunet", yunet_model=yunet_model_path))  # min_face_px 40
+    # cut out 52 px wide by dlib's box, which is wider than YuNet's: YuNet measures these faces 40-45 px
+    seen = [_walk_seen(detector, photo, 52) for photo in photos]
+    # at the old defaults (640 px wide, score 0.8) the faces shrank to ~15 px and none of these walks was seen (10 are now)
+    assert sum(seen) >= len(seen) // 2, seen

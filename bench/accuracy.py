@@ -16,11 +16,14 @@ which tunes on half the identities and measures on the other half).
 
 Video: the same photos cut out and walked across a 1920x1080 picture at face
 widths 40, 60 and 100 px, 5 analysed frames per second through CameraAnalyser
-(YuNet at detect_width 640, quality gating, up to 3 shots per pass, vote
-along the track); one pass = one probe.
+(YuNet at its default width: 960 for 1080p, score 0.6; quality gating, up to 3 shots per pass, vote
+along the track); one pass = one probe. Identities with three photos or more
+are walked, enrolled from one photo (plain rule) and from two (ratio test).
 
 Baseline: face_recognition's defaults (HOG detection with one upsample, 5-point
 alignment, one jitter) and compare_faces at tolerance 0.6, one enrolment photo.
+facetrail is compared with it as the issue asks it be used too: two enrolment
+photos and the ratio test the held-out study picked, on the same probes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import numpy as np
 
@@ -40,8 +44,12 @@ FPIRS = (0.003, 0.01)
 TARGET_FNIR = 0.05
 BASELINE_TOLERANCE = 0.6
 RATIOS = (0.9, 0.8)
+# The ratio the held-out study (tests/analytics/lfw_open_set_study.py, docs/threshold.md) picks at FPIR 0.3%:
+# tuned on half the identities, it landed at 0.78-0.86 in every fold.
+HELD_OUT_RATIO = 0.8
 FACE_WIDTHS = (40, 60, 100)
 WALK_S = 6.0
+VIDEO_FPS = 5.0
 
 
 @dataclass
@@ -151,6 +159,27 @@ def _ratio_at_baseline(section: Section, what: str, searches: Searches, b_fpir: 
                        higher_is_better=False, target="<= half the baseline's FNIR", met=fnir <= b_fnir / 2))
 
 
+def _against_baseline(section: Section, what: str, two: Searches, baseline: Searches) -> None:
+    """facetrail as the issue asks it be used (two enrolment photos, the held-out ratio test) against
+    face_recognition with one enrolment photo, on the same probes: at the baseline's own operating point
+    (compare_faces, tolerance 0.6) and with its tolerance moved to each target FPIR."""
+    label = f"{what}, two enrolment photos, ratio test d1 < {HELD_OUT_RATIO} x d2"
+    b_fpir, b_fnir = baseline.fpir(BASELINE_TOLERANCE), baseline.fnir(BASELINE_TOLERANCE)
+    t = two.threshold_at(b_fpir)  # plain rule: the ratio test alone lets through less than the baseline's FPIR
+    section.add(Figure(f"{what}, two enrolment photos: FNIR at the baseline's FPIR {b_fpir:.1%} (threshold {t:.3f})",
+                       two.fnir(t), "", baseline=b_fnir,
+                       baseline_label=f"face_recognition compare_faces tol {BASELINE_TOLERANCE}, one enrolment photo, same probes",
+                       higher_is_better=False, target="<= half the baseline's FNIR", met=two.fnir(t) <= b_fnir / 2))
+    for fpir in FPIRS:
+        t, tb = two.threshold_at(fpir, HELD_OUT_RATIO), baseline.threshold_at(fpir)
+        mine, theirs = two.fnir(t, HELD_OUT_RATIO), baseline.fnir(tb)
+        section.add(Figure(f"{label}: FNIR at FPIR {fpir:.1%} (threshold {t:.3f}, FPIR {two.fpir(t, HELD_OUT_RATIO):.2%})",
+                           mine, "", baseline=theirs,
+                           baseline_label=f"face_recognition distance, one enrolment photo, tolerance {tb:.3f} for FPIR "
+                                          f"{baseline.fpir(tb):.2%}, same probes",
+                           higher_is_better=False, target="<= half the baseline's FNIR", met=mine <= theirs / 2))
+
+
 def _default_point(section: Section, what: str, searches: Searches) -> None:
     """FNIR and FPIR at the default threshold, with and without the default ratio test."""
     from facetrail.config import MatchingConfig
@@ -204,6 +233,8 @@ def run(section: Section, quick: bool) -> None:
     if quick:
         names = names[:300]
     results: dict[int, Searches] = {}
+    rich = [n for n in names if len(people[n]) >= 3][:100]
+    others = [n for n in names if n not in set(rich)]
     for k in sizes:
         enrolled, unenrolled = names[:k], names[k:]
         loo = len(unenrolled) < k
@@ -226,12 +257,10 @@ def run(section: Section, quick: bool) -> None:
                            higher_is_better=False, target="<= half the baseline's FNIR", met=mine <= b_fnir / 2))
         _ratio_at_baseline(section, f"photos K={k}", ours_s, b_fpir, b_fnir)
         if k == 100:
-            rich = [n for n in names if len(people[n]) >= 3][:k]
-            others = [n for n in names if n not in set(rich)]
             two = open_set(ours.embedding, people, rich, others, 2, False)
             # same mated probes: photos from the third on, for both
-            one = open_set(ours.embedding, {n: people[n][:1] + people[n][2:] if n in rich else people[n] for n in people},
-                           rich, others, 1, False)
+            second_left_out = {n: people[n][:1] + people[n][2:] if n in rich else people[n] for n in people}
+            one = open_set(ours.embedding, second_left_out, rich, others, 1, False)
             for fpir in FPIRS:
                 t1, t2 = one.threshold_at(fpir), two.threshold_at(fpir)
                 section.add(Figure(f"photos K={k} (identities with >= 3 photos): FNIR at FPIR {fpir:.1%}, two enrolment photos",
@@ -239,6 +268,8 @@ def run(section: Section, quick: bool) -> None:
                                    higher_is_better=False))
                 _ratio_figures(section, f"photos K={k} (identities with >= 3 photos), two enrolment photos", two, fpir,
                                two.fnir(t2))
+            _against_baseline(section, f"photos K={k} (identities with >= 3 photos)", two,
+                              open_set(base.embedding, second_left_out, rich, others, 1, False))
     ours.save(), base.save()
     drift = _check_baseline_matches_face_recognition(base, [people[n][0] for n in names[:5]])
     section.note(f"Baseline embeddings are computed by facetrail's HogDetector + FaceEmbedder with face_recognition's defaults; "
@@ -246,7 +277,10 @@ def run(section: Section, quick: bool) -> None:
     section.note("Ratio-test figures: d2 is the distance to the nearest other enrolled identity; their thresholds are picked on the "
                  "same non-mated searches as the plain rule's, like every threshold here. Held-out figures (thresholds tuned on half "
                  "the identities, measured on the other half) and other rules tried (Z-/T-/S-norm, margin): docs/threshold.md.")
-    _video(section, quick, people, names, ours, results[100])
+    _video(section, quick, people, rich, others, ours, (
+        VideoSetup("one enrolment photo, nearest distance only", 1, one.threshold_at(FPIRS[0]), 1.0),
+        VideoSetup(f"two enrolment photos, ratio test d1 < {HELD_OUT_RATIO} x d2", 2,
+                   two.threshold_at(FPIRS[0], HELD_OUT_RATIO), HELD_OUT_RATIO)))
     t = results[max(results)].threshold_at(FPIRS[0])
     section.note(f"What limits it: dlib's ResNet (face_recognition's model) separates lfw-dev identities only so far: at FPIR "
                  f"{FPIRS[0]:.1%} the threshold falls to {t:.3f}, and genuine pairs differing in pose, age or lighting are often "
@@ -254,68 +288,87 @@ def run(section: Section, quick: bool) -> None:
                  "FPIR 0.3% needs a stronger embedding model (ArcFace-class), not a pipeline change.")
 
 
-def _video(section: Section, quick: bool, people, names, cache, photo_searches: Searches) -> None:
-    """Per-pass FNIR/FPIR of faces walked past a 1080p camera, at the photo study's K=100 thresholds."""
+@dataclass(frozen=True)
+class VideoSetup:
+    """How the walked-past identities are enrolled and matched."""
+
+    label: str
+    enrol_photos: int
+    threshold: float
+    ratio: float
+
+
+def _video(section: Section, quick: bool, people, enrolled: list[str], unenrolled: list[str], cache,
+           setups: tuple[VideoSetup, ...]) -> None:
+    """Per-pass FNIR/FPIR of faces walked past a 1080p camera, enrolled and matched as each setup says.
+
+    Every setup walks the same probes: photos from each identity's third on (the first two may be enrolled)."""
     from facetrail.analytics.detector import create_detector
     from facetrail.analytics.embedder import FaceEmbedder
     from facetrail.analytics.matcher import Matcher
     from facetrail.analytics.pipeline import CameraAnalyser
     from facetrail.config import AnalysisConfig, MatchingConfig
-    from facetrail.demo.clips import Walk, scene
-    from facetrail.demo.sprites import FaceCheckError, composite, cut_out
-    from facetrail.ingest.frames import Frame
-    from facetrail.watchlist import EnrolledPerson, EntryRecord
+    from facetrail.demo.clips import scene
 
     if not YUNET.is_file():
         section.note("Video part uses dlib HOG: ../shared/models has no YuNet model.")
-    enrolled, unenrolled = names[:100], names[100:]
-    now = datetime.now(timezone.utc)
-    gallery = []
-    for name in enrolled:
-        vector = cache.embedding(people[name][0])
-        if vector is not None:
-            record = EntryRecord(name, name, "default", "benchmark", "lfw-dev", "bench", now, now + timedelta(days=1))
-            gallery.append(EnrolledPerson(record, vector.reshape(1, 128)))
-    passes = 4 if quick else 20
+    passes = 4 if quick else 40
     rng = random.Random(SEED)
-    mated = rng.sample([(n, p) for n in enrolled for p in people[n][1 : 1 + MAX_PROBES]], passes)
+    mated = rng.sample([(n, p) for n in enrolled for p in people[n][2 : 2 + MAX_PROBES]], passes)
     non_mated = rng.sample([(n, p) for n in unenrolled for p in people[n][:MAX_PROBES]], passes)
     background = scene("bench-accuracy", 1920, 1080)
     detector, embedder = create_detector(detector_config()), FaceEmbedder()
-    fps = 5.0
-    for fpir in FPIRS[:1]:  # the target's operating point; each pass costs ~2 s
-        threshold = photo_searches.threshold_at(fpir)
-        analysis = AnalysisConfig(fps=fps, detector=detector_config(), matching=MatchingConfig(threshold=threshold))
-        matcher = Matcher(gallery, threshold)
+    for setup in setups:
+        matching = MatchingConfig(threshold=setup.threshold, max_distance_ratio=setup.ratio)
+        analysis = AnalysisConfig(fps=VIDEO_FPS, detector=detector_config(), matching=matching)
+        matcher = Matcher.configured(_gallery(people, enrolled, setup.enrol_photos, cache), matching)
+        fresh_analyser = partial(CameraAnalyser, "bench-acc", analysis, detector, embedder, matcher)
         for width in FACE_WIDTHS:
-            outcome = {"mated": [], "non": []}
-            for kind, probes in (("mated", mated), ("non", non_mated)):
-                for name, photo in probes:
-                    try:
-                        sprite = cut_out(LFW / photo, width)
-                    except FaceCheckError:
-                        outcome[kind].append(None)
-                        continue
-                    walk = Walk(sprite, 0.0, WALK_S, left_to_right=True)
-                    analyser = CameraAnalyser("bench-acc", analysis, detector, embedder, matcher)
-                    found = []
-                    for i in range(int(WALK_S * fps) + 7):  # and a little more: the track must expire
-                        t = i / fps
-                        image = background.copy()
-                        centre = walk.centre(t, 1920, 1080)
-                        if centre:
-                            composite(image, sprite, *centre)
-                        found += analyser.process(Frame.of_bgr("bench-acc", i, now + timedelta(seconds=t), image))
-                    found += analyser.finish()
-                    finals = [p.event.entry_id for p in found if p.event.final]
-                    outcome[kind].append(finals[0] if finals else None)
-            hits = np.mean([got == name for got, (name, _) in zip(outcome["mated"], mated)])
-            false = np.mean([got is not None for got in outcome["non"]])
-            section.add(Figure(f"video {width} px faces, K=100, threshold {threshold:.3f} (photo FPIR {fpir:.1%}): per-pass FNIR "
-                               f"({passes} mated passes; per-pass FPIR {false:.1%} of {passes})", float(1 - hits), "",
-                               higher_is_better=False,
-                               target=f"FNIR <= {TARGET_FNIR:.0%} at FPIR <= 0.3%" if width >= 60 and fpir == FPIRS[0] else "",
-                               met=(1 - hits <= TARGET_FNIR and false <= 0.003) if width >= 60 and fpir == FPIRS[0] else None))
-    section.note("Video passes use the plain nearest-distance rule (no ratio test) at the photo study's threshold. "
+            hits = np.mean([_walked(LFW / photo, width, background, fresh_analyser()) == name for name, photo in mated])
+            false = np.mean([_walked(LFW / photo, width, background, fresh_analyser()) is not None for _, photo in non_mated])
+            at_target = width >= 60
+            section.add(Figure(f"video {width} px faces, K={len(enrolled)}, {setup.label}, threshold {setup.threshold:.3f} "
+                               f"(photo FPIR {FPIRS[0]:.1%}): per-pass FNIR ({passes} mated passes; per-pass FPIR {false:.1%} "
+                               f"of {passes})", float(1 - hits), "", higher_is_better=False,
+                               target=f"FNIR <= {TARGET_FNIR:.0%} at FPIR <= 0.3%" if at_target else "",
+                               met=(1 - hits <= TARGET_FNIR and false <= 0.003) if at_target else None))
+    section.note("Video passes walk identities with >= 3 photos (their third photo on), enrolled and matched as each figure says, "
+                 "at the threshold the photo study of the same identities gives for FPIR 0.3% under that rule. "
                  "Video frames are composited in memory (no H.264 coding); a pass counts for the identity its final publication names. "
                  "With so few non-mated passes, per-pass FPIR only shows gross changes; the thresholds come from the photo study.")
+
+
+def _gallery(people, enrolled: list[str], photos: int, cache) -> list:
+    from facetrail.watchlist import EnrolledPerson, EntryRecord
+
+    now = datetime.now(timezone.utc)
+    gallery = []
+    for name in enrolled:
+        vectors = [v for p in people[name][:photos] if (v := cache.embedding(p)) is not None]
+        if vectors:
+            record = EntryRecord(name, name, "default", "benchmark", "lfw-dev", "bench", now, now + timedelta(days=1))
+            gallery.append(EnrolledPerson(record, np.array(vectors, np.float32)))
+    return gallery
+
+
+def _walked(photo, width: int, background: np.ndarray, analyser) -> str | None:
+    """The entry a pass of this photo's face, walked across the picture, is finally matched to (None: no one)."""
+    from facetrail.demo.clips import Walk
+    from facetrail.demo.sprites import FaceCheckError, composite, cut_out
+    from facetrail.ingest.frames import Frame
+
+    try:
+        sprite = cut_out(photo, width)
+    except FaceCheckError:
+        return None
+    walk, now, found = Walk(sprite, 0.0, WALK_S, left_to_right=True), datetime.now(timezone.utc), []
+    for i in range(int(WALK_S * VIDEO_FPS) + 7):  # and a little more: the track must expire
+        t = i / VIDEO_FPS
+        image = background.copy()
+        centre = walk.centre(t, 1920, 1080)
+        if centre:
+            composite(image, sprite, *centre)
+        found += analyser.process(Frame.of_bgr("bench-acc", i, now + timedelta(seconds=t), image))
+    found += analyser.finish()
+    finals = [p.event.entry_id for p in found if p.event.final]
+    return finals[0] if finals else None

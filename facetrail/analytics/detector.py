@@ -143,7 +143,8 @@ class _Backend:
     def width_for(self, frame_width: int) -> int:
         if self.detect_width is not None:
             return min(frame_width, self.detect_width)
-        return min(frame_width, round(frame_width * self.smallest_face_px / self.min_face_px))
+        # even, as the YUV planes are shrunk in halves; a frame of odd width keeps its own
+        return min(frame_width, 2 * round(frame_width * self.smallest_face_px / self.min_face_px / 2))
 
     def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
                regions: tuple[Region, ...] | None = None) -> list[Detection]:

@@ -129,6 +129,10 @@ def test_unset_detect_width_keeps_a_min_face_px_face_20_px_wide_for_yunet(yunet_
     assert YuNetDetector(yunet_model_path, min_face_px=60).width_for(1920) == 640
 
 
+def test_unset_detect_width_is_even_so_the_yuv_planes_shrink_in_halves(yunet_model_path):
+    assert YuNetDetector(yunet_model_path, min_face_px=44).width_for(1920) == 872
+
+
 def test_unset_detect_width_never_enlarges_a_frame(yunet_model_path):
     assert YuNetDetector(yunet_model_path, min_face_px=16).width_for(1280) == 1280
 

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from bench.faces import cached_embeddings
+from bench.faces import lfw_embeddings
 from bench.report import Figure, Section
 from facetrail.analytics.ann_index import EXPANSION_SEARCH, AnnIndex
 from facetrail.analytics.matcher import CANDIDATE_ROWS
@@ -40,7 +40,7 @@ def _p(values: list[float], q: float) -> float:
 
 def run(section: Section, quick: bool) -> None:
     rng = np.random.default_rng(20240501)
-    base = cached_embeddings()
+    base = lfw_embeddings()
     sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
     n_probes = 100 if quick else 500
     section.note(f"Lists: {len(base)} real lfw-dev embeddings (YuNet + dlib ResNet) repeated with N(0, {NOISE_SIGMA}) noise "

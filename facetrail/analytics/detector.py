@@ -138,7 +138,7 @@ class _Backend:
     """Fixed detection width; None: as narrow as keeps a min_face_px face smallest_face_px wide."""
     min_face_px: int
     smallest_face_px: int
-    """Narrowest face (downscale pixels) this backend finds reliably."""
+    """Narrowest face (downscale pixels) this backend finds reliably; read only when detect_width is None."""
 
     def width_for(self, frame_width: int) -> int:
         if self.detect_width is not None:
@@ -198,12 +198,12 @@ class HogDetector(_Backend):
     is upsampled ``upsample`` times (1 finds ~40 px faces of the small image)."""
 
     name = "hog"
-    smallest_face_px = 40  # with one upsample
     # HOG's cost grows fast with pixels (and the upsample doubles them): unless told otherwise it detects at
-    # this width, where faces narrower than ~120 px of a 1080p frame are missed.
+    # this width, where faces narrower than ~120 px of a 1080p frame are missed. So its width never follows
+    # min_face_px, and width_for never needs a smallest_face_px of it.
     DEFAULT_WIDTH = 640
 
-    def __init__(self, detect_width: int | None = DEFAULT_WIDTH, min_face_px: int = 40, upsample: int = 1):
+    def __init__(self, detect_width: int | None = None, min_face_px: int = 40, upsample: int = 1):
         import face_recognition  # heavy import, only for this backend
 
         self._locate = face_recognition.face_locations

@@ -143,8 +143,9 @@ class _Backend:
     def width_for(self, frame_width: int) -> int:
         if self.detect_width is not None:
             return min(frame_width, self.detect_width)
-        # even, as the YUV planes are shrunk in halves; a frame of odd width keeps its own
-        return min(frame_width, 2 * round(frame_width * self.smallest_face_px / self.min_face_px / 2))
+        # even, as the YUV planes are shrunk in halves (a frame of odd width keeps its own), and never 0,
+        # which a min_face_px far wider than any frame would round to
+        return min(frame_width, max(2, 2 * round(frame_width * self.smallest_face_px / self.min_face_px / 2)))
 
     def detect(self, image_bgr: np.ndarray, small: Downscaled | None = None,
                regions: tuple[Region, ...] | None = None) -> list[Detection]:

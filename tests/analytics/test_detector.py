@@ -133,6 +133,11 @@ def test_unset_detect_width_is_even_so_the_yuv_planes_shrink_in_halves(yunet_mod
     assert YuNetDetector(yunet_model_path, min_face_px=44).width_for(1920) == 872
 
 
+def test_a_min_face_px_wider_than_the_frame_still_leaves_a_picture_to_search(yunet_model_path):
+    detector = YuNetDetector(yunet_model_path, min_face_px=100_000)
+    assert detector.width_for(1920) == 2 and detector.detect(np.zeros((1080, 1920, 3), np.uint8)) == []
+
+
 def test_unset_detect_width_never_enlarges_a_frame(yunet_model_path):
     assert YuNetDetector(yunet_model_path, min_face_px=16).width_for(1280) == 1280
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from facetrail.sqlite_wal import switch_to_wal
-from facetrail.storage.migrate import upgrade
+from facetrail.storage.migrate import stamp_head, upgrade
 from facetrail.storage.models import Base
 
 
@@ -31,8 +31,12 @@ class Database:
             self.engine = create_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "postgresql":
             upgrade(self.engine)  # deployments: Alembic migrations, so the schema can evolve in place
-        else:
+        elif not inspect(self.engine).get_table_names():
+            # a new embedded database: the models' schema at once, recorded as the newest revision
             Base.metadata.create_all(self.engine)
+            stamp_head(self.engine)
+        else:
+            upgrade(self.engine)  # an embedded database from an earlier release is migrated in place too
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Session:

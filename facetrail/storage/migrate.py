@@ -37,6 +37,16 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def stamp_head(engine: Engine) -> str:
+    """Record a database just made by create_all as at the newest revision: it has the models' schema."""
+    head = head_revision()
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.stamp(config, head)
+    return head
+
+
 def upgrade(engine: Engine) -> str:
     """Migrate the database to the newest revision; returns it."""
     head = head_revision()

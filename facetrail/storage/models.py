@@ -68,10 +68,32 @@ class EmbeddingRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entry_id: Mapped[str] = mapped_column(ForeignKey("watchlist_entries.entry_id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="reference")  # reference | rejected
+    model: Mapped[str] = mapped_column(String(64), default="dlib-resnet-v1", server_default="dlib-resnet-v1", index=True)
+    """The embedding model that made the vector: templates of different models are never compared."""
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     photo_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     entry: Mapped[WatchlistEntryRow] = relationship(back_populates="embeddings")
+
+
+class OperatingPointRow(Base):
+    """A calibrated matching threshold for one embedding model (facetrail calibrate); the newest row per model rules.
+
+    Rows are only ever added, so the history of operating points stays readable next to the audit log.
+    """
+
+    __tablename__ = "operating_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    threshold: Mapped[float] = mapped_column(Float)
+    max_distance_ratio: Mapped[float] = mapped_column(Float)
+    target_fpir: Mapped[float] = mapped_column(Float)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    """JSON of the calibration's measured figures (per-search and per-pass FPIR, FNIR, cohort sizes)."""
+    watchlist_version: Mapped[str] = mapped_column(String(64), default="")
+    calibrated_by: Mapped[str] = mapped_column(String(100))
+    calibrated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class SightingRow(Base):

@@ -7,10 +7,12 @@ import sys
 import click
 
 from facetrail.analytics.detector import DetectorError
+from facetrail.analytics.embedder import EmbedderError
 from facetrail.analytics.enrolment import EnrolmentError
 from facetrail.bus.base import BusError
 from facetrail.config import ConfigError
 from facetrail.ingest.camera import SourceError
+from facetrail.models.fetch import ModelFetchError
 from facetrail.storage.objects import ObjectStoreError
 
 
@@ -21,6 +23,8 @@ class UsageProblem(click.ClickException):
 EXIT_CODES: dict[type[BaseException], int] = {
     ConfigError: 2,
     DetectorError: 2,
+    EmbedderError: 2,
+    ModelFetchError: 1,
     SourceError: 1,
     EnrolmentError: 1,
     ObjectStoreError: 1,

@@ -10,6 +10,7 @@ from facetrail.analytics.detector import DetectorError
 from facetrail.analytics.embedder import EmbedderError
 from facetrail.analytics.enrolment import EnrolmentError
 from facetrail.bus.base import BusError
+from facetrail.calibration import CalibrationError
 from facetrail.config import ConfigError
 from facetrail.ingest.camera import SourceError
 from facetrail.models.fetch import ModelFetchError
@@ -25,6 +26,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     DetectorError: 2,
     EmbedderError: 2,
     ModelFetchError: 1,
+    CalibrationError: 1,
     SourceError: 1,
     EnrolmentError: 1,
     ObjectStoreError: 1,

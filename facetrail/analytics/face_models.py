@@ -105,10 +105,12 @@ class FaceModels:
     notes: tuple[str, ...] = ()
 
 
-def detector_of(choice: Choice, config: DetectorConfig) -> FaceDetector:
+def detector_of(choice: Choice, config: DetectorConfig, threads: int = 0) -> FaceDetector:
     if choice.yunet is None:
         return HogDetector(config.detect_width, config.min_face_px)
-    return YuNetDetector(choice.yunet, config.score_threshold, config.detect_width, config.min_face_px)
+    runtime = config.yunet_runtime if config.yunet_runtime != "auto" else \
+        "openvino" if _openvino_installed() else "opencv"
+    return YuNetDetector(choice.yunet, config.score_threshold, config.detect_width, config.min_face_px, runtime, threads)
 
 
 def embedder_of(choice: Choice, threads: int = 0) -> FaceEmbedder:
@@ -121,7 +123,7 @@ def embedder_of(choice: Choice, threads: int = 0) -> FaceEmbedder:
 def build_face_models(analysis: AnalysisConfig, models: ModelsConfig, threads: int = 0) -> FaceModels:
     """Detector and embedder of a config; `threads` caps the embedder's inference threads (0: the runtime's choice)."""
     choice = choose(analysis, models)
-    return FaceModels(detector_of(choice, analysis.detector), embedder_of(choice, threads), choice.notes)
+    return FaceModels(detector_of(choice, analysis.detector, threads), embedder_of(choice, threads), choice.notes)
 
 
 def create_detector(config: DetectorConfig, models: ModelsConfig | None = None) -> FaceDetector:

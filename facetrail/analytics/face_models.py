@@ -95,6 +95,11 @@ def choose(analysis: AnalysisConfig, models: ModelsConfig) -> Choice:
     found_by = locator(models)
     yunet, detector_note = _choose_detector(analysis.detector, found_by)
     embedder, embedder_note = _choose_embedder(analysis.embedder, found_by)
+    if detector_note and embedder_note and embedder_note.endswith("is not found; " + _FETCH_HINT):
+        # neither strong model is here (a fresh machine): one line says so
+        return Choice(None, None, (f"detector and embedder: dlib HOG and ResNet, because the strong models ({YUNET.name}, "
+                                   f"{analysis.embedder.model}) are not found; `facetrail models fetch` downloads them, "
+                                   f"or set {ENV_DIR} to a folder holding them",))
     return Choice(yunet, embedder, tuple(n for n in (detector_note, embedder_note) if n))
 
 

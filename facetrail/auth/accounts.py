@@ -54,7 +54,7 @@ class Accounts:
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         try:
-            check_strength(password)
+            check_strength(password, user_inputs=(username,))
         except ValueError as exc:
             raise AccountError(str(exc)) from None
         try:

@@ -39,6 +39,18 @@ def test_a_short_password_is_refused_with_a_clear_message(accounts):
         accounts.create_user("ana", "operator", "short")
 
 
+@pytest.mark.parametrize("password", ["password1234", "123456789012", "qwertyuiop12"])
+def test_a_common_or_guessable_password_is_refused_saying_why(accounts, password):
+    with pytest.raises(AccountError, match=r"too easy to guess \((this is|it)"):
+        accounts.create_user("ana", "operator", password)
+    assert accounts.users() == []
+
+
+def test_a_password_equal_to_the_user_name_is_refused(accounts):
+    with pytest.raises(AccountError, match="built from the user name"):
+        accounts.create_user("operator-ada-lovelace", "operator", "operator-ada-lovelace")
+
+
 def test_an_unknown_role_is_refused(accounts):
     with pytest.raises(AccountError, match="role must be one of"):
         accounts.create_user("ana", "superuser", PASSWORD)

@@ -198,6 +198,10 @@ class LoginConfig(_Strict):
 
 class ApiConfig(_Strict):
     login: LoginConfig = LoginConfig()
+    max_body_bytes: int = Field(
+        32_768, ge=1024, le=104_857_600,
+        description="larger request bodies are refused with 413 before they are read (API bodies are a few hundred bytes)",
+    )
 
 
 class SqliteBusConfig(_Strict):

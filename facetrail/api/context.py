@@ -43,6 +43,13 @@ class ApiContext(Stores):
     def cameras(self) -> dict[str, CameraConfig]:
         return {camera.id: camera for camera in self.config.cameras}
 
+    def visible_lists(self, role: str) -> list[str] | None:
+        """Names of the watch-lists this role may see, or None for all of them (admins; no lists configured)."""
+        lists = self.config.watchlist.lists
+        if role == "admin" or not lists:
+            return None
+        return [name for name in lists if self.config.watchlist.allows(name, role)]
+
     def visible_entries(self, role: str) -> dict[str, EntryRecord]:
         """Entries of the watch-lists this role may see (config.watchlist.lists), by id."""
         allows = getattr(self.config.watchlist, "allows", None)

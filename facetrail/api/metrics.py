@@ -1,8 +1,8 @@
 """Prometheus metrics, read fresh from the stores at every scrape.
 
-/metrics carries counts only (no names, no ids of people) and needs no token,
-so a Prometheus on the same host can scrape it; the server listens on 127.0.0.1 only.
-Detection and embedding latency are not in the health reports, so they are not here.
+/metrics carries counts only (no names, no ids of people), behind a token of an
+operator or auditor. Counts of sightings cover only the watch-lists the caller's
+role may see (config watchlist.lists), so they are collected per request.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from facetrail.api.live import AlertFanout
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR, OPERATOR
 from facetrail.events import SIGHTINGS_TOPIC
-from facetrail.storage.models import SightingRow
+from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
 # The group `facetrail trajectory` and `facetrail run` consume sightings with (facetrail/cli/pipeline.py).
 TRAJECTORY_GROUP = "facetrail-trajectory"
@@ -34,11 +34,6 @@ class StoreCollector:
 
     def collect(self):
         yield from self._camera_metrics()
-        sightings = GaugeMetricFamily("facetrail_sightings", "stored sightings by review status", labels=["status"])
-        with self._ctx.db.session() as session:
-            for status, count in session.execute(select(SightingRow.status, func.count()).group_by(SightingRow.status)):
-                sightings.add_metric([status], count)
-        yield sightings
         alerts = CounterMetricFamily("facetrail_live_alerts", "alerts pushed to browsers by this API process")
         alerts.add_metric([], self._fanout.delivered)
         yield alerts
@@ -82,6 +77,25 @@ class StoreCollector:
         return lag() if lag else None
 
 
+class SightingCounts:
+    """Stored sightings by review status, of the watch-lists one role may see."""
+
+    def __init__(self, ctx: ApiContext, role: str):
+        self._ctx, self._role = ctx, role
+
+    def collect(self):
+        sightings = GaugeMetricFamily("facetrail_sightings", "stored sightings by review status", labels=["status"])
+        query = select(SightingRow.status, func.count()).group_by(SightingRow.status)
+        lists = self._ctx.visible_lists(self._role)
+        if lists is not None:
+            query = query.join(WatchlistEntryRow, WatchlistEntryRow.entry_id == SightingRow.entry_id).where(
+                WatchlistEntryRow.watchlist.in_(lists))
+        with self._ctx.db.session() as session:
+            for status, count in session.execute(query):
+                sightings.add_metric([status], count)
+        yield sightings
+
+
 class RequestMetrics:
     def __init__(self, registry: CollectorRegistry):
         self.requests = Counter("facetrail_http_requests", "API requests", ["route", "status"], registry=registry)
@@ -95,4 +109,6 @@ class RequestMetrics:
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 def metrics(request: Request, principal: Principal = Depends(require_roles(OPERATOR, AUDITOR))) -> Response:
     """Counts only, but still behind a login: every route checks the caller's role."""
-    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+    caller = CollectorRegistry()
+    caller.register(SightingCounts(request.app.state.ctx, principal.role))
+    return Response(generate_latest(request.app.state.registry) + generate_latest(caller), media_type=CONTENT_TYPE_LATEST)

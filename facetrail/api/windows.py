@@ -13,6 +13,9 @@ DEFAULT_SPAN = timedelta(hours=24)
 MAX_SPAN = timedelta(days=31)
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000
+# Times outside this range name no recording, and near year 1 or 9999 the window arithmetic would overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 def invalid(where: str, name: str, message: str, value=None) -> RequestValidationError:
@@ -21,9 +24,17 @@ def invalid(where: str, name: str, message: str, value=None) -> RequestValidatio
 
 
 def _aware(value: datetime | None, name: str) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise invalid("query", name, "give a timezone, e.g. 2026-01-01T09:00:00Z", value.isoformat())
-    return value.astimezone(timezone.utc) if value is not None else None
+    try:
+        utc = value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 lies before the first representable instant
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise invalid("query", name, f"give a time between {EARLIEST.year} and {LATEST.year}", value.isoformat())
+    return utc
 
 
 def page(

@@ -7,6 +7,7 @@ variables are an error, so a deployment never falls back to a default secret).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -198,10 +199,25 @@ class LoginConfig(_Strict):
 
 class ApiConfig(_Strict):
     login: LoginConfig = LoginConfig()
+    trusted_proxies: tuple[str, ...] = Field(
+        (), description="addresses or networks (e.g. 127.0.0.1, 10.0.0.0/8) of reverse proxies whose X-Forwarded-For "
+                        "and X-Forwarded-Proto are believed; from anyone else (by default everyone) they are ignored, "
+                        "so a client cannot pick the address its failed logins are counted against",
+    )
     max_body_bytes: int = Field(
         32_768, ge=1024, le=104_857_600,
         description="larger request bodies are refused with 413 before they are read (API bodies are a few hundred bytes)",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"{proxy!r} is not an IP address or network (names and '*' are not accepted)") from None
+        return proxies
 
 
 class SqliteBusConfig(_Strict):

@@ -27,8 +27,8 @@ class ApiContext(Stores):
     @cached_property
     def login_throttle(self) -> LoginThrottle:
         login = self.config.api.login
-        return LoginThrottle(ThrottleLimits(login.failures_per_account, login.failures_per_client,
-                                            login.window_minutes * 60, login.lockout_minutes * 60))
+        return LoginThrottle(self.db, ThrottleLimits(login.failures_per_account, login.failures_per_client,
+                                                     login.window_minutes * 60, login.lockout_minutes * 60))
 
     @cached_property
     def review(self):

@@ -1,19 +1,25 @@
 """Slowing password guessing: failed logins lock an account, and a client address, for a while.
 
-Counted per API process, in memory: a restart forgets the counts, and several
-API processes each allow the limit (a shared store would be needed to count
-across them). Both limits are checked before the password is verified, so a
-locked-out attacker learns nothing and spends no server time on argon2.
+The counts live in the database (tables login_failures and login_lockouts), so
+every API process on one database shares them: running several processes does
+not multiply the allowance, and a restart forgets nothing. Times are wall-clock
+seconds, comparable across processes. Both limits are checked before the
+password is verified, so a locked-out attacker learns nothing and spends no
+server time on argon2.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from facetrail.storage.database import Database
+from facetrail.storage.models import LoginFailureRow, LoginLockoutRow
 
 
 @dataclass(frozen=True)
@@ -24,56 +30,65 @@ class ThrottleLimits:
     lockout_s: float = 900.0
 
 
-@dataclass
-class _Failures:
-    times: deque[float]
-    locked_until: float = 0.0
-
-
 class LoginThrottle:
     """Failed attempts in a sliding window, per account and per client; at the limit, a lockout."""
 
-    def __init__(self, limits: ThrottleLimits = ThrottleLimits(), max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(self, db: Database, limits: ThrottleLimits = ThrottleLimits(), clock: Callable[[], float] = time.time):
+        self._db = db
         self.limits = limits
-        self._max_keys = max_keys
         self._clock = clock
-        self._keys: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
-        self._lock = threading.Lock()
 
     def retry_after(self, username: str, client: str | None) -> int | None:
         """Whole seconds until this account or client may try again, or None when it may now."""
         now = self._clock()
-        with self._lock:
-            waits = [f.locked_until - now for key in self._keys_of(username, client)
-                     if (f := self._keys.get(key)) is not None and f.locked_until > now]
-        return math.ceil(max(waits)) if waits else None
+        with self._db.session() as session:
+            until = session.scalar(select(func.max(LoginLockoutRow.locked_until)).where(
+                LoginLockoutRow.key.in_(self._keys_of(username, client)), LoginLockoutRow.locked_until > now))
+        return math.ceil(until - now) if until is not None else None
 
     def failed(self, username: str, client: str | None) -> None:
-        now = self._clock()
-        with self._lock:
-            for key in self._keys_of(username, client):
-                self._count(key, now)
+        for _ in range(3):  # another process may create the same lockout row at the same moment
+            try:
+                self._count_failure(username, client, self._clock())
+                return
+            except IntegrityError:
+                continue
 
     def succeeded(self, username: str) -> None:
         """A right password clears the account's count; the client's stays (it may be guessing at others)."""
-        with self._lock:
-            self._keys.pop(("account", username), None)
+        key = self._account(username)
+        with self._db.session() as session, session.begin():
+            session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+            session.execute(delete(LoginLockoutRow).where(LoginLockoutRow.key == key))
 
-    def _keys_of(self, username: str, client: str | None) -> list[tuple[str, str]]:
-        return [("account", username)] + ([("client", client)] if client else [])
+    def _count_failure(self, username: str, client: str | None, now: float) -> None:
+        with self._db.session() as session, session.begin():
+            # Failures that left the window, and ended lockouts, go first: the tables hold only what still counts.
+            session.execute(delete(LoginFailureRow).where(LoginFailureRow.failed_at <= now - self.limits.window_s))
+            session.execute(delete(LoginLockoutRow).where(LoginLockoutRow.locked_until <= now))
+            for key, limit in self._limits_of(username, client):
+                session.add(LoginFailureRow(key=key, failed_at=now))
+                session.flush()
+                recent = session.scalar(select(func.count()).select_from(LoginFailureRow).where(LoginFailureRow.key == key))
+                if recent >= limit:
+                    self._lock(session, key, now + self.limits.lockout_s)
 
-    def _limit(self, key: tuple[str, str]) -> int:
-        return self.limits.failures_per_account if key[0] == "account" else self.limits.failures_per_client
+    @staticmethod
+    def _lock(session, key: str, until: float) -> None:
+        lockout = session.get(LoginLockoutRow, key)
+        if lockout is None:
+            session.add(LoginLockoutRow(key=key, locked_until=until))
+        else:
+            lockout.locked_until = max(lockout.locked_until, until)
+        session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
 
-    def _count(self, key: tuple[str, str], now: float) -> None:
-        failures = self._keys.pop(key, None) or _Failures(deque())
-        self._keys[key] = failures  # most recently failed last, so eviction drops the stalest
-        failures.times.append(now)
-        while failures.times and failures.times[0] <= now - self.limits.window_s:
-            failures.times.popleft()
-        if len(failures.times) >= self._limit(key):
-            failures.locked_until = now + self.limits.lockout_s
-            failures.times.clear()
-        while len(self._keys) > self._max_keys:
-            self._keys.popitem(last=False)
+    @staticmethod
+    def _account(username: str) -> str:
+        return f"account:{username}"
+
+    def _keys_of(self, username: str, client: str | None) -> list[str]:
+        return [key for key, _ in self._limits_of(username, client)]
+
+    def _limits_of(self, username: str, client: str | None) -> list[tuple[str, int]]:
+        keys = [(self._account(username), self.limits.failures_per_account)]
+        return keys + ([(f"client:{client}", self.limits.failures_per_client)] if client else [])

@@ -42,4 +42,7 @@ def api(config_path: str, host: str, port: int, token_hours: float) -> None:
         click.echo("warning: no users yet; create one with: facetrail users add NAME --role admin", err=True)
     click.echo(f"facetrail API on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     # log_config=None keeps facetrail's JSON log handler; access lines come from the app, without query strings.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=3)
+    # Forwarded headers only from the configured proxies: uvicorn would otherwise believe any local process.
+    proxies = stores.config.api.trusted_proxies
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=3,
+                proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies))

@@ -235,3 +235,26 @@ class ApiTokenRow(Base):
     username: Mapped[str] = mapped_column(ForeignKey("api_users.username", ondelete="CASCADE"), index=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class LoginFailureRow(Base):
+    """One failed login, counted against an account or a client address (auth/throttle.py).
+
+    In the database, so that every API process counts the same failures; rows
+    older than the throttle's window are deleted as new failures arrive.
+    """
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)  # "account:<name>" | "client:<address>"
+    failed_at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch: comparable across hosts
+
+
+class LoginLockoutRow(Base):
+    """An account or client address that may not try to log in before `locked_until` (seconds since the epoch)."""
+
+    __tablename__ = "login_lockouts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    locked_until: Mapped[float] = mapped_column(Float, index=True)

@@ -29,3 +29,34 @@ def test_an_embedded_database_of_an_earlier_release_gains_the_template_model_col
     assert "operating_points" in inspect(db.engine).get_table_names()
     assert current_revision(db.engine) == head_revision()
     db.dispose()
+
+
+def test_an_embedded_database_of_release_0003_gains_the_shared_login_throttle_tables(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    engine.dispose()
+    db = Database(url)
+    assert {"login_failures", "login_lockouts"} <= set(inspect(db.engine).get_table_names())
+    assert current_revision(db.engine) == head_revision() == "0004"
+    db.dispose()
+
+
+def test_the_migrations_build_the_schema_the_models_describe(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from facetrail.storage.models import Base
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    engine.dispose()
+    assert differences == []

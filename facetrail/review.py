@@ -24,7 +24,7 @@ from typing import Callable
 
 import cv2
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import distinct, func, select, update
 
 from facetrail.analytics.face_models import FaceModels
 from facetrail.audit.log import AuditLog
@@ -104,6 +104,17 @@ class ReviewDesk:
             if row is None:
                 raise ReviewError(f"no sighting with id {event_id!r}")
             return ReviewOutcome(row.status, len(self._confirmers(session, event_id)), self.required)
+
+    def confirmations_of(self, event_ids: list[str]) -> dict[str, int]:
+        """Different people who confirmed each sighting so far (sightings nobody confirmed are left out)."""
+        counts: dict[str, int] = {}
+        with self._db.session() as session:
+            for start in range(0, len(event_ids), 500):
+                query = select(ReviewRow.event_id, func.count(distinct(ReviewRow.reviewer))).where(
+                    ReviewRow.event_id.in_(event_ids[start:start + 500]), ReviewRow.decision == "confirm"
+                ).group_by(ReviewRow.event_id)
+                counts.update(dict(session.execute(query).all()))
+        return counts
 
     def decisions(self, event_id: str) -> list[ReviewDecision]:
         with self._db.session() as session:

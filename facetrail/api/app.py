@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 
 from facetrail.api import alerts, cameras, metrics, people, session, sightings, tracks
+from facetrail.api.docs import serve_docs
 from facetrail.api.context import ApiContext
 from facetrail.api.live import AlertFanout, AlertFeed
 from facetrail.api.middleware import SECURITY_HEADERS, BodyLimit, RequestObserver, SecurityHeaders
@@ -60,9 +61,9 @@ def _lifespan(ctx: ApiContext, live_alerts: bool):
 
 def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live_alerts: bool = True) -> FastAPI:
     ctx = ApiContext(config, token_ttl=token_ttl)
-    app = FastAPI(title="facetrail", version="1", lifespan=_lifespan(ctx, live_alerts),
+    app = FastAPI(title="facetrail", version="1", lifespan=_lifespan(ctx, live_alerts), docs_url=None, redoc_url=None,
                   description="Watch-list sightings, movement tracks, evidence and live alerts. "
-                              "Log in with POST /api/v1/login and send the token as 'Authorization: Bearer <token>'.")
+                              "Log in with `POST /api/v1/login` and send the token as `Authorization: Bearer <token>`.")
     registry = CollectorRegistry()
     app.state.ctx, app.state.accounts, app.state.fanout, app.state.registry = ctx, ctx.accounts, AlertFanout(), registry
     registry.register(metrics.StoreCollector(ctx, app.state.fanout))
@@ -74,6 +75,7 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
     for module in (session, people, tracks, sightings, alerts, cameras, metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    serve_docs(app)
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

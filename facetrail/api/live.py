@@ -109,7 +109,8 @@ class AlertFeed:
         has_photo = bool(self._ctx.watchlist.photo_keys(record.entry_id))
         stored = self._ctx.sightings.get(alert.sighting.event_id)
         status = stored.status if stored else "candidate"
-        sighting = views.sighting(self._ctx, alert.sighting, status, record.display_name, has_photo)
+        confirmed = self._ctx.review.confirmations_of([alert.sighting.event_id]).get(alert.sighting.event_id, 0)
+        sighting = views.sighting(self._ctx, alert.sighting, status, record.display_name, has_photo, confirmed)
         out = schemas.Alert(sighting=sighting, track_id=alert.track_id)
         self._loop.call_soon_threadsafe(self._fanout.publish, out, roles)
 

@@ -22,6 +22,10 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; style-src 'self'; script-src 'self'; "
                                "connect-src 'self'; frame-ancestors 'none'",
 }
+# ReDoc styles itself with <style> elements it writes at run time (styled-components): on its page alone, inline
+# styles are allowed. Scripts stay 'self' everywhere, and that page shows the OpenAPI description only.
+PAGE_POLICIES = {"/redoc": SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'").replace("script-src 'self'", "script-src 'self'; worker-src blob:")}
 _SECURITY_NAMES = {name.lower().encode("latin-1") for name in SECURITY_HEADERS}
 # Responses under these paths carry personal data or counts about it: no browser or proxy may keep a copy.
 UNCACHED_PREFIXES = ("/api/", "/metrics")
@@ -36,11 +40,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         uncached = scope["path"].startswith(UNCACHED_PREFIXES)
+        policy = {"Content-Security-Policy": PAGE_POLICIES[scope["path"]]} if scope["path"] in PAGE_POLICIES else {}
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _SECURITY_NAMES]
-                headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SECURITY_HEADERS.items()]
+                headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in {**SECURITY_HEADERS, **policy}.items()]
                 if uncached and not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}

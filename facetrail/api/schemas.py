@@ -117,6 +117,8 @@ class Sighting(_Out):
     score: float
     quality: float
     status: Literal["candidate", "confirmed", "rejected"] | str
+    confirmations: int = Field(description="different people who have confirmed it so far")
+    required: int = Field(description="confirmations that make it confirmed (review.reviewers_required)")
     final: bool
     evidence_url: str | None = Field(description="the crop, served through the API to operators")
     photo_url: str | None = Field(description="the person's first enrolled photo")

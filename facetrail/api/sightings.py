@@ -25,8 +25,9 @@ def sighting_views(ctx: ApiContext, found: list[StoredSighting], names: dict) ->
     for s in found:
         if s.event.entry_id not in photos:
             photos[s.event.entry_id] = bool(ctx.watchlist.photo_keys(s.event.entry_id))
-    return [views.sighting(ctx, s.event, s.status, names[s.event.entry_id].display_name, photos[s.event.entry_id])
-            for s in found]
+    confirmed = ctx.review.confirmations_of([s.event.event_id for s in found])
+    return [views.sighting(ctx, s.event, s.status, names[s.event.entry_id].display_name, photos[s.event.entry_id],
+                           confirmed.get(s.event.event_id, 0)) for s in found]
 
 
 def visible_sighting(ctx: ApiContext, principal: Principal, event_id: str) -> tuple[StoredSighting, dict]:

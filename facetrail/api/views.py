@@ -31,11 +31,13 @@ def track(ctx: ApiContext, t: StoredTrack, person: str) -> schemas.Track:
                          ended_at=t.ended_at, plausible=t.plausible, visits=[visit(ctx, v) for v in t.visits])
 
 
-def sighting(ctx: ApiContext, event: SightingEvent, status: str, person: str, has_photo: bool) -> schemas.Sighting:
+def sighting(ctx: ApiContext, event: SightingEvent, status: str, person: str, has_photo: bool,
+             confirmations: int = 0) -> schemas.Sighting:
     return schemas.Sighting(
         event_id=event.event_id, entry_id=event.entry_id, person=person, camera_id=event.camera_id,
         camera_name=camera_name(ctx, event.camera_id), first_seen=event.first_seen, last_seen=event.last_seen,
-        score=event.score, quality=event.quality, status=status, final=event.final,
+        score=event.score, quality=event.quality, status=status, confirmations=confirmations,
+        required=ctx.review.required, final=event.final,
         evidence_url=f"{API}/sightings/{event.event_id}/evidence" if event.evidence_key else None,
         photo_url=f"{API}/people/{event.entry_id}/photos/0" if has_photo else None,
     )

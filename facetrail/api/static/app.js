@@ -1,7 +1,8 @@
 // facetrail dashboard: plain JS, no framework, no network beyond this server.
 "use strict";
 const API = "/api/v1";
-const state = { token: sessionStorage.getItem("facetrail-token"), cameras: [], stream: null };
+const state = { token: sessionStorage.getItem("facetrail-token"), cameras: [], stream: null, poll: null };
+const CAMERA_POLL_MS = 15000;
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -21,6 +22,7 @@ const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", mi
 const dateTime = (iso) => new Date(iso).toLocaleString();
 
 async function api(path, options = {}) {
+  if (!state.token) throw new Error("signed out"); // never send "Bearer null"
   const headers = Object.assign({ Authorization: `Bearer ${state.token}` }, options.headers || {});
   const response = await fetch(API + path, Object.assign({}, options, { headers }));
   if (response.status === 401) { signOut("Your session ended; sign in again."); throw new Error("unauthorised"); }
@@ -44,6 +46,7 @@ async function image(url, alt) {
 function signOut(message) {
   state.token = null;
   sessionStorage.removeItem("facetrail-token");
+  clearInterval(state.poll); state.poll = null;
   if (state.stream) state.stream.abort();
   $("app").hidden = true; $("who").hidden = true; $("login-view").hidden = false;
   $("login-error").textContent = message || "";
@@ -79,7 +82,8 @@ async function start() {
   await loadCameras();
   await Promise.all([loadAlerts(), loadTracks()]);
   streamAlerts();
-  setInterval(loadCameras, 15000);
+  clearInterval(state.poll);
+  state.poll = setInterval(() => loadCameras().catch(() => {}), CAMERA_POLL_MS);
 }
 
 async function loadCameras() {
@@ -172,7 +176,7 @@ async function alertCard(alert, fresh) {
   meta.append(el("strong", {}, s.person), el("div", {}, s.camera_name), el("div", {}, dateTime(s.first_seen)),
     el("div", {}, `score ${s.score.toFixed(2)}`));
   const actions = el("div", { class: "actions" });
-  const status = el("span", { class: "status" }, s.status);
+  const status = el("span", { class: "status" }, statusText(s.status, s.confirmations, s.required));
   for (const [decision, label] of [["confirm", "Confirm"], ["reject", "Reject"]]) {
     const button = el("button", { type: "button", class: decision }, label);
     button.addEventListener("click", () => decide(s.event_id, decision, card, status));
@@ -185,13 +189,17 @@ async function alertCard(alert, fresh) {
   return card;
 }
 
+// A candidate that someone confirmed already says so: the next reviewer sees how many have.
+function statusText(status, confirmations, required) {
+  return status === "candidate" && confirmations > 0 ? `candidate, ${confirmations}/${required} confirmations` : status;
+}
+
 async function decide(eventId, decision, card, status) {
   try {
     const outcome = await json(`/sightings/${eventId}/decision`, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ decision, note: "" }),
     });
-    status.textContent = outcome.status === "candidate"
-      ? `candidate, ${outcome.confirmations}/${outcome.required} confirmations` : outcome.status;
+    status.textContent = statusText(outcome.status, outcome.confirmations, outcome.required);
     card.classList.remove("new");
     if (outcome.status !== "candidate") card.querySelectorAll("button.confirm, button.reject").forEach((b) => { b.disabled = true; });
   } catch (e) { status.textContent = e.message; }

@@ -6,6 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
@@ -36,7 +37,10 @@ def alert_queue(window: Window = Depends(time_window), principal: Principal = De
 @router.get("/alerts/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "one `alert` event (an Alert as JSON) per new sighting"}})
-async def alert_stream(request: Request, principal: Principal = Depends(require_roles(OPERATOR))) -> StreamingResponse:
+async def alert_stream(request: Request, principal: Principal = Depends(require_roles(OPERATOR)),
+                       ctx: ApiContext = Depends(api_context)) -> StreamingResponse:
+    await run_in_threadpool(ctx.audit.record, principal.username, "alerts.stream.connect", "",
+                            {"client": request.client.host if request.client else None})
     fanout = request.app.state.fanout
     subscriber = fanout.subscribe(principal.role)
 

@@ -9,16 +9,20 @@ from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from facetrail.api import alerts, cameras, metrics, people, session, sightings, tracks
-from facetrail.api.docs import serve_docs
 from facetrail.api.context import ApiContext
+from facetrail.api.docs import serve_docs
 from facetrail.api.live import AlertFanout, AlertFeed
 from facetrail.api.middleware import SECURITY_HEADERS, BodyLimit, RequestObserver, SecurityHeaders
+from facetrail.api.views import API
 from facetrail.auth.accounts import DEFAULT_TOKEN_TTL
 from facetrail.config import Config
 
@@ -39,6 +43,22 @@ def _internal_problem(_request: Request, exc: Exception) -> JSONResponse:
     # Starlette answers this outside every middleware, so the headers the rest get are set here.
     return JSONResponse(status_code=500, content={"detail": "internal error; the server log has the cause"},
                         headers=SECURITY_HEADERS)
+
+
+def _audited_refusals(ctx: ApiContext):
+    """401 and 403 answers go to the audit log: who (or 'anonymous'), which route, why. Login failures have their own."""
+
+    async def refused(request: Request, exc: HTTPException):
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        if exc.status_code in (401, 403) and route != f"{API}/login":
+            principal = getattr(request.state, "principal", None)
+            details = {"method": request.method, "status": exc.status_code, "reason": str(exc.detail),
+                       "client": request.client.host if request.client else None}
+            await run_in_threadpool(ctx.audit.record, principal.username if principal else "anonymous",
+                                    "access.refused", route, details)
+        return await http_exception_handler(request, exc)
+
+    return refused
 
 
 def _lifespan(ctx: ApiContext, live_alerts: bool):
@@ -71,6 +91,7 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
     app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
     app.add_middleware(SecurityHeaders)  # outermost, so refusals by BodyLimit carry the headers too
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(HTTPException, _audited_refusals(ctx))
     app.add_exception_handler(Exception, _internal_problem)
     for module in (session, people, tracks, sightings, alerts, cameras, metrics):
         app.include_router(module.router)

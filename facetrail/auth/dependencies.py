@@ -35,7 +35,9 @@ def current_principal(request: Request, credentials: HTTPAuthorizationCredential
     user = request.app.state.accounts.authenticate(credentials.credentials)
     if user is None:
         raise _unauthorised("invalid or expired token: log in again")
-    return Principal(user.username, user.role, credentials.credentials)
+    principal = Principal(user.username, user.role, credentials.credentials)
+    request.state.principal = principal  # so that a refusal further on is audited under this name
+    return principal
 
 
 def require_roles(*roles: str):

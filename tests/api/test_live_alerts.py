@@ -45,6 +45,18 @@ def test_a_new_sighting_arrives_live_within_a_second_and_history_is_not_replayed
     assert arrived_at - stitched_at < 1.0
 
 
+def test_connecting_to_the_alert_stream_is_audited(world):
+    from facetrail.audit.log import AuditLog
+
+    with serving(create_app(world.config)) as base:
+        token = httpx.post(f"{base}/api/v1/login", json={"username": "operator1", "password": PASSWORD}).json()["access_token"]
+        with httpx.stream("GET", f"{base}/api/v1/alerts/stream", headers={"Authorization": f"Bearer {token}"},
+                          timeout=10) as response:
+            assert next(response.iter_lines()).startswith(": connected")
+    [connected] = [r for r in AuditLog(world.db).records() if r.action == "alerts.stream.connect"]
+    assert connected.actor == "operator1" and connected.details["client"] == "127.0.0.1"
+
+
 def test_an_enroller_cannot_open_the_alert_stream(world):
     with serving(create_app(world.config)) as base:
         token = httpx.post(f"{base}/api/v1/login", json={"username": "enroller1", "password": PASSWORD}).json()["access_token"]

@@ -73,3 +73,24 @@ def test_a_locked_account_does_not_lock_out_other_users(client, world):
     for _ in range(world.config.api.login.failures_per_account):
         client.post("/api/v1/login", json={"username": "operator1", "password": "guess-guess-guess"})
     assert client.post("/api/v1/login", json={"username": "auditor1", "password": PASSWORD}).status_code == 200
+
+
+def test_a_request_without_a_valid_token_is_audited_as_a_refusal_by_route(client, world):
+    assert client.get("/api/v1/tracks", params={"person": "ada"}).status_code == 401
+    assert client.get("/api/v1/sightings", headers={"Authorization": "Bearer forged"}).status_code == 401
+    refused = [r for r in AuditLog(world.db).records() if r.action == "access.refused"]
+    assert [(r.actor, r.subject, r.details["status"]) for r in refused] == [
+        ("anonymous", "/api/v1/tracks", 401), ("anonymous", "/api/v1/sightings", 401)]
+    assert "forged" not in json.dumps([r.details for r in refused]) and "ada" not in json.dumps([r.details for r in refused])
+
+
+def test_a_role_refused_a_route_is_audited_under_its_name(client, world):
+    assert client.get("/api/v1/people", headers=login(client, "operator1")).status_code == 403
+    [refused] = [r for r in AuditLog(world.db).records() if r.action == "access.refused"]
+    assert (refused.actor, refused.subject, refused.details["status"], refused.details["method"]) == (
+        "operator1", "/api/v1/people", 403, "GET")
+
+
+def test_a_wrong_password_is_not_audited_twice(client, world):
+    client.post("/api/v1/login", json={"username": "operator1", "password": "guess-guess-guess"})
+    assert [r.action for r in AuditLog(world.db).records()] == ["login.failure"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,12 +20,14 @@ PAGES = Path(__file__).parent / "static" / "docs"
 
 
 def serve_docs(app: FastAPI) -> None:
+    """Public pages, like FastAPI's own: plain routes outside the API (they show the schema, no data)."""
     app.mount("/docs-assets", StaticFiles(directory=ASSETS), name="docs-assets")
+    for path, page in (("/docs", "swagger.html"), ("/redoc", "redoc.html")):
+        app.add_route(path, _page(PAGES / page), include_in_schema=False)
 
-    @app.get("/docs", include_in_schema=False)
-    def swagger_ui() -> FileResponse:
-        return FileResponse(PAGES / "swagger.html")
 
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> FileResponse:
-        return FileResponse(PAGES / "redoc.html")
+def _page(file: Path):
+    async def serve(_request: Request) -> FileResponse:
+        return FileResponse(file)
+
+    return serve

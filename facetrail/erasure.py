@@ -48,6 +48,7 @@ def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus=None) -> 
     deleted = watchlist.remove(entry_id)
     with db.session() as session, session.begin():
         session.execute(delete(ReviewRow).where(ReviewRow.entry_id == entry_id))
+    db.forget_deleted()
     messages = 0
     if bus is not None and hasattr(bus, "delete_where_key"):
         messages = sum(bus.delete_where_key(topic, entry_id) for topic in (SIGHTINGS_TOPIC, ALERTS_TOPIC))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from facetrail.bus.base import Record
-from facetrail.sqlite_wal import switch_to_wal
+from facetrail.sqlite_wal import checkpoint_and_truncate, switch_to_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -135,9 +135,11 @@ class SqliteBus:
             return self._conn.execute("DELETE FROM messages WHERE published_at < ?", (before_epoch_s,)).rowcount
 
     def delete_where_key(self, topic: str, key: str) -> int:
-        """Erase a person's messages (erasure requests reach the bus too)."""
+        """Erase a person's messages (erasure requests reach the bus too), leaving no copy in the write-ahead log."""
         with self._lock:
-            return self._conn.execute("DELETE FROM messages WHERE topic=? AND key=?", (topic, key)).rowcount
+            deleted = self._conn.execute("DELETE FROM messages WHERE topic=? AND key=?", (topic, key)).rowcount
+            checkpoint_and_truncate(self._conn)
+            return deleted
 
     def close(self) -> None:
         self._conn.close()

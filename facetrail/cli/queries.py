@@ -1,4 +1,4 @@
-"""`facetrail tracks` and `facetrail sightings`."""
+"""`facetrail tracks` and `facetrail sightings`. Every query is audited, as the API's are, under the OS user."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import click
 
+from facetrail.audit.log import os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.cli.pipeline import parse_time
@@ -34,6 +35,12 @@ def _window(since: str | None, until: str | None):
     return start, end
 
 
+def _audit_search(stores: Stores, action: str, entry_ids: list[str] | None, returned: int, **query) -> None:
+    """Who searched for whom (entry ids, never names), over which window, and how much came back."""
+    stores.audit.record(os_user(), action, ",".join(entry_ids or []), {
+        "via": "cli", **{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in query.items()}, "returned": returned})
+
+
 def _t(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -51,6 +58,7 @@ def tracks(config_path: str, person: str | None, since: str | None, until: str |
     entry_ids, names = _entries(stores, person)
     start, end = _window(since, until)
     found = stores.tracks.search(entry_ids=entry_ids, since=start, until=end, limit=limit)
+    _audit_search(stores, "tracks.search", entry_ids, len(found), since=start, until=end, limit=limit)
     if fmt == "json":
         click.echo(json.dumps([{
             "track_id": t.track_id, "entry_id": t.entry_id, "person": names.get(t.entry_id, "?"),
@@ -87,6 +95,7 @@ def sightings(config_path: str, person: str | None, camera_id: str | None, since
     entry_ids, names = _entries(stores, person)
     start, end = _window(since, until)
     found = stores.sightings.search(entry_ids=entry_ids, camera_id=camera_id, since=start, until=end, limit=limit)
+    _audit_search(stores, "sightings.search", entry_ids, len(found), camera=camera_id, since=start, until=end, limit=limit)
     if fmt == "json":
         click.echo(json.dumps([{**s.event.model_dump(mode="json"), "person": names.get(s.event.entry_id, "?"),
                                 "status": s.status} for s in found], indent=2))

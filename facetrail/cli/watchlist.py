@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -15,6 +16,38 @@ from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in, reembed_entry
 from facetrail.erasure import erase_entry
+from facetrail.names import UnsafeText, checked_name, checked_text
+
+# What an entry records as its image source when none is given: never the folder, whose name is the person's.
+DEFAULT_IMAGE_SOURCE = "not given (photos imported from a local folder)"
+
+
+def _checked(check, value: str | None, field: str) -> str | None:
+    try:
+        return None if value is None else check(value, field)
+    except UnsafeText as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _claim(claimed: str | None) -> dict:
+    """The name the user says they act for, labelled as a claim: the audit actor is always the OS user."""
+    return {} if claimed is None else {"claimed_by": claimed}
+
+
+def _shown(name: str) -> str:
+    """A folder name as it may be printed: escaped when it holds what a terminal would act on."""
+    try:
+        return checked_name(name, "")
+    except UnsafeText:
+        return repr(name)
+
+
+def _refusal_reason(exc: EnrolmentError, person: Path) -> str:
+    """Why a person was not enrolled, without their name or their photos' paths (the audit log outlives them)."""
+    reason = str(exc).split(": ")[-1]
+    for private in (str(person.resolve()), str(person), person.name):
+        reason = reason.replace(private, "<photo>")
+    return reason
 
 
 @click.group("watchlist")
@@ -26,16 +59,20 @@ def watchlist_group() -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @CONFIG_OPTION
 @click.option("--legal-basis", required=True, help="legal basis or case reference justifying these entries")
-@click.option("--image-source", default=None, help="where the photos came from (default: the folder)")
+@click.option("--image-source", default=None, help=f"where the photos came from (default: {DEFAULT_IMAGE_SOURCE!r})")
 @click.option("--expires-in-days", type=int, default=30, show_default=True, help="entries expire after this many days")
 @click.option("--watchlist", "list_name", default="default", show_default=True, help="watch-list to add the people to")
-@click.option("--enrolled-by", default=None, help="who is enrolling (default: the logged-in OS user)")
+@click.option("--enrolled-by", default=None,
+              help="who you enrol for, recorded as a claim beside the OS user that runs the command (the actor)")
 @click.option("--face", "face", type=click.Choice(["central", "largest"]), default=None,
               help="in photos showing several people, enrol the face nearest the centre or the largest one "
                    "(default: refuse photos where another face rivals the main one)")
 def import_folder(folder: Path, config_path: str, legal_basis: str, image_source: str | None,
                   expires_in_days: int, list_name: str, enrolled_by: str | None, face: str | None) -> None:
     """Enrol everyone in FOLDER: one subfolder per person, named as the person, holding their photos."""
+    legal_basis = _checked(checked_text, legal_basis, "--legal-basis")
+    image_source = _checked(checked_text, image_source, "--image-source")
+    claimed = _checked(checked_name, enrolled_by, "--enrolled-by")
     if not folder.is_dir():
         raise UsageProblem(f"{folder}: no such folder")
     people = sorted(p for p in folder.iterdir() if p.is_dir())
@@ -50,31 +87,35 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
     for note in models.notes:
         click.echo(f"note: {note}", err=True)
     detector, embedder = models.detector, models.embedder
-    audit, actor = stores.audit, enrolled_by or os_user()
+    audit, actor = stores.audit, os_user()
     existing = {r.display_name for r in stores.watchlist.records()}
     failures = 0
     for person in people:
         if person.name in existing:
-            click.echo(f"skipped {person.name}: already enrolled (remove the entry first to re-enrol)", err=True)
+            click.echo(f"skipped {_shown(person.name)}: already enrolled (remove the entry first to re-enrol)", err=True)
             continue
-        request = EnrolmentRequest(
-            display_name=person.name, photos=photos_in(person), legal_basis=legal_basis,
-            image_source=image_source or str(person.resolve()), enrolled_by=actor,
-            expires_at=expires_at, watchlist=list_name, face=face or "main",
-        )
         try:
+            request = EnrolmentRequest(
+                display_name=checked_name(person.name, "folder name"), photos=photos_in(person), legal_basis=legal_basis,
+                image_source=image_source or DEFAULT_IMAGE_SOURCE, enrolled_by=actor, expires_at=expires_at,
+                watchlist=list_name, face=face or "main",
+            )
             done = enrol(request, detector, embedder, stores.watchlist, stores.objects)
-        except EnrolmentError as exc:
+        except (EnrolmentError, UnsafeText) as exc:
             failures += 1
             # Refusals are audited too (without the name: the person was never enrolled).
-            audit.record(actor, "watchlist.enrol_refused", "", {"watchlist": list_name, "reason": str(exc).split(": ")[-1]})
-            click.echo(f"not enrolled {person.name}: {exc}", err=True)
+            reason = "the folder name holds control characters or markup" if isinstance(exc, UnsafeText) \
+                else _refusal_reason(exc, person)
+            audit.record(actor, "watchlist.enrol_refused", "", {"watchlist": list_name, "reason": reason, **_claim(claimed)})
+            click.echo(f"not enrolled {_shown(person.name)}: {exc}", err=True)
             continue
         record = done.record
+        # By entry id only: free text that may name the person (the image source) is kept as a hash, as review notes are.
         audit.record(actor, "watchlist.enrol", record.entry_id, {
-            "watchlist": record.watchlist, "legal_basis": record.legal_basis, "image_source": record.image_source,
+            "watchlist": record.watchlist, "legal_basis": record.legal_basis,
+            "image_source_sha256": hashlib.sha256(record.image_source.encode()).hexdigest(),
             "photos": done.photos, "expires_at": record.expires_at, "watchlist_version": stores.watchlist.version(),
-            "model": done.model, "face": face or "main",
+            "model": done.model, "face": face or "main", **_claim(claimed),
         })
         click.echo(f"enrolled {done.record.display_name} ({done.photos} photo(s), expires {done.record.expires_at:%Y-%m-%d})")
     if failures:
@@ -101,9 +142,10 @@ def _matching_in_force(stores: Stores) -> dict:
 @CONFIG_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_entries(config_path: str, fmt: str) -> None:
-    """Show the entries (never their embeddings) and the matching rule in force."""
+    """Show the entries (never their embeddings) and the matching rule in force; the look is audited."""
     stores = Stores.load(config_path)
     records = stores.watchlist.records()
+    stores.audit.record(os_user(), "watchlist.read", "", {"via": "cli", "format": fmt, "returned": len(records)})
     templates: dict[str, dict[str, int]] = {}
     for count in stores.watchlist.template_counts():
         templates.setdefault(count.entry_id, {})[count.model] = count.templates
@@ -134,9 +176,11 @@ def list_entries(config_path: str, fmt: str) -> None:
 
 @watchlist_group.command("reembed")
 @CONFIG_OPTION
-@click.option("--actor", default=None, help="who is making the change (default: the logged-in OS user)")
+@click.option("--actor", default=None,
+              help="who you act for, recorded as a claim beside the OS user that runs the command (the actor)")
 def reembed(config_path: str, actor: str | None) -> None:
     """Make every entry's templates with the embedding model in use, from the stored enrolment photos."""
+    claimed = _checked(checked_name, actor, "--actor")
     stores = Stores.load(config_path)
     models = stores.face_models
     for note in models.notes:
@@ -153,16 +197,17 @@ def reembed(config_path: str, actor: str | None) -> None:
                 # the display name stays on screen; the audit record names the entry by id only
                 tqdm.write(f"{'not re-embedded' if done.templates == 0 else 'partly re-embedded'} "
                            f"{record.display_name} ({record.entry_id}): {'; '.join(done.failures)}", file=sys.stderr)
-    stores.audit.record(actor or os_user(), "watchlist.reembed", model, {
+    stores.audit.record(os_user(), "watchlist.reembed", model, {
         "entries": len(records), "failed": failed, "partial": partial,
-        "watchlist_version": stores.watchlist.version()})
+        "watchlist_version": stores.watchlist.version(), **_claim(claimed)})
     click.echo(f"re-embedded {len(records) - failed} of {len(records)} entr{'y' if len(records) == 1 else 'ies'} "
                f"with {model}" + (f"; {failed} failed, {partial} partly (listed above)" if failed or partial else ""))
     if failed:
         sys.exit(1)
 
 
-def _erase(person: str, config_path: str, actor: str | None, action: str, reason: str | None) -> None:
+def _erase(person: str, config_path: str, claimed: str | None, action: str, reason: str | None) -> None:
+    claimed, reason = _checked(checked_name, claimed, "--actor"), _checked(checked_text, reason, "--reason")
     stores = Stores.load(config_path)
     matches = [r for r in stores.watchlist.records() if person in (r.entry_id, r.display_name)]
     if not matches:
@@ -172,16 +217,18 @@ def _erase(person: str, config_path: str, actor: str | None, action: str, reason
     record = matches[0]
     report = erase_entry(record.entry_id, stores.db, stores.objects, stores.bus)
     # The audit record names the entry id, never the person: it outlives the erasure.
-    stores.audit.record(actor or os_user(), action, record.entry_id, {
+    stores.audit.record(os_user(), action, record.entry_id, {
         "watchlist": record.watchlist, "reason": reason, "sightings_deleted": report.sightings_deleted,
         "tracks_deleted": report.tracks_deleted, "objects_deleted": report.objects_deleted,
         "bus_messages_deleted": report.bus_messages_deleted, "watchlist_version": stores.watchlist.version(),
+        **_claim(claimed),
     })
     click.echo(f"{'erased' if action == 'watchlist.erase' else 'removed'} {record.display_name}: entry, embeddings, "
                f"sightings, tracks, reviews and {report.objects_deleted} stored image(s) erased")
 
 
-ACTOR_OPTION = click.option("--actor", default=None, help="who is making the change (default: the logged-in OS user)")
+ACTOR_OPTION = click.option("--actor", default=None,
+                            help="who you act for, recorded as a claim beside the OS user that runs the command (the actor)")
 
 
 @watchlist_group.command("remove")

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from facetrail.sqlite_wal import switch_to_wal
+from facetrail.sqlite_wal import checkpoint_and_truncate, switch_to_wal
 from facetrail.storage.migrate import stamp_head, upgrade
 from facetrail.storage.models import Base
 
@@ -41,6 +41,14 @@ class Database:
 
     def session(self) -> Session:
         return self._sessions()
+
+    def forget_deleted(self) -> None:
+        """After an erasure: no copy of a deleted row stays in an embedded database's write-ahead log.
+
+        (Every SQLite connection deletes securely, overwriting with zeros; PostgreSQL's own storage is the deployer's.)"""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                checkpoint_and_truncate(connection.connection.dbapi_connection)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,6 +7,7 @@ with a face photo pasted on, moving as a person walking past.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -139,3 +140,20 @@ def site(tmp_path) -> Site:
     yield site
     site.bus.close()
     db.dispose()
+
+
+@pytest.fixture
+def people(tmp_path, photo_path):
+    """FOLDER/<Display Name>/<photos>, as the import command expects."""
+    root = tmp_path / "people"
+
+    def add(name: str, image: np.ndarray | None = None, source: str | None = None):
+        folder = root / name
+        folder.mkdir(parents=True)
+        if source:
+            shutil.copy(photo_path(source), folder / source)
+        else:
+            cv2.imwrite(str(folder / "photo.jpg"), image)
+        return root
+
+    return add

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import cv2
@@ -10,28 +9,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from facetrail.audit.log import os_user
 from facetrail.cli.main import cli
 
 
 def invoke(site, *args):
     return CliRunner().invoke(cli, [*args, "-c", str(site.config_path)])
-
-
-@pytest.fixture
-def people(tmp_path, photo_path):
-    """FOLDER/<Display Name>/<photos>, as the import command expects."""
-    root = tmp_path / "people"
-
-    def add(name: str, image: np.ndarray | None = None, source: str | None = None):
-        folder = root / name
-        folder.mkdir(parents=True)
-        if source:
-            shutil.copy(photo_path(source), folder / source)
-        else:
-            cv2.imwrite(str(folder / "photo.jpg"), image)
-        return root
-
-    return add
 
 
 def test_an_enrolment_without_a_legal_basis_is_refused(site, people):
@@ -56,11 +39,12 @@ def test_an_enrolled_entry_carries_its_full_accountability_record(site, people):
                     "--enrolled-by", "officer-7", "--expires-in-days", "14")
     assert result.exit_code == 0, result.output
     [entry] = site.watchlist.records()
-    assert (entry.legal_basis, entry.image_source, entry.enrolled_by) == ("case 2026/17", "custody photo", "officer-7")
+    assert (entry.legal_basis, entry.image_source, entry.enrolled_by) == ("case 2026/17", "custody photo", os_user())
     assert abs(entry.expires_at - (entry.created_at + timedelta(days=14))) < timedelta(seconds=5)
     assert abs(entry.created_at - datetime.now(timezone.utc)) < timedelta(minutes=1)
     [record] = [r for r in site.audit.records() if r.action == "watchlist.enrol"]
-    assert (record.actor, record.subject, record.details["legal_basis"]) == ("officer-7", entry.entry_id, "case 2026/17")
+    assert (record.actor, record.subject, record.details["legal_basis"]) == (os_user(), entry.entry_id, "case 2026/17")
+    assert record.details["claimed_by"] == "officer-7"
     assert "Obama" not in str(record.details)  # the permanent log names entries by id only
 
 
@@ -90,8 +74,39 @@ def test_remove_and_erase_are_audited_with_the_acting_user(site, people, photo_p
     erased = invoke(site, "watchlist", "erase", second.entry_id, "--actor", "dpo", "--reason", "SAR-2026-3")
     assert erased.exit_code == 0, erased.output
     assert site.watchlist.records() == [] and list(site.objects.keys()) == []
-    records = [(r.actor, r.action, r.subject, r.details.get("reason")) for r in site.audit.records()[-2:]]
-    assert records == [("officer-7", "watchlist.remove", first.entry_id, None), ("dpo", "watchlist.erase", second.entry_id, "SAR-2026-3")]
+    records = [(r.actor, r.action, r.subject, r.details.get("reason"), r.details.get("claimed_by"))
+               for r in site.audit.records()[-2:]]
+    assert records == [(os_user(), "watchlist.remove", first.entry_id, None, "officer-7"),
+                       (os_user(), "watchlist.erase", second.entry_id, "SAR-2026-3", "dpo")]
+
+
+def test_the_audit_actor_is_the_os_user_whatever_name_is_claimed(site, people):
+    result = invoke(site, "watchlist", "import", str(people("Obama", source="obama.jpg")), "--legal-basis", "case 1",
+                    "--enrolled-by", "chief-constable")
+    assert result.exit_code == 0, result.output
+    [record] = [r for r in site.audit.records() if r.action == "watchlist.enrol"]
+    assert record.actor == os_user() != "chief-constable" and record.details["claimed_by"] == "chief-constable"
+
+
+@pytest.mark.parametrize("claimed", ["officer\x1b[2Jroot", "dpo\nseq 99 forged", "<script>alert(1)</script>", "dpo\u202eoot"])
+def test_a_claimed_name_with_control_characters_or_markup_is_refused_with_one_message(site, people, claimed):
+    folder = people("Obama", source="obama.jpg")
+    for args in (["watchlist", "import", str(folder), "--legal-basis", "case 1", "--enrolled-by", claimed],
+                 ["watchlist", "erase", "Obama", "--actor", claimed]):
+        result = invoke(site, *args)
+        assert result.exit_code == 1 and "a name may not hold control characters or markup (<, >, &)" in result.output
+        assert "Traceback" not in result.output and repr(claimed) in result.output  # escaped: no terminal acts on it
+    assert site.watchlist.records() == [] and site.audit.records() == []
+
+
+def test_a_person_folder_named_with_markup_or_control_characters_is_not_enrolled(site, people):
+    people("Obama", source="obama.jpg")
+    folder = people("<img src=x onerror=alert(1)>", source="biden.jpg")
+    result = invoke(site, "watchlist", "import", str(folder), "--legal-basis", "case 1")
+    assert result.exit_code == 1 and "a name may not hold control characters or markup" in result.output
+    assert [r.display_name for r in site.watchlist.records()] == ["Obama"]
+    [refused] = [r for r in site.audit.records() if r.action == "watchlist.enrol_refused"]
+    assert "img" not in str(refused.details)
 
 
 def test_an_unknown_watchlist_is_refused_when_lists_are_configured(site, people):

@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from facetrail.analytics.pipeline import CameraAnalyser, LookedFrame
+from facetrail.analytics.pipeline import CameraAnalyser, CameraCounters, LookedFrame
+from facetrail.health import CameraHealth
 from facetrail.ingest.camera import READ_AHEAD_FRAMES, read_file
 from facetrail.ingest.frames import Frame
 from facetrail.ingest.readahead import read_ahead
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
+from facetrail.storage.health_store import HealthStore
 from facetrail.storage.models import ReprocessProgressRow
 
 CHECKPOINT_EVERY_S = 5.0
+# A live worker's report this recent keeps the camera's health: reprocessing old footage does not hide a live stream.
+LIVE_REPORT_WINS_S = 60.0
 
 
 def source_id(camera_id: str, path: Path) -> str:
@@ -121,3 +126,67 @@ def consecutive_starts(durations: list[float | None], start: datetime) -> list[d
         starts.append(at)
         at = at + timedelta(seconds=duration or 0.0)
     return starts
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class ReprocessRun:
+    """What one `facetrail reprocess` did: its audit records (files by SHA-256, never by name) and the camera's health."""
+
+    camera_id: str
+    watchlist_version: str
+    digests: dict[Path, str]
+    files: list[dict] = field(default_factory=list)
+    totals: CameraCounters = field(default_factory=CameraCounters)
+    footage_until: datetime | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def of(cls, camera_id: str, watchlist_version: str, videos: tuple[Path, ...]) -> "ReprocessRun":
+        return cls(camera_id, watchlist_version, {video: file_sha256(video) for video in videos})
+
+    def start_details(self) -> dict:
+        return {"watchlist_version": self.watchlist_version,
+                "files": [{"sha256": digest, "bytes": path.stat().st_size} for path, digest in self.digests.items()]}
+
+    def file_done(self, video: Path, result: FileResult, counters: CameraCounters, start: datetime,
+                  duration_s: float | None) -> None:
+        self.files.append({"sha256": self.digests[video], "skipped": result.skipped, "frames_analysed": counters.frames_analysed,
+                           "matched_passes": counters.matched_passes, "unmatched_passes": counters.unmatched_passes,
+                           "sightings_published": result.sightings_published})
+        for name in ("frames_analysed", "faces_detected", "matched_passes", "unmatched_passes", "detection_s", "embedding_s"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(counters, name))
+        ended = start + timedelta(seconds=duration_s or 0.0)
+        self.footage_until = max(ended, self.footage_until or ended)
+
+    def file_failed(self, video: Path, error: str) -> None:
+        self.files.append({"sha256": self.digests[video], "error": error.replace(str(video), "<file>")})
+
+    def stop_details(self, stitched: int | None) -> dict:
+        return {"watchlist_version": self.watchlist_version, "files": self.files, "stitched": stitched,
+                "matched_passes": self.totals.matched_passes, "unmatched_passes": self.totals.unmatched_passes}
+
+    def health(self, now: datetime | None = None) -> CameraHealth:
+        """The camera as this run saw it: state 'recorded', frames per second of analysis, the footage's last moment."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        totals = self.totals
+        return CameraHealth(
+            camera_id=self.camera_id, state="recorded", analysed_fps=totals.frames_analysed / elapsed,
+            last_frame_at=self.footage_until, faces_detected=totals.faces_detected, matched_passes=totals.matched_passes,
+            unmatched_passes=totals.unmatched_passes, reported_at=now or datetime.now(timezone.utc),
+            detection_ms=totals.detection_ms, embedding_ms=totals.embedding_ms, watchlist_version=self.watchlist_version,
+        )
+
+    def report_health(self, store: HealthStore) -> None:
+        """Record the camera as 'recorded', unless a live worker reported it running within the last minute."""
+        report = self.health()
+        live = next((h for h in store.all() if h.camera_id == self.camera_id), None)
+        if live is None or live.state != "running" or (report.reported_at - live.reported_at).total_seconds() > LIVE_REPORT_WINS_S:
+            store.record(report)

@@ -14,11 +14,11 @@ import json
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Text, func, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from facetrail.audit.anchor import AnchorError, FileAnchor, Head, default_anchor
-from facetrail.audit.chain import GENESIS, AuditRecord, ChainVerdict, record_hash, verify_chain
+from facetrail.audit.chain import GENESIS, AuditRecord, ChainVerdict, UnreadableRecord, record_hash, verify_chain
 from facetrail.storage.database import Database
 from facetrail.storage.models import AuditRow
 
@@ -48,6 +48,23 @@ def _record(row: AuditRow) -> AuditRecord:
     return AuditRecord(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.details), row.prev_hash, row.hash)
 
 
+def _stored_time(value) -> datetime:
+    """The `at` column as stored: a datetime (PostgreSQL) or the text SQLite keeps, read without trusting it."""
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+
+
+def _checked_record(row) -> AuditRecord | UnreadableRecord:
+    seq, at, actor, action, subject, details, prev_hash, digest = row
+    try:
+        parsed = json.loads(details)
+        if not isinstance(parsed, dict):
+            raise ValueError("details are not a JSON object")
+        return AuditRecord(seq, _stored_time(at), actor, action, subject, parsed, prev_hash, digest)
+    except (TypeError, ValueError) as exc:
+        return UnreadableRecord(seq, prev_hash, digest, f"{type(exc).__name__}: {str(exc)[:120]}")
+
+
 _DEFAULT = object()
 
 
@@ -59,7 +76,7 @@ def os_user() -> str:
         return "unknown-os-user"
 
 
-def _check_head(verdict: ChainVerdict, last: AuditRecord | None, anchored: dict[int, str], head: Head | None) -> ChainVerdict:
+def _check_head(verdict: ChainVerdict, last: AuditRecord | UnreadableRecord | None, anchored: dict[int, str], head: Head | None) -> ChainVerdict:
     """The chain must reach the anchored head, and hold the anchored hash there."""
     last_seq = last.seq if last else 0
     if head is None:
@@ -118,18 +135,36 @@ class AuditLog:
             yield from chunk
             after = chunk[-1].seq
 
+    def _checked_records(self, batch: int = 5000) -> Iterator[AuditRecord | UnreadableRecord]:
+        """Every stored row, read column by column so that a malformed one is reported, not raised."""
+        columns = (AuditRow.seq, type_coerce(AuditRow.at, Text), AuditRow.actor, AuditRow.action, AuditRow.subject,
+                   AuditRow.details, AuditRow.prev_hash, AuditRow.hash)
+        after = 0
+        while True:
+            with self._db.session() as session:
+                rows = session.execute(select(*columns).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)).all()
+            if not rows:
+                return
+            yield from (_checked_record(tuple(row)) for row in rows)
+            after = rows[-1][0]
+
     def verify(self) -> ChainVerdict:
-        """The chain is intact and reaches the head anchor (when there is one)."""
-        records = list(self.iter_all())
+        """The chain is intact and reaches the head anchor (when there is one); every broken record is listed."""
+        records = list(self._checked_records())
         verdict = verify_chain(records)
-        if not verdict.ok or self.anchor is None:
+        if self.anchor is None:
             return verdict
         try:
             head = self.anchor.read()
         except AnchorError as exc:
-            return ChainVerdict(False, len(records), None, str(exc))
-        anchored = {r.seq: r.hash for r in records if head is not None and r.seq == head.seq}
-        return _check_head(verdict, records[-1] if records else None, anchored, head)
+            at_head = ChainVerdict(False, len(records), None, str(exc))
+        else:
+            anchored = {r.seq: r.hash for r in records if head is not None and r.seq == head.seq}
+            at_head = _check_head(ChainVerdict(True, len(records)), records[-1] if records else None, anchored, head)
+        if at_head.ok:
+            return verdict
+        problems = (*verdict.problems, (at_head.first_bad_seq, at_head.reason))
+        return ChainVerdict(False, len(records), problems[0][0], problems[0][1], problems)
 
     def count(self) -> int:
         with self._db.session() as session:

@@ -22,15 +22,17 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @CONFIG_OPTION
 def verify(config_path: str) -> None:
-    """Check every record's hash and link, and that no last records were deleted (exit 1 if not)."""
+    """Check every record's hash and link, and that no last records were deleted (exit 1 naming each broken record)."""
     log = Stores.load(config_path).audit
     verdict = log.verify()
     anchor = f"; head anchor {log.anchor}" if log.anchor else "; no head anchor (truncation not detectable)"
     if verdict.ok:
         click.echo(f"audit log intact: {verdict.records} record(s){anchor}")
         return
-    where = f"seq {verdict.first_bad_seq}" if verdict.first_bad_seq is not None else "head anchor"
-    click.echo(f"audit log TAMPERED at {where}: {verdict.reason} ({verdict.records} record(s) present)", err=True)
+    for seq, reason in verdict.problems or ((verdict.first_bad_seq, verdict.reason),):
+        where = f"seq {seq}" if seq is not None else "head anchor"
+        click.echo(f"audit log TAMPERED at {where}: {reason}", err=True)
+    click.echo(f"{len(verdict.problems) or 1} broken record(s) among {verdict.records} present", err=True)
     sys.exit(1)
 
 
@@ -40,7 +42,10 @@ def verify(config_path: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="file to write (default: stdout)")
 def export(config_path: str, since: str | None, fmt: str, output: Path | None) -> None:
-    """Write the audit records (with their hashes) for an auditor; the export itself is audited."""
+    """Write the audit records (with their hashes) for an auditor; the export itself is audited.
+
+    The export is recorded before a single record is written, so an export cut short (a closed pipe, a full
+    disk) is on the log too, and every export ends with its own record."""
     stores = Stores.load(config_path)
     start = parse_time(since, "--since")
     log = stores.audit
@@ -48,12 +53,17 @@ def export(config_path: str, since: str | None, fmt: str, output: Path | None) -
         handle = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
     except OSError as exc:
         raise UsageProblem(f"{output}: cannot write ({exc.strerror or exc})") from None
+    log.record(os_user(), "audit.export", str(output or "stdout"), {"format": fmt, "since": since})
     try:
         written = write_export(log.iter_all(), fmt, handle, since=start)
+        handle.flush()
+    except OSError as exc:
+        raise UsageProblem(f"{output or 'stdout'}: the export stopped ({exc.strerror or exc})") from None
     finally:
         if output:
-            handle.close()
-    log.record(os_user(), "audit.export", str(output or "stdout"),
-               {"format": fmt, "since": since, "records": written})
+            try:
+                handle.close()
+            except OSError:
+                pass  # the write error above says what went wrong
     if output:
         click.echo(f"exported {written} audit record(s) to {output}", err=True)

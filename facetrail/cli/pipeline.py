@@ -24,7 +24,7 @@ from facetrail.health import CameraHealth
 from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
-from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
+from facetrail.reprocess import ProgressLedger, ReprocessRun, consecutive_starts, recording_start, reprocess_file
 from facetrail.retention import sweep
 from facetrail.trajectory.service import TrajectoryService, settled_heap
 from facetrail.trajectory.tracks import CameraPlan
@@ -92,6 +92,8 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
                    "result (run `facetrail watchlist reembed`)", err=True)
     analyser_args = (stores.config.analysis, models.detector, models.embedder, loaded.matcher, loaded.version)
     publisher, ledger = SightingPublisher(stores.bus, stores.objects), ProgressLedger(stores.db)
+    run = ReprocessRun.of(camera_id, stores.watchlist.version(), videos)
+    stores.audit.record(os_user(), "reprocess.start", camera_id, run.start_details())
     failures = 0
     for video, video_start, duration in zip(videos, starts, durations):
         analyser = CameraAnalyser(camera_id, *analyser_args)
@@ -102,18 +104,24 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
                 result = reprocess_file(video, camera_id, video_start, analyser, publisher, ledger, advance, again)
             except SourceError as exc:
                 failures += 1
+                run.file_failed(video, str(exc))
                 click.echo(f"error: {exc}", err=True)
                 continue
         counters = analyser.counters
+        run.file_done(video, result, counters, video_start, duration)
         if result.skipped:
             click.echo(f"{video.name}: already reprocessed (use --again to redo)")
         else:
             resumed = f", resumed at {result.resumed_from_s:.1f}s" if result.resumed_from_s else ""
             click.echo(f"{video.name}: {counters.frames_analysed} frames analysed, {counters.matched_passes} matched "
                        f"pass(es), {counters.unmatched_passes} unmatched (counted only){resumed}")
+    stitched = None
     if stitch:
         totals = trajectory_service(stores).drain()
+        stitched = totals.stored
         click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s)")
+    run.report_health(stores.health)
+    stores.audit.record(os_user(), "reprocess.stop", camera_id, run.stop_details(stitched))
     if failures:
         raise SystemExit(1)
 

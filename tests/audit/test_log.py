@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from facetrail.audit.chain import AuditRecord, verify_chain
-from facetrail.audit.log import AuditLog
+from facetrail.audit.log import AuditLog, os_user
 from facetrail.cli.main import cli
 from facetrail.storage.database import Database
 
@@ -73,6 +73,19 @@ def test_a_deleted_middle_record_fails_verification(log, tmp_path, config):
     assert result.exit_code == 1 and "seq 3" in result.output
 
 
+@pytest.mark.parametrize("column, value", [("details", "{not json"), ("details", "[1, 2]"), ("at", "not a date"),
+                                            ("at", "2026-13-45 99:00:00")])
+def test_a_malformed_record_is_reported_broken_and_the_check_carries_on(log, tmp_path, config, column, value):
+    conn = raw(tmp_path)
+    conn.execute(f"UPDATE audit_log SET {column}=? WHERE seq=2", (value,))
+    conn.execute("UPDATE audit_log SET actor='mallory' WHERE seq=4")
+    result = verify(config)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "TAMPERED at seq 2: the record is unreadable" in result.output
+    assert "TAMPERED at seq 4: content does not match its hash" in result.output  # found after the unreadable one
+    assert "2 broken record(s) among 5 present" in result.output
+
+
 def test_deleting_the_last_record_fails_verification(log, tmp_path, config):
     raw(tmp_path).execute("DELETE FROM audit_log WHERE seq=5")
     assert verify_chain(log.records()).ok  # the shortened chain alone looks valid...
@@ -107,19 +120,27 @@ def test_the_anchor_never_moves_backwards(log):
     assert log.anchor.read().seq == 5
 
 
-def test_export_writes_every_record_with_its_hashes_and_is_itself_audited(log, config, tmp_path):
+def test_export_writes_every_record_with_its_hashes_and_ends_with_its_own_record(log, config, tmp_path):
     out = tmp_path / "audit.jsonl"
     result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--output", str(out)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5]
+    assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5, 6]
     from datetime import datetime
 
     exported = [AuditRecord(r["seq"], datetime.fromisoformat(r["at"]), r["actor"], r["action"], r["subject"], r["details"],
                             r["prev_hash"], r["hash"]) for r in lines]
     assert verify_chain(exported).ok  # an auditor can check the export without our database
     last = log.records()[-1]
-    assert last.action == "audit.export" and last.details["records"] == 5 and last.details["format"] == "jsonl"
+    assert (last.seq, last.action, last.actor, last.details["format"]) == (6, "audit.export", os_user(), "jsonl")
+    assert lines[-1]["hash"] == last.hash
+
+
+def test_an_export_cut_short_is_on_the_log_and_says_why_in_one_line(log, config):
+    result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--output", "/dev/full"])
+    assert result.exit_code == 1 and "the export stopped (No space left on device)" in result.output
+    assert "Traceback" not in result.output
+    assert log.records()[-1].action == "audit.export" and log.verify().ok
 
 
 def test_export_as_csv_with_since_filters_by_time(log, config):
@@ -129,7 +150,7 @@ def test_export_as_csv_with_since_filters_by_time(log, config):
     assert rows == []
     result = CliRunner().invoke(cli, ["audit", "export", "-c", str(config), "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(result.output)))
-    assert len(rows) == 6 and json.loads(rows[0]["details"]) == {"watchlist": "default"}
+    assert len(rows) == 7 and json.loads(rows[0]["details"]) == {"watchlist": "default"}
 
 
 def test_export_with_a_bad_since_gives_one_clear_line(log, config):

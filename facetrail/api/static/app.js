@@ -96,7 +96,9 @@ async function loadCameras() {
     const row = el("tr", { "data-camera": c.camera_id });
     const health = c.health;
     const stateName = health ? health.state : "no report";
-    row.append(el("td", {}, c.name), el("td", { class: stateName === "running" ? "state-running" : "state-other" }, stateName),
+    // "recorded": the camera's footage was reprocessed, not streamed; nothing is wrong with it.
+    const stateClass = { running: "state-running", recorded: "state-recorded" }[stateName] || "state-other";
+    row.append(el("td", {}, c.name), el("td", { class: stateClass }, stateName),
       el("td", {}, health ? health.analysed_fps.toFixed(1) : "–"),
       el("td", {}, health && health.last_frame_at ? time(health.last_frame_at) : "–"));
     return row;

@@ -1,12 +1,16 @@
-"""A real uvicorn server for the app on a free loopback port, in a thread (for streaming tests)."""
+"""A real uvicorn server for the app on a free loopback port: in a thread (for streaming tests), or as `facetrail api`."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
 import uvicorn
 
 
@@ -32,3 +36,29 @@ def serving(app):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def facetrail_api(config_path: Path):
+    """`facetrail api` itself, as deployed (uvicorn configured by the command, not by the test); yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "facetrail.cli.main", "api", "-c", str(config_path), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the API did not start: {process.stdout.read().decode()[-2000:]}")
+            time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 
 import httpx
@@ -14,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from facetrail.api.app import create_app
 
-from .server import free_port
+from .server import facetrail_api
 from .world import PASSWORD, World
 
 FAST_CLIENT_LOCKOUT = "api: {login: {failures_per_client: 3, failures_per_account: 100}}\n"
@@ -37,26 +33,8 @@ def test_two_api_processes_on_one_database_share_the_account_lockout(world):
 
 @contextmanager
 def _facetrail_api(world: World):
-    """`facetrail api` itself, as deployed: uvicorn configured by the command, not by the test."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "facetrail.cli.main", "api", "-c", str(world.config_path),
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the API did not start: {process.stdout.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with facetrail_api(world.config_path) as base, httpx.Client(base_url=base, timeout=30) as client:
+        yield client
 
 
 def test_a_forwarded_for_header_from_an_untrusted_peer_does_not_change_the_counted_address(tmp_path):

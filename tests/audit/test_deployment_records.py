@@ -104,7 +104,8 @@ def test_queries_and_listings_from_the_command_line_are_audited_by_entry_id(tmp_
     db = Database(f"sqlite:///{tmp_path / 'facetrail.db'}")
     now = datetime.now(timezone.utc)
     WatchlistStore(db).add(EntryRecord("e-ada", "Ada Lovelace", "default", "case 1", "test", "tester", now,
-                                       now + timedelta(days=3)), np.ones((1, 128), np.float32), [])
+                                       now + timedelta(days=3)), np.ones((1, 128), np.float32), [],
+                           model="dlib-resnet-v1")
     for args in (["tracks", "--person", "Ada Lovelace"], ["sightings", "--camera", "gate-1", "--since", "2026-01-01T00:00:00Z"],
                  ["watchlist", "list", "--format", "json"]):
         result = CliRunner().invoke(cli, [*args, "-c", str(config)])

@@ -8,18 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from facetrail.auth.accounts import AccountError, Accounts, token_digest
-from facetrail.storage.database import Database
 from facetrail.storage.models import ApiTokenRow, UserRow
 from facetrail.storage.user_store import UserStore
 
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'facetrail.db'}")
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

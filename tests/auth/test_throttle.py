@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy import func, select
 
 from facetrail.auth.throttle import LoginThrottle, ThrottleLimits
-from facetrail.storage.database import Database
 from facetrail.storage.models import LoginFailureRow, LoginLockoutRow
 
 LIMITS = ThrottleLimits(failures_per_account=3, failures_per_client=5, window_s=60, lockout_s=120)
@@ -18,13 +17,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'facetrail.db'}")
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ out stops every call, and a partly confirmed alert says how far it has got.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -18,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.server import facetrail_api
 from api.world import PASSWORD, populated_world
 from facetrail.storage.sighting_store import SightingStore
 
@@ -34,38 +33,6 @@ def _chromium() -> None:
     installed = subprocess.run(["bash", str(REPO / "scripts" / "install-browser")], capture_output=True, text=True)
     if installed.returncode != 0 or not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"chromium not available (scripts/install-browser failed: {installed.stderr.strip()[-300:]})")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _serving(world):
-    """`facetrail api` on the world's config, on a free loopback port."""
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "facetrail.cli.main", "api", "-c", str(world.config_path), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the API did not start: {process.stdout.read().decode()[-2000:]}")
-            time.sleep(0.2)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @contextmanager
@@ -96,7 +63,7 @@ def server(tmp_path):
     world.publish("gate", "cy", now - timedelta(seconds=120))
     world.publish("lobby", "cy", now - timedelta(seconds=60))
     world.stitch()
-    with _serving(world) as base:
+    with facetrail_api(world.config_path) as base:
         yield world, base
     world.close()
 
@@ -111,7 +78,7 @@ def two_person_server(tmp_path):
     event = world.publish("gate", "cy", now - timedelta(seconds=60))
     world.stitch()
     world.add_user("operator2", "operator")
-    with _serving(world) as base:
+    with facetrail_api(world.config_path) as base:
         yield world, base, event
     world.close()
 

@@ -9,6 +9,16 @@ from facetrail.storage.database import Database
 from facetrail.storage.migrate import alembic_config, current_revision, head_revision
 
 
+def _database_at(url: str, revision: str) -> None:
+    """An embedded database as the release at `revision` left it, made by the migrations themselves."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    engine.dispose()
+
+
 def test_a_new_embedded_database_is_recorded_at_the_newest_revision(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'new.db'}")
     assert current_revision(db.engine) == head_revision()
@@ -17,12 +27,7 @@ def test_a_new_embedded_database_is_recorded_at_the_newest_revision(tmp_path):
 
 def test_an_embedded_database_of_an_earlier_release_gains_the_template_model_column(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-    engine.dispose()
+    _database_at(url, "0002")
     db = Database(url)
     columns = {c["name"] for c in inspect(db.engine).get_columns("entry_embeddings")}
     assert "model" in columns
@@ -33,12 +38,7 @@ def test_an_embedded_database_of_an_earlier_release_gains_the_template_model_col
 
 def test_an_embedded_database_of_release_0003_gains_the_shared_login_throttle_tables(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
-    engine.dispose()
+    _database_at(url, "0003")
     db = Database(url)
     assert {"login_failures", "login_lockouts"} <= set(inspect(db.engine).get_table_names())
     assert current_revision(db.engine) == head_revision() == "0004"
@@ -52,11 +52,9 @@ def test_the_migrations_build_the_schema_the_models_describe(tmp_path):
     from facetrail.storage.models import Base
 
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    _database_at(url, "head")
     engine = create_engine(url)
-    with engine.begin() as connection:
-        config = alembic_config(url)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []

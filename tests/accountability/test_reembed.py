@@ -72,3 +72,14 @@ def test_the_watchlist_listing_shows_how_many_templates_the_model_in_use_has(sit
     assert f"matching: {RETAIL}" in before and " none " in before
     invoke(site, "watchlist", "reembed")
     assert " none " not in invoke(site, "watchlist", "list").output
+
+
+def test_reembedding_is_audited_under_the_os_user_with_the_claimed_name_beside_it(site, enrolled_with_dlib):
+    from facetrail.audit.log import os_user
+
+    result = invoke(site, "watchlist", "reembed", "--actor", "dpo")
+    assert result.exit_code == 0, result.output
+    record = site.audit.records()[-1]
+    assert (record.action, record.actor, record.details["claimed_by"]) == ("watchlist.reembed", os_user(), "dpo")
+    refused = invoke(site, "watchlist", "reembed", "--actor", "dpo\x1b[2J")
+    assert refused.exit_code == 1 and "a name may not hold control characters" in refused.output

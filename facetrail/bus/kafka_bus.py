@@ -42,6 +42,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.partitioner.default import DefaultPartitioner, murmur2
 from kafka.errors import (
+    Cancelled,
     CommitFailedError,
     InvalidTopicError,
     KafkaError,
@@ -87,6 +88,23 @@ _PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFai
 _COMPRESSION = "gzip"
 _BATCH_BYTES = 256 * 1024
 _LINGER_MS = 5  # alerts still leave within a few milliseconds of their batch
+
+
+class _OwnStopFilter(logging.Filter):
+    """Drops kafka-python's records about requests it cancelled itself because we closed the client.
+
+    Closing a client with a metadata request in flight fails that request with ``Cancelled``, which
+    kafka-python logs at ERROR ('Metadata refresh: failed Cancelled'): every clean stop of a worker
+    logged two. A lost broker fails requests with connection errors instead, which still get through.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(arg, Cancelled) for arg in args)
+
+
+for _name in ("kafka.cluster", "kafka.net.manager", "kafka.net.connection"):
+    logging.getLogger(_name).addFilter(_OwnStopFilter())
 
 
 class BusBufferFull(BusError):

@@ -230,6 +230,7 @@ def test_open_bus_gives_a_working_kafka_bus_for_a_kafka_config(kafka_service):
     bus.close()
 
 
+@services
 def test_topics_keep_messages_no_longer_than_the_retention_limit(kafka_service):
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 

@@ -4,6 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
 STAMP := $(VENV)/.installed
+# The strong default models (YuNet, face-reidentification-retail-0095) come from the reference data when it is
+# beside the project; elsewhere facetrail looks in its model cache (`facetrail models fetch`) or falls back to dlib.
+SHARED_MODELS := $(abspath ../shared/models)
+ifneq ($(wildcard $(SHARED_MODELS)/*.xml),)
+export FACETRAIL_MODEL_DIR ?= $(SHARED_MODELS)
+endif
 
 .PHONY: venv demo test test-core bench services-up services-down services-status clean
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.report import ROOT
+from bench.report import CACHE, ROOT
 
 SHARED = ROOT.parent / "shared"
 LFW = SHARED / "faces" / "lfw-dev"
-YUNET = SHARED / "models" / "face_detection_yunet_2023mar.onnx"
+MODELS = SHARED / "models"
+CACHE_MODELS = CACHE / "models"  # never fetched into: the reference models are read from ../shared
+YUNET = MODELS / "face_detection_yunet_2023mar.onnx"
 
 
 class MissingData(Exception):
@@ -28,23 +30,35 @@ def detector_config(**overrides):
     return DetectorConfig(backend="hog", **overrides)
 
 
-def lfw_cache():
-    """The analytics tests' LFW embedding cache, with this machine's detector."""
+def embedder(model: str | None = None):
+    """dlib's ResNet (model None), or the named OpenVINO model from ../shared/models."""
+    from facetrail.analytics.dlib_embedder import DlibEmbedder
+    from facetrail.analytics.face_models import choose, embedder_of
+    from facetrail.config import AnalysisConfig, EmbedderConfig, ModelsConfig
+
+    if model is None:
+        return DlibEmbedder()
+    choice = choose(AnalysisConfig(embedder=EmbedderConfig(backend="openvino", model=model)),
+                    ModelsConfig(dir=MODELS, cache=CACHE_MODELS))
+    return embedder_of(choice)
+
+
+def lfw_cache(model: str | None = None):
+    """The analytics tests' LFW embedding cache, with this machine's detector and the given embedder."""
     if not (LFW / "labels.csv").is_file():
         raise MissingData(f"{LFW} is absent (../shared/faces/lfw-dev)")
-    from facetrail.analytics.detector import create_detector
-    from facetrail.analytics.embedder import FaceEmbedder
+    from facetrail.analytics.face_models import create_detector
     from tests.analytics.lfw import EmbeddingCache
 
-    return EmbeddingCache(create_detector(detector_config()), FaceEmbedder())
+    return EmbeddingCache(create_detector(detector_config()), embedder(model))
 
 
-def lfw_embeddings() -> np.ndarray:
+def lfw_embeddings(model: str | None = None) -> np.ndarray:
     """Every lfw-dev photo's embedding where a face is found: (n, 128) float32. Those not cached yet are
     computed and cached (a few minutes on a fresh machine), so no section depends on another having run first."""
     from tests.analytics.lfw import identities
 
-    cache = lfw_cache()
+    cache = lfw_cache(model)
     vectors = [v for photos in identities().values() for photo in photos if (v := cache.embedding(photo)) is not None]
     cache.save()
     return np.stack(vectors).astype(np.float32)

@@ -77,8 +77,7 @@ def child(config_path: str, camera_ids: list[str], stop, stats_path: str, proces
     from facetrail.config import load_config
     from facetrail.worker import serve_cameras, share_cores
 
-    share_cores(processes)
-    serve_cameras(load_config(config_path), camera_ids, stop)
+    serve_cameras(load_config(config_path), camera_ids, stop, share_cores(processes))
 
 
 def start(config_path: Path, camera_ids: list[str], processes: int, stats_path: Path):

@@ -60,7 +60,7 @@ def _enrol(db: Database, people: list[str]) -> None:
     store = WatchlistStore(db)
     for entry_id in people:
         record = EntryRecord(entry_id, entry_id, "default", "benchmark", "synthetic", "bench", T0, T0 + timedelta(days=3650))
-        store.add(record, np.ones((1, 128), np.float32), [None])
+        store.add(record, np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
 
 
 def _service_rate(bus, db: Database, topic: str, events: list[SightingEvent], profile: cProfile.Profile | None = None) -> float:

@@ -56,8 +56,11 @@ class CameraConfig(_Strict):
 
 
 class DetectorConfig(_Strict):
-    backend: Literal["yunet", "hog"] = "hog"
-    yunet_model: Path | None = None
+    backend: Literal["auto", "yunet", "hog"] = Field(
+        "auto", description="auto: YuNet when its model is found (see models), else dlib's HOG")
+    yunet_model: Path | None = Field(
+        None, description="path of face_detection_yunet_2023mar.onnx; unset: looked for in models.dir, "
+                          "FACETRAIL_MODEL_DIR and the model cache")
     score_threshold: float = Field(0.6, gt=0, lt=1, description="YuNet's score a face needs")
     min_face_px: int = Field(40, ge=16, description="smallest face width analysed, full-resolution pixels")
     detect_width: int | None = Field(
@@ -67,25 +70,60 @@ class DetectorConfig(_Strict):
     sweep_every_s: float = Field(
         2.0, gt=0, description="seconds between whole-frame searches, which find faces that never moved (motion_regions)")
 
-    @model_validator(mode="after")
-    def _yunet_needs_model(self) -> "DetectorConfig":
-        if self.backend == "yunet" and self.yunet_model is None:
-            raise ValueError("backend 'yunet' needs yunet_model (path of face_detection_yunet_2023mar.onnx)")
-        return self
+
+
+class EmbedderConfig(_Strict):
+    backend: Literal["auto", "openvino", "dlib"] = Field(
+        "auto", description="auto: the OpenVINO model when it is found (see models), else dlib's ResNet")
+    model: Literal["face-reidentification-retail-0095-fp16", "face-reidentification-retail-0095-fp16-int8"] = Field(
+        "face-reidentification-retail-0095-fp16", description="the OpenVINO model (facetrail models list)")
+    model_path: Path | None = Field(
+        None, description="path of the model's .xml (its .bin beside it); unset: looked for in models.dir, "
+                          "FACETRAIL_MODEL_DIR and the model cache")
+
+
+class ModelsConfig(_Strict):
+    dir: Path | None = Field(None, description="folder searched first for model files (by name and checksum)")
+    cache: Path | None = Field(
+        None, description="where `facetrail models fetch` stores models; default $XDG_CACHE_HOME/facetrail/models")
+    mirror: str | None = Field(
+        None, pattern=r"^https?://[^\s]+$",
+        description="fetch from this site's mirror (<mirror>/<model name>/<file name>) instead of the publishers")
 
 
 class TrackerConfig(_Strict):
     iou_threshold: float = Field(0.3, gt=0, lt=1)
-    max_missing_s: float = Field(1.0, gt=0, description="a face unseen this long has left the camera")
-    best_shots: int = Field(3, ge=1, le=10, description="most embeddings computed per pass")
+    max_missing_s: float = Field(1.0, gt=0, description="a face unseen this long is no longer followed by its position")
+    rejoin_s: float = Field(
+        3.0, ge=0, description="until then a face that looks the same takes its pass up again (a walk split by an "
+                               "occlusion stays one pass); 0 turns it off")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_fields(cls, data: object) -> object:
+        if isinstance(data, dict) and "best_shots" in data:
+            raise ValueError("best_shots was replaced: a pass is now decided on many shots fused together; "
+                             "set analysis.passes.max_embeddings instead")
+        return data
+
+
+class PassConfig(_Strict):
+    max_embeddings: int = Field(12, ge=1, le=200, description="most faces of one pass embedded for matching")
+    max_embeddings_per_frame: int = Field(
+        8, ge=1, le=200, description="most faces of one frame embedded (crowds: the rest are tracked by position)")
+    fuse_top: int = Field(
+        3, ge=1, le=20, description="a pass's distance to an entry is the mean of its this-many nearest shots")
 
 
 class MatchingConfig(_Strict):
-    threshold: float = Field(0.48, gt=0, lt=2, description="largest embedding distance accepted as a match (docs/threshold.md)")
-    max_distance_ratio: float = Field(
-        0.9, gt=0, le=1,
-        description="a match's distance must be below this share of the nearest other identity's; 1 turns the test off "
-                    "(docs/threshold.md)",
+    threshold: float | None = Field(
+        None, gt=0, lt=2,
+        description="largest embedding distance accepted as a match; unset: the operating point `facetrail calibrate` "
+                    "set for the model in use, else the model's default (docs/threshold.md)")
+    max_distance_ratio: float | None = Field(
+        None, gt=0, le=1,
+        description="a match's distance must be below this share of the nearest other identity's; 1 turns the test off; "
+                    "unset: the calibrated or the model's default (docs/threshold.md)",
     )
     min_quality: float = Field(0.25, ge=0, le=1, description="poorer shots are never embedded")
 
@@ -93,7 +131,9 @@ class MatchingConfig(_Strict):
 class AnalysisConfig(_Strict):
     fps: float = Field(5.0, gt=0, le=60)
     detector: DetectorConfig = DetectorConfig()
+    embedder: EmbedderConfig = EmbedderConfig()
     tracker: TrackerConfig = TrackerConfig()
+    passes: PassConfig = PassConfig()
     matching: MatchingConfig = MatchingConfig()
     workers: int = Field(0, ge=0, description="analysis processes; 0 means one per CPU core")
 
@@ -222,6 +262,7 @@ class Config(_Strict):
     site: str = "facetrail"
     cameras: list[CameraConfig] = Field(default_factory=list)
     analysis: AnalysisConfig = AnalysisConfig()
+    models: ModelsConfig = ModelsConfig()
     trajectory: TrajectoryConfig = TrajectoryConfig()
     retention: RetentionConfig = RetentionConfig()
     watchlist: WatchlistConfig = WatchlistConfig()
@@ -273,10 +314,16 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         return None if path is None or path.is_absolute() else (base / path).resolve()
 
     updates: dict = {}
-    detector = config.analysis.detector
+    detector, embedder = config.analysis.detector, config.analysis.embedder
     if detector.yunet_model is not None:
         detector = detector.model_copy(update={"yunet_model": absolute(detector.yunet_model) or detector.yunet_model})
-        updates["analysis"] = config.analysis.model_copy(update={"detector": detector})
+    if embedder.model_path is not None:
+        embedder = embedder.model_copy(update={"model_path": absolute(embedder.model_path) or embedder.model_path})
+    updates["analysis"] = config.analysis.model_copy(update={"detector": detector, "embedder": embedder})
+    models = config.models
+    updates["models"] = models.model_copy(update={
+        "dir": None if models.dir is None else absolute(models.dir) or models.dir,
+        "cache": None if models.cache is None else absolute(models.cache) or models.cache})
     if config.audit.anchor is not None:
         updates["audit"] = AuditConfig(anchor=absolute(config.audit.anchor) or config.audit.anchor)
     if isinstance(config.bus, SqliteBusConfig):

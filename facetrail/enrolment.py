@@ -1,7 +1,11 @@
-"""Enrolling people on the watch-list from photos, with their accountability record.
+"""Enrolling people on the watch-list from photos, with their accountability record; re-embedding them.
 
 A person is enrolled whole or not at all: if any of their photos is refused,
 nothing of them is stored and the message names the photo and the reason.
+What is stored of a photo is the enrolled face with a margin around it, not the
+whole picture: a group or news photo's other people are never kept. Each template
+records the embedding model that made it; switching models re-embeds every entry
+from those stored photos (`facetrail watchlist reembed`).
 """
 
 from __future__ import annotations
@@ -14,15 +18,25 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facetrail.analytics.detector import FaceDetector
+from facetrail.analytics.detector import Detection, FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
-from facetrail.analytics.enrolment import EnrolmentError, embed_enrolment_photo, load_image
+from facetrail.analytics.enrolment import (
+    BACKGROUND_FACE_RATIO,
+    EnrolmentError,
+    FacePick,
+    PointedFace,
+    enrolment_face,
+    load_image,
+)
 from facetrail.storage.objects import ObjectStore, enrolment_key
 from facetrail.storage.watchlist_store import WatchlistStore
 from facetrail.watchlist import EntryRecord
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 STORED_PHOTO_SIDE_PX = 480
+# The stored photo is a square around the face this many face widths wide: enough for re-detection and for an
+# operator to recognise the person, too little to keep a bystander whole.
+STORED_FACE_SPAN = 2.2
 
 
 @dataclass(frozen=True)
@@ -35,12 +49,16 @@ class EnrolmentRequest:
     expires_at: datetime
     watchlist: str = "default"
     threshold: float | None = None
+    face: FacePick = "main"
+    """Which face of each photo is the person (enrolment.pick_face)."""
 
 
 @dataclass(frozen=True)
 class Enrolled:
     record: EntryRecord
     photos: int
+    model: str
+    """The embedding model that made the templates."""
 
 
 def expiry_within(days: int, max_days: int, now: datetime | None = None) -> datetime:
@@ -55,10 +73,16 @@ def photos_in(folder: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES))
 
 
-def _thumbnail(image: np.ndarray) -> bytes:
-    scale = min(1.0, STORED_PHOTO_SIDE_PX / max(image.shape[:2]))
-    small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-    return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+def stored_photo(image: np.ndarray, face: Detection) -> bytes:
+    """JPEG of the face with a margin, at most STORED_PHOTO_SIDE_PX a side."""
+    cx, cy = face.centre
+    half = STORED_FACE_SPAN * max(face.w, face.h) / 2
+    x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    x1, y1 = min(image.shape[1], int(cx + half)), min(image.shape[0], int(cy + half))
+    crop = image[y0:y1, x0:x1]
+    scale = min(1.0, STORED_PHOTO_SIDE_PX / max(crop.shape[:2]))
+    small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
+    return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
 
 def enrol(
@@ -78,21 +102,79 @@ def enrol(
         raise EnrolmentError("the expiry must be in the future")
     if not request.photos:
         raise EnrolmentError(f"{request.display_name}: no photos (.jpg, .png, .webp) to enrol")
-    images, embeddings = [], []
+    photos, embeddings = [], []
     for path in request.photos:
-        image = load_image(path)
         try:
-            embeddings.append(embed_enrolment_photo(image, detector, embedder))
+            chosen = enrolment_face(load_image(path), detector, embedder, request.face)
         except EnrolmentError as exc:
             raise EnrolmentError(f"{path}: {exc}") from None
-        images.append(image)
+        embeddings.append(chosen.embedding)
+        photos.append(stored_photo(chosen.image, chosen.face))
     record = EntryRecord(
         entry_id=uuid.uuid4().hex, display_name=request.display_name, watchlist=request.watchlist,
         legal_basis=request.legal_basis.strip(), image_source=request.image_source.strip(),
         enrolled_by=request.enrolled_by, created_at=now, expires_at=request.expires_at, threshold=request.threshold,
     )
-    keys = [enrolment_key(record.entry_id, i) for i in range(len(images))]
-    for key, image in zip(keys, images):
-        objects.put(key, _thumbnail(image), "image/jpeg")
-    watchlist.add(record, np.stack(embeddings), keys)
-    return Enrolled(record, len(images))
+    keys = [enrolment_key(record.entry_id, i) for i in range(len(photos))]
+    for key, photo in zip(keys, photos):
+        objects.put(key, photo, "image/jpeg")
+    watchlist.add(record, np.stack(embeddings), keys, model=embedder.space.model)
+    return Enrolled(record, len(photos), embedder.space.model)
+
+
+@dataclass(frozen=True)
+class Reembedded:
+    entry_id: str
+    templates: int
+    """Templates now held for the model (0 when the entry failed)."""
+    failures: tuple[str, ...] = ()
+    """Why photos failed: 'photo 2: no face found in the photo'."""
+
+    @property
+    def ok(self) -> bool:
+        return self.templates > 0 and not self.failures
+
+
+def _stored_face(image: np.ndarray, detector: FaceDetector, embedder: FaceEmbedder) -> np.ndarray:
+    """The enrolled face of a stored photo: the one nearest its centre among faces not much smaller than the largest
+    (stored photos are cut around the enrolled face; older ones are whole photos whose main face was enrolled)."""
+    faces = detector.detect(image)
+    if not faces:
+        raise EnrolmentError("no face found in the photo")
+    widest = max(d.w for d in faces)
+    candidates = [d for d in faces if d.w >= BACKGROUND_FACE_RATIO * widest]
+    height, width = image.shape[:2]
+    face = min(candidates, key=lambda d: (d.centre[0] - width / 2) ** 2 + (d.centre[1] - height / 2) ** 2)
+    # a stored photo is at most STORED_PHOTO_SIDE_PX wide: its face may be under the 60 px that new photos need
+    pointed = PointedFace(face.x, face.y, face.w, face.h)
+    return enrolment_face(image, detector, embedder, pick=pointed, min_face_px=24).embedding
+
+
+def reembed_entry(entry_id: str, detector: FaceDetector, embedder: FaceEmbedder, watchlist: WatchlistStore,
+                  objects: ObjectStore) -> Reembedded:
+    """Templates of the embedder's model for one entry, from its stored photos. Photos that fail are reported;
+    the others' templates replace the entry's templates of that model (none embed: nothing changes)."""
+    keys = watchlist.photo_keys(entry_id)
+    if not keys:
+        return Reembedded(entry_id, 0, ("no stored enrolment photo (enrol the person again)",))
+    embedded: dict[str, np.ndarray] = {}
+    failures = []
+    for index, key in enumerate(keys, start=1):
+        try:
+            embedded[key] = _stored_face(_stored_image(objects, key), detector, embedder)
+        except EnrolmentError as exc:
+            failures.append(f"photo {index}: {exc}")
+    if embedded:
+        watchlist.replace_templates(entry_id, embedder.space.model, np.stack(list(embedded.values())), list(embedded))
+    return Reembedded(entry_id, len(embedded), tuple(failures))
+
+
+def _stored_image(objects: ObjectStore, key: str) -> np.ndarray:
+    try:
+        raw = objects.get(key)
+    except KeyError:
+        raise EnrolmentError("missing from the object store") from None
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise EnrolmentError("not a readable image")
+    return image

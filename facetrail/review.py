@@ -20,11 +20,13 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 import cv2
 import numpy as np
 from sqlalchemy import select, update
 
+from facetrail.analytics.face_models import FaceModels
 from facetrail.audit.log import AuditLog
 from facetrail.config import ReviewConfig
 from facetrail.storage.database import Database
@@ -68,17 +70,17 @@ class ReviewDesk:
         rejected_examples: bool = True,
         *,
         objects: ObjectStore | None = None,
-        detector=None,
-        embedder=None,
+        face_models: Callable[[], FaceModels] | None = None,
     ):
-        """`objects` is needed to keep rejected examples (their crops live there); detector and
-        embedder are built on first use when not given."""
+        """`objects` is needed to keep rejected examples (their crops live there); `face_models` gives the
+        detector and embedder the matcher uses, loaded on the first rejection (dlib's when not given)."""
         self._db, self._audit = db, audit
         self.required = ReviewConfig().reviewers_required if reviewers_required is None else int(reviewers_required)
         if self.required not in (1, 2):
             raise ValueError("reviewers_required must be 1 or 2")
         self.rejected_examples = rejected_examples
-        self._objects, self._detector, self._embedder = objects, detector, embedder
+        self._objects, self._face_models = objects, face_models
+        self._models: FaceModels | None = None
 
     def decide(self, event_id: str, reviewer: str, decision: str, note: str = "") -> ReviewOutcome:
         reviewer, decision = (reviewer or "").strip(), (decision or "").strip().lower()
@@ -151,26 +153,31 @@ class ReviewDesk:
             if embedding is None:
                 kept = "not kept: no face found in the evidence crop"
             else:
-                WatchlistStore(self._db).add_rejected_example(entry_id, embedding)
+                model = self._loaded().embedder.space.model
+                WatchlistStore(self._db).add_rejected_example(entry_id, embedding, model=model)
                 kept = "kept"
         self._objects.delete(key)
         with self._db.session() as session, session.begin():
             session.execute(update(SightingRow).where(SightingRow.event_id == event_id).values(evidence_key=None))
         return kept
 
+    def _loaded(self) -> FaceModels:
+        if self._models is None:
+            if self._face_models is not None:
+                self._models = self._face_models()
+            else:
+                from facetrail.analytics.detector import HogDetector
+                from facetrail.analytics.dlib_embedder import DlibEmbedder
+
+                self._models = FaceModels(HogDetector(detect_width=MIN_CROP_WIDTH_PX * 2, min_face_px=20), DlibEmbedder())
+        return self._models
+
     def _embed_crop(self, crop: np.ndarray) -> np.ndarray | None:
-        if self._detector is None:
-            from facetrail.analytics.detector import HogDetector
-
-            self._detector = HogDetector(detect_width=MIN_CROP_WIDTH_PX * 2, min_face_px=20)
-        if self._embedder is None:
-            from facetrail.analytics.embedder import FaceEmbedder
-
-            self._embedder = FaceEmbedder()
+        models = self._loaded()
         scale = max(1.0, MIN_CROP_WIDTH_PX / crop.shape[1])
         image = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else crop
-        faces = self._detector.detect(image)
+        faces = models.detector.detect(image)
         if not faces:
             return None
         main = max(faces, key=lambda d: d.w * d.h)  # the crop was cut around one face; it is the largest
-        return self._embedder.embed(image, [main])[0]
+        return models.embedder.embed(image, [main])[0]

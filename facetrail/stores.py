@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from facetrail.analytics.face_models import FaceModels, build_face_models
 from facetrail.audit.anchor import default_anchor
 from facetrail.audit.log import AuditLog
 from facetrail.bus.select import open_bus
@@ -60,6 +61,11 @@ class Stores:
     @cached_property
     def health(self) -> HealthStore:
         return HealthStore(self.db)
+
+    @cached_property
+    def face_models(self) -> FaceModels:
+        """Detector and embedder, loaded on first use (a second or so): only commands that look at faces need them."""
+        return build_face_models(self.config.analysis, self.config.models)
 
     @cached_property
     def restitcher(self) -> Restitcher:

@@ -11,7 +11,6 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-EMBEDDING_DIM = 128
 
 
 @dataclass(frozen=True)
@@ -36,10 +35,28 @@ class EnrolledPerson:
 
     record: EntryRecord
     embeddings: np.ndarray
-    """(k, 128) float32 embeddings of the enrolment photos."""
-    rejected: np.ndarray = field(default_factory=lambda: np.zeros((0, EMBEDDING_DIM), np.float32))
-    """(m, 128) embeddings a reviewer marked 'not this person', suppressed next time."""
+    """(k, dim) float32 templates of the enrolment photos, all of one embedding model."""
+    rejected: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    """(m, dim) embeddings a reviewer marked 'not this person', suppressed next time (same model)."""
 
     @property
     def entry_id(self) -> str:
         return self.record.entry_id
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """A threshold `facetrail calibrate` measured for one embedding model on a cohort of people not on the list."""
+
+    model: str
+    threshold: float
+    max_distance_ratio: float
+    target_fpir: float
+    calibrated_at: datetime
+    calibrated_by: str
+    watchlist_version: str = ""
+    per_search_fpir: float | None = None
+    per_pass_fpir: float | None = None
+    expected_fnir: float | None = None
+    cohort_searches: int = 0
+    mated_searches: int = 0

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 import cv2
 from sqlalchemy.exc import DBAPIError
 
-from facetrail.analytics.detector import create_detector
+from facetrail.analytics.detector import FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.face_models import build_face_models
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.anchor import default_anchor
@@ -28,6 +29,7 @@ from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
 from facetrail.health import CameraHealth
 from facetrail.ingest.camera import LiveCamera
+from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
 from facetrail.storage.select import open_object_store
@@ -46,18 +48,22 @@ class AnalysisKit:
     config: Config
     watchlist: WatchlistStore
     publisher: SightingPublisher
-    detector: object
+    detector: FaceDetector
     embedder: FaceEmbedder
 
     @classmethod
-    def build(cls, config: Config) -> "AnalysisKit":
+    def build(cls, config: Config, threads: int = 0) -> "AnalysisKit":
         db = Database(config.database.url)
         publisher = SightingPublisher(open_bus(config.bus), open_object_store(config.objects))
-        return cls(config, WatchlistStore(db), publisher, create_detector(config.analysis.detector), FaceEmbedder())
+        models = build_face_models(config.analysis, config.models, threads)
+        for note in models.notes:
+            log.warning("%s", note)
+        return cls(config, WatchlistStore(db), publisher, models.detector, models.embedder)
 
     def matcher(self) -> tuple[Matcher, str]:
-        version = self.watchlist.version()
-        return Matcher.configured(self.watchlist.enrolled_people(), self.config.analysis.matching), version
+        loaded = load_matcher(self.watchlist, self.embedder.space, self.config.analysis.matching)
+        log.info("worker %s: %s", os.getpid(), loaded.summary(self.embedder.space))
+        return loaded.matcher, loaded.version
 
     def analyser(self, camera_id: str) -> CameraAnalyser:
         matcher, version = self.matcher()
@@ -99,15 +105,15 @@ def _audit_log(config: Config, attempts: int = 5) -> AuditLog:
 class AnalysisLoop:
     """One process's cameras, analysed in one loop; cameras may be added and removed between steps."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, threads: int = 0):
         self.config = config
-        self.kit = AnalysisKit.build(config)
+        self.kit = AnalysisKit.build(config, threads)
         # Accountability: each camera's deployment (start, watch-list changes, stop) is in the audit log.
         self.audit = _audit_log(config)
         self.slots: dict[str, _CameraSlot] = {}
         self.version = self.kit.watchlist.version()
         self._next_health = self._next_check = time.monotonic()
-        log.info("worker %s: detector %s", os.getpid(), self.kit.detector.name)
+        log.info("worker %s: detector %s, embedder %s", os.getpid(), self.kit.detector.name, self.kit.embedder.space.model)
 
     def add(self, camera_id: str) -> None:
         camera = LiveCamera(camera_id, self.config.camera(camera_id).source, self.config.analysis.fps).start()
@@ -166,9 +172,9 @@ class AnalysisLoop:
         self.kit.publisher.flush()
 
 
-def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.Event") -> None:
+def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.Event", threads: int = 0) -> None:
     """One process's loop over its cameras until `stop` is set."""
-    loop = AnalysisLoop(config)
+    loop = AnalysisLoop(config, threads)
     try:
         for camera_id in camera_ids:
             loop.add(camera_id)
@@ -179,11 +185,11 @@ def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.E
         loop.close()
 
 
-def serve_assigned(config: Config, stop, expected_members: int = 1) -> None:
+def serve_assigned(config: Config, stop, expected_members: int = 1, threads: int = 0) -> None:
     """One process's loop over the cameras the workers group assigns it (bus.kind: kafka), until `stop` is set."""
     from facetrail.assignment import CameraAssignment
 
-    loop = AnalysisLoop(config)
+    loop = AnalysisLoop(config, threads)
     assignment = CameraAssignment(config, loop.add, loop.remove, expected_members)
     try:
         while not stop.is_set():
@@ -195,11 +201,14 @@ def serve_assigned(config: Config, stop, expected_members: int = 1) -> None:
         loop.close()
 
 
-def share_cores(processes: int) -> None:
+def share_cores(processes: int) -> int:
     """Give this worker process its share of the cores for OpenCV's DNN (YuNet and the
-    face ResNet). OpenCV would take every core in every process, and N busy processes
-    with N threads each lose ~15% of their throughput to oversubscription."""
-    cv2.setNumThreads(max(1, (os.cpu_count() or 1) // max(1, processes)))
+    face ResNet) and OpenVINO (the embedder); returns the share. Each runtime would take
+    every core in every process, and N busy processes with N threads each lose ~15% of
+    their throughput to oversubscription."""
+    share = max(1, (os.cpu_count() or 1) // max(1, processes))
+    cv2.setNumThreads(share)
+    return share
 
 
 def _child(config_path: str, camera_ids: list[str], stop, processes: int) -> None:
@@ -207,8 +216,7 @@ def _child(config_path: str, camera_ids: list[str], stop, processes: int) -> Non
     from facetrail.logs import configure_logging
 
     configure_logging()
-    share_cores(processes)
-    serve_cameras(load_config(config_path), camera_ids, stop)
+    serve_cameras(load_config(config_path), camera_ids, stop, share_cores(processes))
 
 
 def _assigned_child(config_path: str, expected_members: int, stop) -> None:
@@ -216,8 +224,7 @@ def _assigned_child(config_path: str, expected_members: int, stop) -> None:
     from facetrail.logs import configure_logging
 
     configure_logging()
-    share_cores(expected_members)
-    serve_assigned(load_config(config_path), stop, expected_members)
+    serve_assigned(load_config(config_path), stop, expected_members, share_cores(expected_members))
 
 
 def split_cameras(camera_ids: list[str], processes: int) -> list[list[str]]:

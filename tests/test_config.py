@@ -73,9 +73,15 @@ def test_a_missing_environment_variable_is_an_error_not_a_default(write_config, 
         load_config(write_config("objects: {kind: minio, endpoint: x, access_key: a, secret_key: '${FT_TEST_SECRET}'}\n"))
 
 
-def test_yunet_without_a_model_path_is_refused(write_config):
-    with pytest.raises(ConfigError, match="yunet_model"):
-        load_config(write_config("analysis: {detector: {backend: yunet}}\n"))
+def test_an_embedding_model_outside_the_catalogue_is_refused_naming_the_field(write_config):
+    with pytest.raises(ConfigError, match="analysis.embedder.model"):
+        load_config(write_config("analysis: {embedder: {backend: openvino, model: arcface-r100}}\n"))
+
+
+def test_model_paths_are_relative_to_the_config_file(write_config, tmp_path):
+    config = load_config(write_config("analysis: {embedder: {model_path: m/face.xml}}\nmodels: {dir: models}\n"))
+    assert config.analysis.embedder.model_path == (tmp_path / "m" / "face.xml").resolve()
+    assert config.models.dir == (tmp_path / "models").resolve()
 
 
 def test_the_shipped_configs_are_valid(monkeypatch):

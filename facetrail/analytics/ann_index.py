@@ -14,8 +14,6 @@ import os
 
 import numpy as np
 
-from facetrail.watchlist import EMBEDDING_DIM
-
 # Graph degree and build/search breadth, measured on 1M real-face rows (BENCHMARKS.md,
 # section matching): degree 16 left recall@1 at 0.986-0.99 whatever the search breadth
 # (dense clusters of near-identical faces trap the search); 32 gives 0.998 at ~1 ms.
@@ -25,14 +23,16 @@ EXPANSION_SEARCH = 512
 
 
 class AnnIndex:
-    """Rows of an (M, 128) matrix, searchable by Euclidean distance."""
+    """Rows of an (M, dim) matrix, searchable by Euclidean distance."""
 
     def __init__(self, vectors: np.ndarray, *, expansion_search: int = EXPANSION_SEARCH, threads: int = 0):
         from usearch.index import Index  # compiled extension: import only where a large list needs it
 
-        rows = np.ascontiguousarray(np.asarray(vectors, np.float32).reshape(-1, EMBEDDING_DIM))
+        array = np.asarray(vectors, np.float32)
+        self.dim = int(array.shape[-1])
+        rows = np.ascontiguousarray(array.reshape(-1, self.dim))
         self._index = Index(
-            ndim=EMBEDDING_DIM, metric="l2sq", dtype="f32",
+            ndim=self.dim, metric="l2sq", dtype="f32",
             connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD, expansion_search=expansion_search,
         )
         self._threads = threads or os.cpu_count() or 1
@@ -54,7 +54,7 @@ class AnnIndex:
 
     def search(self, probes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) row numbers and Euclidean distances, nearest first; -1 / inf pad missing neighbours."""
-        queries = np.ascontiguousarray(np.asarray(probes, np.float32).reshape(-1, EMBEDDING_DIM))
+        queries = np.ascontiguousarray(np.asarray(probes, np.float32).reshape(-1, self.dim))
         k = max(1, min(k, self._size)) if self._size else max(1, k)
         rows = np.full((len(queries), k), -1, np.int64)
         dists = np.full((len(queries), k), np.inf, np.float64)

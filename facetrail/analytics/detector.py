@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 
 from facetrail.analytics.motion import Region, merge_overlapping
-from facetrail.config import DetectorConfig
 from facetrail.ingest.pixels import Pixels
 
 
@@ -177,11 +176,16 @@ class YuNetDetector(_Backend):
                  min_face_px: int = 40):
         path = Path(model_path)
         if not path.is_file():
-            raise DetectorError(f"YuNet model not found at {path} (download face_detection_yunet_2023mar.onnx from the OpenCV Zoo)")
+            raise DetectorError(f"YuNet model not found at {path} (`facetrail models fetch yunet-2023mar` downloads it)")
+        # OpenCV 5 warns on every load that its new graph engine ignores the preferred target (CPU either way)
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         try:
             self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), float(score_threshold), 0.3, 5000)
         except cv2.error as exc:
             raise DetectorError(f"YuNet model at {path} cannot be loaded: {str(exc).strip().splitlines()[-1]}") from None
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         self.score_threshold = float(score_threshold)
         self.detect_width = detect_width
         self.min_face_px = min_face_px
@@ -216,11 +220,3 @@ class HogDetector(_Backend):
         rgb = np.ascontiguousarray(image[:, :, ::-1])
         return [_Found(left, top, right - left, bottom - top, 1.0, None)
                 for top, right, bottom, left in self._locate(rgb, number_of_times_to_upsample=self.upsample, model="hog")]
-
-
-def create_detector(config: DetectorConfig) -> FaceDetector:
-    if config.backend == "yunet":
-        if config.yunet_model is None:
-            raise DetectorError("backend 'yunet' needs yunet_model (path of face_detection_yunet_2023mar.onnx)")
-        return YuNetDetector(config.yunet_model, config.score_threshold, config.detect_width, config.min_face_px)
-    return HogDetector(config.detect_width, config.min_face_px)

@@ -1,82 +1,52 @@
-"""128-d face embeddings with dlib's ResNet (the model face_recognition uses).
+"""What every face embedder offers: embeddings of faces in one picture, in a named embedding space.
 
-Each face is aligned by dlib's 5-point shape predictor run on the detector's box,
-on the full-resolution frame: the downscaled detection frame loses the detail the
-embedding needs. Only a margin around each face is converted to RGB, not the frame.
-dlib cuts the aligned chip; the ResNet itself runs in OpenCV's DNN engine with
-dlib's weights (face_resnet), several times faster than the dlib-bin wheel.
+Templates (enrolment embeddings) are only ever compared with probes of the same space:
+the space's name is stored with every template, and the matcher is built per space.
 """
 
 from __future__ import annotations
 
-import threading
-import warnings
 from dataclasses import dataclass
+from typing import Literal, Protocol, Sequence
 
 import numpy as np
 
 from facetrail.analytics.detector import Detection
-from facetrail.analytics.face_resnet import CHIP_PADDING, CHIP_SIZE, FaceResNet
-from facetrail.watchlist import EMBEDDING_DIM
+from facetrail.ingest.pixels import Pixels
 
-# The crop around a face must hold the aligned chip (dlib pads the face by 25%).
-_CROP_MARGIN = 0.6
+Metric = Literal["euclidean", "cosine"]
+
+
+class EmbedderError(Exception):
+    """An embedding model that cannot be loaded; the message says what to fix."""
 
 
 @dataclass(frozen=True)
-class _Models:
-    shape_predictor: object
-    resnet: FaceResNet
+class EmbeddingSpace:
+    """The model an embedding comes from and how its embeddings compare."""
+
+    model: str
+    """Stored with each template; two spaces of different names are never compared."""
+    dim: int
+    metric: Metric
+    """euclidean: distance between raw vectors; cosine: 1 - cosine similarity of L2-normalised vectors."""
+    threshold: float
+    """Largest distance accepted as a match unless the config or a calibration says otherwise (docs/threshold.md)."""
+    max_distance_ratio: float
+    """The ratio test's default for this space (docs/threshold.md)."""
+    track_different_above: float
+    """Two faces of a camera this far apart are surely different people (the tracker refuses to link them)."""
+    track_same_below: float
+    """Two faces this near are surely one person (the tracker takes a lost pass up again)."""
 
 
-_models: _Models | None = None
-_models_lock = threading.Lock()
+class FaceEmbedder(Protocol):
+    space: EmbeddingSpace
+
+    def embed(self, image: Pixels | np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
+        """(n, space.dim) float32 embeddings of the detections of one picture (BGR or decoded planes), in order."""
+        ...
 
 
-def _load_models() -> _Models:
-    """Load the two models once per process."""
-    global _models
-    with _models_lock:
-        if _models is None:
-            import dlib
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # face_recognition_models imports pkg_resources
-                import face_recognition_models as files
-
-            _models = _Models(
-                shape_predictor=dlib.shape_predictor(files.pose_predictor_five_point_model_location()),
-                resnet=FaceResNet(files.face_recognition_model_location()),
-            )
-    return _models
-
-
-class FaceEmbedder:
-    def __init__(self):
-        import dlib
-
-        self._dlib = dlib
-        self._models = _load_models()
-
-    def _crop(self, image_bgr: np.ndarray, d: Detection):
-        """RGB margin around one face and the face's rectangle inside it."""
-        pad = int(round(_CROP_MARGIN * max(d.w, d.h)))
-        x0, y0 = max(0, d.x - pad), max(0, d.y - pad)
-        x1, y1 = min(image_bgr.shape[1], d.x + d.w + pad), min(image_bgr.shape[0], d.y + d.h + pad)
-        rgb = np.ascontiguousarray(image_bgr[y0:y1, x0:x1, ::-1])
-        rect = self._dlib.rectangle(d.x - x0, d.y - y0, d.x - x0 + d.w - 1, d.y - y0 + d.h - 1)
-        return rgb, rect
-
-    def _chip(self, image_bgr: np.ndarray, detection: Detection) -> np.ndarray:
-        """The aligned 150x150 RGB chip, cut as dlib's compute_face_descriptor cuts it."""
-        rgb, rect = self._crop(image_bgr, detection)
-        shape = self._models.shape_predictor(rgb, rect)
-        return self._dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
-
-    def embed(self, image_bgr: np.ndarray, detections: list[Detection]) -> np.ndarray:
-        """(n, 128) float32 embeddings, one per detection, in order."""
-        if not detections:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
-        # One batched forward: the ResNet runs all chips together.
-        chips = np.stack([self._chip(image_bgr, d) for d in detections])
-        return self._models.resnet.descriptors(chips)
+def as_pixels(image: Pixels | np.ndarray) -> Pixels:
+    return image if isinstance(image, Pixels) else Pixels.of_bgr(image)

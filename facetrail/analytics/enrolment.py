@@ -1,15 +1,18 @@
 """Turn an enrolment photo into one reference embedding, or say clearly why not.
 
-Choosing the face: the photo must show one main face. Press and archive photos
-often show other people in the background, so the main face is the largest one
-(weighted a little towards the centre), and other faces are tolerated only when
-they are less than half its width; a second face of comparable size makes the
-photo ambiguous and it is refused.
+Choosing the face: by default the photo must show one main face. Press and archive
+photos often show other people in the background, so the main face is the largest one
+(weighted a little towards the centre), and other faces are tolerated only when they
+are less than half its width; a second face of comparable size makes the photo
+ambiguous and it is refused. The enroller may instead say which face: the one nearest
+the centre, the largest, or one they point at (a box, e.g. clicked in the browser).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Union
 
 import cv2
 import numpy as np
@@ -17,6 +20,7 @@ import numpy as np
 from facetrail.analytics.detector import Detection, FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.quality import face_quality
+from facetrail.analytics.tracker import iou
 
 # Very large photos are shrunk first: detail beyond this adds time, not accuracy.
 MAX_SIDE_PX = 1600
@@ -53,6 +57,46 @@ def _shrunk(image: np.ndarray) -> np.ndarray:
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
+@dataclass(frozen=True)
+class PointedFace:
+    """A face the enroller pointed at: the detected face overlapping this box most is taken."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    def scaled(self, factor: float) -> "PointedFace":
+        return PointedFace(*(int(round(v * factor)) for v in (self.x, self.y, self.w, self.h)))
+
+
+FacePick = Union[Literal["main", "central", "largest"], PointedFace]
+"""main: the one main face, refusing rivals; central: nearest the centre; largest: the widest; or a pointed box."""
+
+
+def central_face(image_shape: tuple[int, ...], faces: list[Detection]) -> Detection:
+    height, width = image_shape[:2]
+    return min(faces, key=lambda d: ((d.centre[0] - width / 2) ** 2 + (d.centre[1] - height / 2) ** 2, -d.w))
+
+
+def pointed_face(faces: list[Detection], pointed: PointedFace) -> Detection:
+    box = Detection(pointed.x, pointed.y, pointed.w, pointed.h, 1.0)
+    best = max(faces, key=lambda d: iou(d, box))
+    if iou(best, box) < 0.3:
+        raise EnrolmentError("no detected face where the photo was pointed at; pick one of the faces found")
+    return best
+
+
+def pick_face(image_shape: tuple[int, ...], faces: list[Detection], pick: FacePick = "main") -> Detection:
+    if isinstance(pick, PointedFace):
+        return pointed_face(faces, pick)
+    if pick == "central":
+        return central_face(image_shape, faces)
+    if pick == "largest":
+        return max(faces, key=lambda d: d.w)
+    return main_face(image_shape, faces)
+
+
 def main_face(image_shape: tuple[int, ...], faces: list[Detection]) -> Detection:
     """The largest face, favouring the centre; raises when another face rivals it."""
     height, width = image_shape[:2]
@@ -66,28 +110,51 @@ def main_face(image_shape: tuple[int, ...], faces: list[Detection]) -> Detection
     main = max(faces, key=prominence)
     rivals = [d for d in faces if d is not main and d.w >= BACKGROUND_FACE_RATIO * main.w]
     if rivals:
-        raise EnrolmentError(f"the photo shows {len(rivals) + 1} faces of similar size; use a photo of the person alone")
+        raise EnrolmentError(f"the photo shows {len(rivals) + 1} faces of similar size; use a photo of the person alone, "
+                             "or say which face (--face central or --face largest)")
     return main
 
 
-def embed_enrolment_photo(
+@dataclass(frozen=True, eq=False)
+class EnrolmentFace:
+    """The template of an enrolment photo and the face it came from."""
+
+    embedding: np.ndarray
+    """(dim,) float32, in the embedder's space."""
+    image: np.ndarray
+    """The photo as analysed (shrunk to MAX_SIDE_PX at most)."""
+    face: Detection
+    """The chosen face, in pixels of `image`."""
+
+
+def enrolment_face(
     image_bgr: np.ndarray,
     detector: FaceDetector,
     embedder: FaceEmbedder,
+    pick: FacePick = "main",
     min_face_px: int = 60,
     min_quality: float = DEFAULT_MIN_QUALITY,
-) -> np.ndarray:
-    """(128,) float32 embedding of the photo's one main face."""
+) -> EnrolmentFace:
+    """The template of the chosen face of an enrolment photo, or EnrolmentError saying why none."""
     if not isinstance(image_bgr, np.ndarray) or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
         raise EnrolmentError("the photo must be a colour image")
     image = _shrunk(image_bgr)
     faces = detector.detect(image)
     if not faces:
         raise EnrolmentError("no face found in the photo")
-    face = main_face(image.shape, faces)
+    if isinstance(pick, PointedFace) and image.shape[1] != image_bgr.shape[1]:
+        pick = pick.scaled(image.shape[1] / image_bgr.shape[1])  # pointed at in the photo as given
+    face = pick_face(image.shape, faces, pick)
     if face.w < min_face_px:
         raise EnrolmentError(f"the face is too small ({face.w} px wide, at least {min_face_px} px needed)")
     quality = face_quality(image, face)
     if quality < min_quality:
         raise EnrolmentError(f"the face is too poor to enrol (quality {quality:.2f}, at least {min_quality:.2f} needed: blurred, turned away or too small)")
-    return embedder.embed(image, [face])[0]
+    return EnrolmentFace(embedder.embed(image, [face])[0], image, face)
+
+
+def embed_enrolment_photo(image_bgr: np.ndarray, detector: FaceDetector, embedder: FaceEmbedder,
+                          pick: FacePick = "main", min_face_px: int = 60,
+                          min_quality: float = DEFAULT_MIN_QUALITY) -> np.ndarray:
+    """(dim,) float32 template of the photo's chosen face."""
+    return enrolment_face(image_bgr, detector, embedder, pick, min_face_px, min_quality).embedding

@@ -29,8 +29,10 @@ from datetime import datetime, timezone
 import numpy as np
 
 from facetrail.analytics.ann_index import AnnIndex
+from facetrail.analytics.embedder import EmbeddingSpace, Metric
+from facetrail.analytics.passes import Candidate
 from facetrail.config import MatchingConfig
-from facetrail.watchlist import EMBEDDING_DIM, EnrolledPerson
+from facetrail.watchlist import EnrolledPerson, OperatingPoint
 
 
 @dataclass(frozen=True)
@@ -49,16 +51,45 @@ def match_score(distance: float) -> float:
 APPROXIMATE_FROM_ROWS = 50_000
 # Nearest rows the index returns per probe; people with several photos take several.
 CANDIDATE_ROWS = 32
+# Entries a pass remembers per embedded shot: enough for the true one and its nearest rivals.
+CANDIDATES_PER_PROBE = 8
 # Distance-matrix cells per exact chunk (float64): bounds memory for big batches.
 _CHUNK_CELLS = 8_000_000
 
 
-def _stack(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _stack(arrays: list[np.ndarray], dim: int) -> tuple[np.ndarray, np.ndarray]:
     """All rows in one matrix, plus which person each row belongs to (ascending, contiguous)."""
-    rows = [np.asarray(a, np.float64).reshape(-1, EMBEDDING_DIM) for a in arrays]
+    rows = [np.asarray(a, np.float64).reshape(-1, dim) for a in arrays]
     owners = np.repeat(np.arange(len(rows), dtype=np.int64), [len(r) for r in rows]) if rows else np.zeros(0, np.int64)
-    matrix = np.concatenate(rows) if rows else np.zeros((0, EMBEDDING_DIM), np.float64)
+    matrix = np.concatenate(rows) if rows else np.zeros((0, dim), np.float64)
     return matrix, owners
+
+
+def metric_distance(euclidean: np.ndarray, metric: Metric) -> np.ndarray:
+    """A space's distance from the Euclidean one: for L2-normalised vectors 1 - cos = d^2 / 2, in the same order."""
+    return euclidean if metric == "euclidean" else np.square(euclidean) / 2.0
+
+
+@dataclass(frozen=True)
+class MatchingRule:
+    """The threshold and ratio test in force, and where they come from (shown to operators)."""
+
+    threshold: float
+    max_distance_ratio: float
+    source: str
+
+
+def matching_rule(matching: MatchingConfig, space: EmbeddingSpace, calibrated: OperatingPoint | None) -> MatchingRule:
+    """The config's values where it sets them, else the operating point calibrated for this model, else the model's defaults."""
+    point = calibrated if calibrated is not None and calibrated.model == space.model else None
+    threshold = matching.threshold if matching.threshold is not None else \
+        point.threshold if point is not None else space.threshold
+    ratio = matching.max_distance_ratio if matching.max_distance_ratio is not None else \
+        point.max_distance_ratio if point is not None else space.max_distance_ratio
+    source = "config" if matching.threshold is not None else \
+        f"calibrated {point.calibrated_at:%Y-%m-%d} for FPIR {point.target_fpir:.2%}" if point is not None else \
+        f"{space.model} default"
+    return MatchingRule(float(threshold), float(ratio), source)
 
 
 def _euclidean(probes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -83,9 +114,13 @@ def _per_person_min(probes: np.ndarray, matrix: np.ndarray, owners: np.ndarray, 
 
 
 class Matcher:
+    """Matches probes of one embedding space against the templates of that space."""
+
     def __init__(self, people: list[EnrolledPerson], threshold: float, approximate_from_rows: int = APPROXIMATE_FROM_ROWS,
-                 max_distance_ratio: float = 1.0):
+                 max_distance_ratio: float = 1.0, metric: Metric = "euclidean", dim: int | None = None):
         usable = [p for p in people if len(p.embeddings)]
+        self.dim = dim or (int(np.asarray(usable[0].embeddings).shape[-1]) if usable else 0)
+        self.metric: Metric = metric
         self.threshold = float(threshold)
         self.max_distance_ratio = float(max_distance_ratio)
         self._ids = [p.entry_id for p in usable]
@@ -96,14 +131,15 @@ class Matcher:
         for entry_id, expires in zip(self._ids, self._expires_s):
             self._latest_expiry[entry_id] = max(expires, self._latest_expiry.get(entry_id, -np.inf))
         self._thresholds = np.array([threshold if p.record.threshold is None else p.record.threshold for p in usable], np.float32)
-        self._refs, self._ref_owner = _stack([p.embeddings for p in usable])
-        self._rejected, self._rej_owner = _stack([p.rejected for p in usable])
+        self._entry_thresholds = {p.entry_id: float(p.record.threshold) for p in usable if p.record.threshold is not None}
+        self._refs, self._ref_owner = _stack([p.embeddings for p in usable], self.dim)
+        self._rejected, self._rej_owner = _stack([p.rejected for p in usable], self.dim)
         self._index = AnnIndex(self._refs) if len(self._refs) >= approximate_from_rows else None
 
     @classmethod
-    def configured(cls, people: list[EnrolledPerson], matching: MatchingConfig) -> "Matcher":
-        """The matcher the services run: the configured threshold and ratio test."""
-        return cls(people, matching.threshold, max_distance_ratio=matching.max_distance_ratio)
+    def for_space(cls, people: list[EnrolledPerson], space: EmbeddingSpace, rule: MatchingRule) -> "Matcher":
+        """The matcher the services run: templates of one space, with the rule in force for it."""
+        return cls(people, rule.threshold, max_distance_ratio=rule.max_distance_ratio, metric=space.metric, dim=space.dim)
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -115,22 +151,49 @@ class Matcher:
 
     def distances(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, people) exact distance of each probe to each person (min over enrolment embeddings)."""
-        probes = np.asarray(embeddings, np.float32).reshape(-1, EMBEDDING_DIM)
-        return _per_person_min(probes, self._refs, self._ref_owner, len(self._ids))
+        probes = self._probes(embeddings)
+        return metric_distance(_per_person_min(probes, self._refs, self._ref_owner, len(self._ids)), self.metric)
+
+    def _probes(self, embeddings: np.ndarray) -> np.ndarray:
+        array = np.asarray(embeddings, np.float32)
+        return array.reshape(-1, self.dim or array.shape[-1])
 
     def match(self, embedding: np.ndarray, now: datetime | None = None) -> Match | None:
-        return self.match_many(np.asarray(embedding).reshape(1, EMBEDDING_DIM), now)[0]
+        return self.match_many(self._probes(embedding), now)[0]
 
-    def match_many(self, embeddings: np.ndarray, now: datetime | None = None) -> list[Match | None]:
-        probes = np.asarray(embeddings, np.float32).reshape(-1, EMBEDDING_DIM)
-        if not self._ids:
-            return [None] * len(probes)
+    def _eligible(self, probes: np.ndarray, now: datetime | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per probe: candidate people (safe indices), their distances, and which are eligible (live, not suppressed)."""
         people, refs, rejected = self._candidates(probes) if self._index is not None else self._everyone(probes)
         now_s = (now or datetime.now(timezone.utc)).timestamp()
         valid = people >= 0
         safe = np.where(valid, people, 0)
         live = self._expires_s[safe] > now_s
-        eligible = valid & (refs < rejected) & live
+        return safe, refs, valid & (refs < rejected) & live, people
+
+    def candidates_many(self, embeddings: np.ndarray, now: datetime | None = None,
+                        k: int = CANDIDATES_PER_PROBE) -> list[tuple[Candidate, ...]]:
+        """Per probe, its k nearest eligible entries (nearest first), whatever their distance: a pass fuses them."""
+        probes = self._probes(embeddings)
+        if not self._ids:
+            return [() for _ in probes]
+        safe, refs, eligible, _ = self._eligible(probes, now)
+        ranked = np.where(eligible, refs, np.inf)
+        order = np.argsort(ranked, axis=1)[:, :k]
+        out = []
+        for row, columns in enumerate(order):
+            out.append(tuple(Candidate(self._ids[safe[row, c]], int(self._identity[safe[row, c]]), float(ranked[row, c]))
+                             for c in columns if np.isfinite(ranked[row, c])))
+        return out
+
+    def threshold_of(self, entry_id: str) -> float:
+        """The entry's own threshold where it has one, else the matcher's."""
+        return self._entry_thresholds.get(entry_id, self.threshold)
+
+    def match_many(self, embeddings: np.ndarray, now: datetime | None = None) -> list[Match | None]:
+        probes = self._probes(embeddings)
+        if not self._ids:
+            return [None] * len(probes)
+        safe, refs, eligible, people = self._eligible(probes, now)
         accepted = eligible & (refs <= self._thresholds[safe])
         ranked = np.where(accepted, refs, np.inf)
         best = ranked.argmin(axis=1)
@@ -160,7 +223,8 @@ class Matcher:
         """Exact: every person is a candidate of every probe."""
         refs = _per_person_min(probes, self._refs, self._ref_owner, len(self._ids))
         rejected = _per_person_min(probes, self._rejected, self._rej_owner, len(self._ids))
-        return np.broadcast_to(np.arange(len(self._ids)), refs.shape), refs, rejected
+        people = np.broadcast_to(np.arange(len(self._ids)), refs.shape)
+        return people, metric_distance(refs, self.metric), metric_distance(rejected, self.metric)
 
     def _candidates(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Approximate: the people owning each probe's nearest rows, with their exact distances."""
@@ -173,7 +237,7 @@ class Matcher:
             seen, at = np.unique(owners[i], return_index=True)
             keep = seen >= 0
             people[i, : keep.sum()], refs[i, : keep.sum()] = seen[keep], dists[i, at[keep]]
-        return people, refs, self._rejected_distances(probes, people)
+        return people, metric_distance(refs, self.metric), metric_distance(self._rejected_distances(probes, people), self.metric)
 
     def _rejected_distances(self, probes: np.ndarray, people: np.ndarray) -> np.ndarray:
         out = np.full(people.shape, np.inf, np.float64)

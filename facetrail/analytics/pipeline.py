@@ -1,13 +1,14 @@
 """The per-camera analyser: frames in, matched passes out.
 
-Per frame: detect, score quality, track; the best shots of each pass (at most
-``best_shots``, each clearly better than the last one embedded) are embedded on
-the full-resolution frame and matched at once. An embedding is never kept: only
-the match it produced (entry and distance) is, and an embedding that matches
-nobody leaves nothing. A pass is announced the moment one of its shots matches
-(fast alerts) and published again, ``final``, when the pass ends; the identity of
-the pass is the entry most of its matching shots voted for. A pass that matched
-nobody only increments a counter, and nothing about it is logged.
+Per frame: detect, score quality, then embed the faces worth it (within a per-frame
+budget: faces whose track geometry alone cannot tell first, then the shots each pass
+wants, analytics.passes) on the full-resolution frame, track with position and
+appearance, and search every embedded shot against the watch-list. A pass keeps, in
+memory and for its life only, its track's mean appearance and its shots' distances to
+their nearest entries; it is announced the moment its evidence is strong enough (fast
+alerts) and published again, ``final``, when it ends, naming the entry its fused
+evidence points at. A pass that matched nobody only increments a counter: nothing of
+it is stored, logged or published.
 """
 
 from __future__ import annotations
@@ -17,24 +18,24 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from facetrail.analytics.detector import Detection, Downscaled, FaceDetector, shrink
 from facetrail.analytics.embedder import FaceEmbedder
-from facetrail.analytics.matcher import Match, Matcher, match_score
+from facetrail.analytics.matcher import Matcher, match_score
 from facetrail.analytics.motion import MotionGate, Region
+from facetrail.analytics.passes import Candidate, Decision, PassEvidence, PassPolicy, Rule
 from facetrail.analytics.quality import face_quality
-from facetrail.analytics.tracker import FaceTrack, FaceTracker, Shot
+from facetrail.analytics.tracker import AppearanceRule, FaceTrack, FaceTracker, Linked, Proposal, Shot
 from facetrail.config import AnalysisConfig
 from facetrail.events import Box, SightingEvent, sighting_event_id
 from facetrail.ingest.frames import Frame
 from facetrail.ingest.pixels import Pixels
 from facetrail.storage.objects import evidence_key
 
-# A pass matched this far inside the threshold is settled: no more embeddings.
-SETTLED_MARGIN = 0.1
 CROP_MARGIN = 0.25
 JPEG_QUALITY = 90
 
@@ -96,9 +97,52 @@ class _Evidence:
 
 @dataclass
 class _PassState:
-    votes: list[Match] = field(default_factory=list)
-    announced: str | None = None
-    evidence: _Evidence | None = None
+    evidence: PassEvidence = field(default_factory=PassEvidence)
+    """What the pass's embedded shots said (distances to their nearest entries, never the embeddings)."""
+    announced: Decision | None = None
+    crop: _Evidence | None = None
+
+
+@dataclass(frozen=True)
+class TracedShot:
+    """One face of a pass as the analyser saw it: for tests and benchmarks (never set in a deployment)."""
+
+    camera_id: str
+    track_id: int
+    frame_index: int
+    quality: float
+    detection: Detection
+    candidates: tuple[Candidate, ...] | None
+    """The entries its embedding was nearest to; None when it was not embedded for matching."""
+
+
+@dataclass(frozen=True)
+class TracedPass:
+    camera_id: str
+    track_id: int
+    first_seen: datetime
+    last_seen: datetime
+    decision: Decision | None
+    embedded: int
+    rejoined: int
+
+
+class PassTrace(Protocol):
+    """Receives every analysed face and every closed pass (tests and benchmarks only)."""
+
+    def shot(self, traced: TracedShot) -> None: ...
+
+    def closed(self, traced: TracedPass) -> None: ...
+
+
+def pass_policy(analysis: AnalysisConfig) -> PassPolicy:
+    passes = analysis.passes
+    return PassPolicy(max_embeddings=passes.max_embeddings, fuse_top=passes.fuse_top)
+
+
+def appearance_rule(embedder: FaceEmbedder) -> AppearanceRule:
+    space = embedder.space
+    return AppearanceRule(space.metric, space.track_different_above, space.track_same_below)
 
 
 def crop_face(pixels: Pixels, detection: Detection, margin: float = CROP_MARGIN) -> np.ndarray:
@@ -130,6 +174,9 @@ class CameraAnalyser:
         embedder: FaceEmbedder,
         matcher: Matcher,
         watchlist_version: str = "",
+        *,
+        policy: PassPolicy | None = None,
+        trace: PassTrace | None = None,
     ):
         self.camera_id = camera_id
         self.analysis = analysis
@@ -138,7 +185,9 @@ class CameraAnalyser:
         self.matcher = matcher
         self.watchlist_version = watchlist_version
         self.counters = CameraCounters()
-        self._tracker = FaceTracker(analysis.tracker, min_quality=analysis.matching.min_quality)
+        self.policy = policy or pass_policy(analysis)
+        self._trace = trace
+        self._tracker = FaceTracker(analysis.tracker, appearance_rule(embedder))
         self._passes: dict[int, _PassState] = {}
         self._motion = MotionGate()
         self._detector_lock = threading.Lock()
@@ -172,17 +221,26 @@ class CameraAnalyser:
         if looked.detections is None:
             if not self._tracker.open_tracks:
                 self.counters.still_frames_skipped += 1  # nothing tracked and nothing moved: nobody new
-                return []
-            looked = self._detect(looked.frame, looked.small, time.perf_counter())  # a tracked face may stand still
+                if not self._tracker.lost_tracks:
+                    return []
+                looked = replace(looked, detections=[], qualities=[])  # only to let lost passes end in time
+            else:
+                looked = self._detect(looked.frame, looked.small, time.perf_counter())  # a tracked face may stand still
         elif looked.searched is not None and self._a_tracked_face_outside(looked):
             # a tracked face stood still while others moved: search it all (counted once, as searched whole)
             looked = self._detect(looked.frame, looked.small, time.perf_counter(), replaces=looked)
-        frame = looked.frame  # its full-resolution BGR is converted only if a face is embedded or cropped
-        update = self._tracker.update(frame.captured_at, frame.index, looked.detections, looked.qualities)
+        frame = looked.frame  # only the boxes of faces embedded or cropped are converted to BGR
+        detections, qualities = looked.detections or [], looked.qualities or []
+        proposals = self._tracker.propose(frame.captured_at, detections)
+        fresh = {i: _PassState() for i, p in enumerate(proposals) if p.track is None}  # passes this frame may start
+        wanted, to_embed = self._choose(proposals, qualities, fresh)
+        looks, candidates = self._embed(frame, detections, to_embed, wanted)
+        update = self._tracker.update(frame.captured_at, frame.index, detections, qualities, looks)
+        del looks  # the tracks keep their mean appearance; the frame's embeddings go
         out = [p for track in update.ended if (p := self._close(track)) is not None]
-        for track, _ in update.improved:
-            self._passes.setdefault(track.track_id, _PassState())
-        out.extend(self._embed_and_match(frame, update.to_embed))
+        for linked in update.linked:
+            self._passes.setdefault(linked.track.track_id, fresh.get(linked.index) or _PassState())
+            out.extend(self._learn(frame, linked, candidates.get(linked.index)))
         for track, shot in update.improved:
             self._keep_evidence(frame, track, shot)
         return out
@@ -226,68 +284,109 @@ class CameraAnalyser:
         qualities = [_quality(frame, d) for d in detections]
         return LookedFrame(frame, small, detections, qualities, searched=regions)
 
+    @property
+    def open_passes(self) -> int:
+        """Passes held in memory (followed, or lost and waiting to be taken up again), with their appearance and
+        distances; once a pass ends nothing of it is held."""
+        return len(self._tracker.open_tracks) + len(self._tracker.lost_tracks) + len(self._passes)
+
     def open_since(self) -> datetime | None:
         """Start of the oldest pass still open: a resumed run must restart there to re-create it whole."""
-        return min((t.first_seen for t in self._tracker.open_tracks), default=None)
+        return min((t.first_seen for t in self._tracker.open_tracks + self._tracker.lost_tracks), default=None)
 
     def finish(self) -> list[MatchedPass]:
         return [p for track in self._tracker.finish() if (p := self._close(track)) is not None]
 
-    def _embed_and_match(self, frame: Frame, to_embed: list[tuple[FaceTrack, Shot]]) -> list[MatchedPass]:
-        wanted = [(t, s) for t, s in to_embed if not self._settled(self._passes[t.track_id])]
-        if not wanted:
-            return []
-        image = frame.image
-        began = time.perf_counter()
-        embeddings = self.embedder.embed(image, [shot.detection for _, shot in wanted])
-        self.counters.embedding_s += time.perf_counter() - began
-        self.counters.embeddings += len(wanted)
-        matches = self.matcher.match_many(embeddings)
-        del embeddings  # matched or not, embeddings are never kept
-        out = []
-        for (track, shot), match in zip(wanted, matches):
-            self._tracker.mark_embedded(track, shot)
-            state = self._passes[track.track_id]
-            if match is None:
+    def _rule(self) -> Rule:
+        return Rule(self.matcher.threshold, self.matcher.max_distance_ratio, self.matcher.threshold_of)
+
+    def _choose(self, proposals: list[Proposal], qualities: list[float],
+                fresh: dict[int, _PassState]) -> tuple[set[int], list[int]]:
+        """Which faces to embed for matching (each pass's policy) and, within the per-frame budget, which at all:
+        faces geometry cannot place come first, then passes with the fewest shots, then the best faces."""
+        rule, gate = self._rule(), self.analysis.matching.min_quality
+
+        def state(index: int) -> _PassState:
+            track = proposals[index].track
+            return fresh[index] if track is None else self._passes.setdefault(track.track_id, _PassState())
+
+        wanted: set[int] = set()
+        for index, quality in enumerate(qualities):
+            if quality < gate:
                 continue
-            state.votes.append(match)
-            if state.announced is None:
-                state.announced = match.entry_id
-                state.evidence = _Evidence(shot, crop_face(frame.pixels, shot.detection))
-                out.append(self._publish(track, state, match.entry_id, final=False))
-        return out
+            evidence = state(index).evidence
+            if evidence.wants(quality, self.policy, self.policy.settle and evidence.settled(self.policy, rule)):
+                wanted.add(index)
+        useful = [i for i, q in enumerate(qualities) if q >= gate and (i in wanted or proposals[i].ambiguous)]
+        useful.sort(key=lambda i: (not proposals[i].ambiguous, state(i).evidence.embedded, -qualities[i]))
+        return wanted, useful[: self.analysis.passes.max_embeddings_per_frame]
+
+    def _embed(self, frame: Frame, detections: list[Detection], to_embed: list[int],
+               wanted: set[int]) -> tuple[list[np.ndarray | None], dict[int, tuple[Candidate, ...]]]:
+        """Per detection its embedding (or None), and the watch-list candidates of those wanted for matching."""
+        looks: list[np.ndarray | None] = [None] * len(detections)
+        if not to_embed:
+            return looks, {}
+        began = time.perf_counter()
+        embeddings = self.embedder.embed(frame.pixels, [detections[i] for i in to_embed])
+        self.counters.embedding_s += time.perf_counter() - began
+        self.counters.embeddings += len(to_embed)
+        for row, index in enumerate(to_embed):
+            looks[index] = embeddings[row]
+        matched = [row for row, index in enumerate(to_embed) if index in wanted]
+        found = self.matcher.candidates_many(embeddings[matched]) if matched else []
+        return looks, {to_embed[row]: shot for row, shot in zip(matched, found)}
+
+    def _learn(self, frame: Frame, linked: Linked, candidates: tuple[Candidate, ...] | None) -> list[MatchedPass]:
+        """One face of a pass: its shot's candidates join the pass's evidence; announce the pass once they suffice."""
+        track, shot = linked.track, linked.shot
+        state = self._passes[track.track_id]
+        if self._trace is not None:
+            self._trace.shot(TracedShot(self.camera_id, track.track_id, shot.frame_index, shot.quality, shot.detection,
+                                        candidates))
+        if candidates is None:
+            return []
+        state.evidence.add(candidates, shot.quality, self.policy, self._rule())
+        if state.announced is not None:
+            return []
+        decision = state.evidence.alert(self.policy, self._rule(), self.matcher.knows)
+        if decision is None:
+            return []
+        state.announced = decision
+        state.crop = _Evidence(shot, crop_face(frame.pixels, shot.detection))
+        return [self._publish(track, state, decision, final=False)]
 
     def _keep_evidence(self, frame: Frame, track: FaceTrack, shot: Shot) -> None:
         """Only passes that matched keep a crop, and only of their best shot."""
         state = self._passes.get(track.track_id)
-        if state is None or state.evidence is None or shot.quality <= state.evidence.shot.quality:
+        if state is None or state.crop is None or shot.quality <= state.crop.shot.quality:
             return
-        state.evidence = _Evidence(shot, crop_face(frame.pixels, shot.detection))
+        state.crop = _Evidence(shot, crop_face(frame.pixels, shot.detection))
 
-    def _settled(self, state: _PassState) -> bool:
-        return any(v.distance <= self.matcher.threshold - SETTLED_MARGIN for v in state.votes)
-
-    def _identity(self, state: _PassState) -> str | None:
-        """Entry most matching shots voted for (ties: the closest), among entries still matchable."""
-        votes = [v for v in state.votes if self.matcher.knows(v.entry_id)]
-        if not votes:
-            return None
-        tally = Counter(v.entry_id for v in votes)
-        return min(tally, key=lambda e: (-tally[e], min(v.distance for v in votes if v.entry_id == e)))
+    def _decision(self, state: _PassState) -> Decision | None:
+        """The fused evidence's entry, or the announced one when the end of the pass no longer clears the rule
+        (an alert already went out: the pass stays a candidate for people to review)."""
+        decision = state.evidence.decide(self.policy, self._rule(), self.matcher.knows)
+        if decision is None and state.announced is not None and self.matcher.knows(state.announced.entry_id):
+            return state.announced
+        return decision
 
     def _close(self, track: FaceTrack) -> MatchedPass | None:
         state = self._passes.pop(track.track_id, _PassState())
         self.counters.passes += 1
-        entry_id = self._identity(state)
-        if entry_id is None:
+        decision = self._decision(state)
+        if self._trace is not None:
+            self._trace.closed(TracedPass(self.camera_id, track.track_id, track.first_seen, track.last_seen, decision,
+                                          state.evidence.embedded, track.rejoined))
+        if decision is None:
             self.counters.unmatched_passes += 1
             return None
         self.counters.matched_passes += 1
-        return self._publish(track, state, entry_id, final=True)
+        return self._publish(track, state, decision, final=True)
 
-    def _publish(self, track: FaceTrack, state: _PassState, entry_id: str, final: bool) -> MatchedPass:
-        distance = min(v.distance for v in state.votes if v.entry_id == entry_id)
-        evidence = state.evidence
+    def _publish(self, track: FaceTrack, state: _PassState, decision: Decision, final: bool) -> MatchedPass:
+        entry_id, distance = decision.entry_id, decision.distance
+        evidence = state.crop
         shot = evidence.shot if evidence is not None else track.best
         event_id = sighting_event_id(self.camera_id, entry_id, track.first_seen)
         event = SightingEvent.create(

@@ -6,12 +6,16 @@ detections are linked to open tracks greedily by overlap (IoU) with that
 prediction or, for fast faces that overlap little between sampled frames, by
 centre distance from it relative to face size. Predicting keeps two walkers who
 cross each other on their own tracks, and keeps a fast walker on one track when
-frames are analysed further apart (a busy machine). A track ends when unseen for
-``max_missing_s`` of capture time.
+frames are analysed further apart (a busy machine).
 
-Per track only the best shots (by quality) are offered for embedding, at most
-``best_shots`` of them, so the costly embedding runs a bounded number of times
-per pass. Pure: no images, no I/O.
+Where faces were embedded, appearance joins geometry: a track keeps the running
+mean of its faces' embeddings, a link to a face that clearly looks like someone
+else is refused (two walkers crossing close), and among plausible links the one
+that looks more alike wins. A track unseen for ``max_missing_s`` is lost rather
+than ended when it has an appearance: a face that looks the same within
+``rejoin_s`` takes it up again wherever it reappears (a walk split by a pillar or
+a passing bus stays one pass). Embeddings live only in these open tracks, for the
+life of the pass. Pure: no images, no I/O.
 """
 
 from __future__ import annotations
@@ -19,12 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import numpy as np
+
 from facetrail.analytics.detector import Detection
 from facetrail.config import TrackerConfig
 
-# A later shot must beat the best embedded one by this much to be embedded too:
-# an approaching face improves a little every frame, and the budget is for real gains.
-QUALITY_GAIN = 0.05
 # Centre distance (in face widths) from the predicted place still linked when boxes
 # barely overlap: a new track has no velocity yet, and a walker crossing the picture
 # moves ~1.75 face widths between frames sampled at 5 fps.
@@ -32,6 +35,26 @@ _MAX_CENTRE_JUMP = 2.5
 # Weight of the newest step in a track's velocity: detector boxes jitter by a few
 # pixels, so one step alone would make a noisy prediction.
 _VELOCITY_SMOOTHING = 0.6
+# How much looking alike adds to a geometric link score (which lies in (-1.5, 2]): enough to decide between
+# two plausible links, too little to overrule a clearly better overlap.
+_APPEARANCE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class AppearanceRule:
+    """When two embeddings of one model are surely different people, or surely the same."""
+
+    metric: str
+    """'cosine' (1 - cosine similarity of unit vectors) or 'euclidean'."""
+    different_above: float
+    """A geometric link to a face farther than this from the track's appearance is refused."""
+    same_below: float
+    """A lost track is taken up again by a face nearer than this."""
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> float:
+        if self.metric == "cosine":
+            return float(1.0 - np.dot(a, b) / max(1e-12, float(np.linalg.norm(a) * np.linalg.norm(b))))
+        return float(np.linalg.norm(a - b))
 
 
 @dataclass(frozen=True)
@@ -42,18 +65,20 @@ class Shot:
     quality: float
 
 
-@dataclass
+@dataclass(eq=False)
 class FaceTrack:
     track_id: int
     first_seen: datetime
     last_seen: datetime
     last: Detection
     best: Shot
-    embedded: int = 0
-    """How many shots of this track were embedded so far."""
-    best_embedded_quality: float = -1.0
     velocity: tuple[float, float] | None = None
     """Full-resolution pixels per second of the face's centre; None until it was seen twice."""
+    appearance: np.ndarray | None = field(default=None, repr=False)
+    """Mean of the embeddings of its faces seen so far (memory only, for the life of the pass)."""
+    appearances: int = 0
+    rejoined: int = 0
+    """Times the track was taken up again by appearance after it was lost."""
 
     def predicted(self, at: datetime) -> Detection:
         """The last box moved on by the track's velocity to capture time `at`."""
@@ -69,20 +94,50 @@ class FaceTrack:
             (ax, ay), (bx, by) = self.last.centre, detection.centre
             step = ((bx - ax) / dt, (by - ay) / dt)
             if self.velocity is not None:
-                step = tuple(_VELOCITY_SMOOTHING * new + (1 - _VELOCITY_SMOOTHING) * old
-                             for new, old in zip(step, self.velocity))
+                step = (_VELOCITY_SMOOTHING * step[0] + (1 - _VELOCITY_SMOOTHING) * self.velocity[0],
+                        _VELOCITY_SMOOTHING * step[1] + (1 - _VELOCITY_SMOOTHING) * self.velocity[1])
             self.velocity = step
         self.last_seen, self.last = at, detection
+
+    def rejoin(self, at: datetime, detection: Detection) -> None:
+        """Taken up again after being lost: it may reappear anywhere, so its old velocity no longer holds."""
+        self.velocity, self.last_seen, self.last = None, at, detection
+        self.rejoined += 1
+
+    def looked_like(self, embedding: np.ndarray) -> None:
+        self.appearances += 1
+        vector = np.asarray(embedding, np.float32)
+        self.appearance = vector.copy() if self.appearance is None else \
+            self.appearance + (vector - self.appearance) / self.appearances
+
+
+@dataclass(frozen=True)
+class Linked:
+    """One detection of this frame and the track it now belongs to."""
+
+    track: FaceTrack
+    shot: Shot
+    index: int
+    """The detection's index in the frame's list."""
 
 
 @dataclass(frozen=True)
 class TrackUpdate:
-    to_embed: list[tuple[FaceTrack, Shot]] = field(default_factory=list)
-    """Shots of this frame worth embedding (good enough and among their track's best)."""
+    linked: list[Linked] = field(default_factory=list)
+    """Every detection of the frame, with its track (new, continued or taken up again)."""
     improved: list[tuple[FaceTrack, Shot]] = field(default_factory=list)
     """Tracks whose best shot is now in this frame."""
     ended: list[FaceTrack] = field(default_factory=list)
-    """Tracks unseen for max_missing_s: their pass is over."""
+    """Tracks unseen too long: their pass is over."""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A detection's likely track before this frame's embeddings are known."""
+
+    track: FaceTrack | None
+    ambiguous: bool
+    """Geometry alone cannot tell: another track or another face competes for the link, or a lost track waits."""
 
 
 def iou(a: Detection, b: Detection) -> float:
@@ -106,59 +161,100 @@ def _link_score(track: Detection, new: Detection, iou_threshold: float) -> float
 
 
 class FaceTracker:
-    def __init__(self, config: TrackerConfig, min_quality: float = 0.0):
+    def __init__(self, config: TrackerConfig, appearance: AppearanceRule | None = None):
         self.config = config
-        self.min_quality = min_quality
+        self.appearance = appearance
         self._open: list[FaceTrack] = []
+        self._lost: list[FaceTrack] = []
         self._next_id = 1
 
     @property
     def open_tracks(self) -> list[FaceTrack]:
+        """Tracks seen within max_missing_s."""
         return list(self._open)
 
-    def update(self, captured_at: datetime, frame_index: int, detections: list[Detection], qualities: list[float]) -> TrackUpdate:
-        if len(detections) != len(qualities):
-            raise ValueError("one quality per detection is needed")
-        ended = self._expire(captured_at)
-        update = TrackUpdate(ended=ended)
-        for det_index, track in self._assign(captured_at, detections).items():
-            shot = Shot(captured_at, frame_index, detections[det_index], qualities[det_index])
+    @property
+    def lost_tracks(self) -> list[FaceTrack]:
+        """Tracks unseen longer than max_missing_s that a look-alike face may still take up again."""
+        return list(self._lost)
+
+    def propose(self, now: datetime, detections: list[Detection]) -> list[Proposal]:
+        """Each detection's likely track by geometry alone, and whether an embedding would help decide (no change)."""
+        scores = self._geometric(now, detections)
+        per_detection: dict[int, int] = {}
+        per_track: dict[int, int] = {}
+        for _, ti, di in scores:
+            per_detection[di] = per_detection.get(di, 0) + 1
+            per_track[ti] = per_track.get(ti, 0) + 1
+        assigned = self._greedy(scores, len(detections))
+        waiting = bool(self._lost) and self.appearance is not None
+        return [Proposal(None if ti is None else self._open[ti],
+                         per_detection.get(di, 0) > 1 or (ti is not None and per_track[ti] > 1) or (ti is None and waiting))
+                for di, ti in enumerate(assigned)]
+
+    def update(self, captured_at: datetime, frame_index: int, detections: list[Detection], qualities: list[float],
+               embeddings: list[np.ndarray | None] | None = None) -> TrackUpdate:
+        if len(detections) != len(qualities) or (embeddings is not None and len(embeddings) != len(detections)):
+            raise ValueError("one quality (and one embedding or None) per detection is needed")
+        looks = embeddings or [None] * len(detections)
+        update = TrackUpdate(ended=self._expire(captured_at))
+        assigned = self._greedy(self._scored(captured_at, detections, looks), len(detections))
+        for di, ti in enumerate(assigned):
+            shot = Shot(captured_at, frame_index, detections[di], qualities[di])
+            track = self._open[ti] if ti is not None else self._rejoined(captured_at, shot, looks[di])
             if track is None:
                 track = FaceTrack(self._next_id, captured_at, captured_at, shot.detection, shot)
                 self._next_id += 1
                 self._open.append(track)
                 update.improved.append((track, shot))
-            else:
+            elif ti is not None:
                 track.move_to(captured_at, shot.detection)
-                if shot.quality > track.best.quality:
-                    track.best = shot
-                    update.improved.append((track, shot))
-            if self._worth_embedding(track, shot):
-                update.to_embed.append((track, shot))
+            if track.best is not shot and shot.quality > track.best.quality:
+                track.best = shot
+                update.improved.append((track, shot))
+            if looks[di] is not None and self.appearance is not None:
+                track.looked_like(looks[di])
+            update.linked.append(Linked(track, shot, di))
         return update
 
     def finish(self) -> list[FaceTrack]:
-        """End of stream: every open pass is over."""
-        ended, self._open = self._open, []
+        """End of stream: every open or lost pass is over."""
+        ended, self._open, self._lost = self._open + self._lost, [], []
         return ended
 
-    def mark_embedded(self, track: FaceTrack, shot: Shot) -> None:
-        track.embedded += 1
-        track.best_embedded_quality = max(track.best_embedded_quality, shot.quality)
-
-    def _worth_embedding(self, track: FaceTrack, shot: Shot) -> bool:
-        if shot.quality < self.min_quality or track.embedded >= self.config.best_shots:
-            return False
-        return shot.quality >= track.best_embedded_quality + QUALITY_GAIN
+    def _rejoined(self, now: datetime, shot: Shot, look: np.ndarray | None) -> FaceTrack | None:
+        """The lost track this face looks like (nearest within same_below), moved back among the open ones."""
+        if look is None or self.appearance is None or not self._lost:
+            return None
+        rule = self.appearance
+        distances = [(rule.distance(t.appearance, look), i) for i, t in enumerate(self._lost) if t.appearance is not None]
+        if not distances:
+            return None
+        distance, index = min(distances)
+        if distance >= rule.same_below:
+            return None
+        track = self._lost.pop(index)
+        track.rejoin(now, shot.detection)
+        self._open.append(track)
+        return track
 
     def _expire(self, now: datetime) -> list[FaceTrack]:
-        ended = [t for t in self._open if (now - t.last_seen).total_seconds() > self.config.max_missing_s]
-        if ended:
-            self._open = [t for t in self._open if t not in ended]
-        return ended
+        ended, still_open = [], []
+        rejoinable = self.appearance is not None
+        for track in self._open:
+            unseen = (now - track.last_seen).total_seconds()
+            if unseen <= self.config.max_missing_s:
+                still_open.append(track)
+            elif rejoinable and track.appearance is not None and unseen <= self.config.rejoin_s:
+                self._lost.append(track)
+            else:
+                ended.append(track)
+        self._open = still_open
+        gone = [t for t in self._lost if (now - t.last_seen).total_seconds() > self.config.rejoin_s]
+        self._lost = [t for t in self._lost if t not in gone]
+        return ended + gone
 
-    def _assign(self, now: datetime, detections: list[Detection]) -> dict[int, FaceTrack | None]:
-        """Greedy best-first linking: each track and each detection used at most once."""
+    def _geometric(self, now: datetime, detections: list[Detection]) -> list[tuple[float, int, int]]:
         candidates = []
         for ti, track in enumerate(self._open):
             expected = track.predicted(now)
@@ -166,14 +262,32 @@ class FaceTracker:
                 score = _link_score(expected, det, self.config.iou_threshold)
                 if score is not None:
                     candidates.append((score, ti, di))
-        candidates.sort(reverse=True)
+        return candidates
+
+    def _scored(self, now: datetime, detections: list[Detection], looks: list[np.ndarray | None]) -> list[tuple[float, int, int]]:
+        """Geometric links, refused where the faces clearly differ and favoured where they look alike."""
+        rule = self.appearance
+        if rule is None:
+            return self._geometric(now, detections)
+        out = []
+        for score, ti, di in self._geometric(now, detections):
+            track, look = self._open[ti], looks[di]
+            if track.appearance is not None and look is not None:
+                distance = rule.distance(track.appearance, look)
+                if distance > rule.different_above:
+                    continue
+                score += _APPEARANCE_WEIGHT * (1.0 - distance / rule.different_above)
+            out.append((score, ti, di))
+        return out
+
+    @staticmethod
+    def _greedy(candidates: list[tuple[float, int, int]], detections: int) -> list[int | None]:
+        """Best-first linking: each track and each detection used at most once; per detection its track index or None."""
         used_tracks: set[int] = set()
-        assigned: dict[int, FaceTrack | None] = {}
-        for _, ti, di in candidates:
-            if ti in used_tracks or di in assigned:
+        assigned: list[int | None] = [None] * detections
+        for _, ti, di in sorted(candidates, reverse=True):
+            if ti in used_tracks or assigned[di] is not None:
                 continue
             used_tracks.add(ti)
-            assigned[di] = self._open[ti]
-        for di in range(len(detections)):
-            assigned.setdefault(di, None)
-        return dict(sorted(assigned.items()))
+            assigned[di] = ti
+        return assigned

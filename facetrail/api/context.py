@@ -37,7 +37,7 @@ class ApiContext(Stores):
         review = getattr(self.config, "review", None)
         options = {} if review is None else {
             "reviewers_required": review.reviewers_required, "rejected_examples": review.keep_rejected_examples}
-        return ReviewDesk(self.db, self.audit, objects=self.objects, **options)
+        return ReviewDesk(self.db, self.audit, objects=self.objects, face_models=lambda: self.face_models, **options)
 
     @cached_property
     def cameras(self) -> dict[str, CameraConfig]:

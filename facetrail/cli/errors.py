@@ -35,6 +35,9 @@ EXIT_CODES: dict[str, int] = {
     # facetrail's own errors, one row each
     "facetrail.config.ConfigError": CONFIG_EXIT,
     "facetrail.analytics.detector.DetectorError": CONFIG_EXIT,
+    "facetrail.analytics.embedder.EmbedderError": CONFIG_EXIT,
+    "facetrail.models.fetch.ModelFetchError": FAILED_EXIT,
+    "facetrail.models.catalogue.UnknownModel": CONFIG_EXIT,
     "facetrail.analytics.face_resnet.FaceResNetError": FAILED_EXIT,
     "facetrail.analytics.enrolment.EnrolmentError": FAILED_EXIT,
     "facetrail.ingest.camera.SourceError": FAILED_EXIT,

@@ -12,9 +12,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from facetrail.analytics.detector import create_detector
-from facetrail.analytics.embedder import FaceEmbedder
-from facetrail.analytics.matcher import Matcher
+from facetrail.analytics.face_models import choose
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.log import os_user
 from facetrail.bus.base import HEALTH_TOPIC
@@ -25,6 +23,7 @@ from facetrail.config import KafkaBusConfig
 from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.health import CameraHealth
 from facetrail.ingest.camera import SourceError, file_duration_s
+from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
 from facetrail.reprocess import ProgressLedger, consecutive_starts, recording_start, reprocess_file
 from facetrail.retention import sweep
@@ -82,13 +81,15 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
     ensure_topics_of(stores.config)  # a fresh broker has none yet: publishing would wait on missing topics
     durations = [file_duration_s(str(v)) for v in videos]  # fails fast, before any work, on a bad file
     starts = consecutive_starts(durations, start) if start else [recording_start(v, d) for v, d in zip(videos, durations)]
-    people = stores.watchlist.enrolled_people()
-    if not people:
-        click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
-    matcher = Matcher.configured(people, stores.config.analysis.matching)
-    detector = create_detector(stores.config.analysis.detector)
-    click.echo(f"detector: {detector.name}; watch-list: {len(people)} entr{'y' if len(people) == 1 else 'ies'}", err=True)
-    analyser_args = (stores.config.analysis, detector, FaceEmbedder(), matcher, stores.watchlist.version())
+    models = stores.face_models
+    loaded = load_matcher(stores.watchlist, models.embedder.space, stores.config.analysis.matching)
+    for note in models.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"detector: {models.detector.name}; embedder: {models.embedder.space.model}; "
+               f"{loaded.summary(models.embedder.space)}", err=True)
+    if not len(loaded.matcher):
+        click.echo("warning: no watch-list entry can be matched, so no sighting can result", err=True)
+    analyser_args = (stores.config.analysis, models.detector, models.embedder, loaded.matcher, loaded.version)
     publisher, ledger = SightingPublisher(stores.bus, stores.objects), ProgressLedger(stores.db)
     failures = 0
     for video, video_start, duration in zip(videos, starts, durations):
@@ -154,7 +155,7 @@ def run(config_path: str, duration: float | None) -> None:
     stores = Stores.load(config_path)
     if not stores.config.cameras:
         raise UsageProblem(f"{config_path}: no cameras configured")
-    if not stores.watchlist.enrolled_people():
+    if not stores.watchlist.records():
         click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
     # Accountability: every run records the exact config in force (its hash) and the watch-list version.
     audit = stores.audit
@@ -172,10 +173,11 @@ def run(config_path: str, duration: float | None) -> None:
         workers = start_assigned_workers(config_path, stores.config, stop)
     else:
         workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
-    detector = stores.config.analysis.detector
-    model = f" ({detector.yunet_model})" if detector.backend == "yunet" else ""
+    choice = choose(stores.config.analysis, stores.config.models)
+    for note in choice.notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es), "
-               f"detector {detector.backend}{model}; Ctrl-C stops", err=True)
+               f"{choice.describe()}; Ctrl-C stops", err=True)
     service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     deadline = None if duration is None else time.monotonic() + duration

@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
-from facetrail.analytics.detector import create_detector
-from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.enrolment import EnrolmentError
 from facetrail.audit.log import os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
-from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in
+from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in, reembed_entry
 from facetrail.erasure import erase_entry
 
 
@@ -31,8 +30,11 @@ def watchlist_group() -> None:
 @click.option("--expires-in-days", type=int, default=30, show_default=True, help="entries expire after this many days")
 @click.option("--watchlist", "list_name", default="default", show_default=True, help="watch-list to add the people to")
 @click.option("--enrolled-by", default=None, help="who is enrolling (default: the logged-in OS user)")
+@click.option("--face", "face", type=click.Choice(["central", "largest"]), default=None,
+              help="in photos showing several people, enrol the face nearest the centre or the largest one "
+                   "(default: refuse photos where another face rivals the main one)")
 def import_folder(folder: Path, config_path: str, legal_basis: str, image_source: str | None,
-                  expires_in_days: int, list_name: str, enrolled_by: str | None) -> None:
+                  expires_in_days: int, list_name: str, enrolled_by: str | None, face: str | None) -> None:
     """Enrol everyone in FOLDER: one subfolder per person, named as the person, holding their photos."""
     if not folder.is_dir():
         raise UsageProblem(f"{folder}: no such folder")
@@ -44,7 +46,10 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
     if lists and list_name not in lists:
         raise UsageProblem(f"--watchlist {list_name!r} is not a configured watch-list; configured: {', '.join(sorted(lists))}")
     expires_at = expiry_within(expires_in_days, stores.config.watchlist.max_expiry_days)
-    detector, embedder = create_detector(stores.config.analysis.detector), FaceEmbedder()
+    models = stores.face_models
+    for note in models.notes:
+        click.echo(f"note: {note}", err=True)
+    detector, embedder = models.detector, models.embedder
     audit, actor = stores.audit, enrolled_by or os_user()
     existing = {r.display_name for r in stores.watchlist.records()}
     failures = 0
@@ -55,7 +60,7 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
         request = EnrolmentRequest(
             display_name=person.name, photos=photos_in(person), legal_basis=legal_basis,
             image_source=image_source or str(person.resolve()), enrolled_by=actor,
-            expires_at=expires_at, watchlist=list_name,
+            expires_at=expires_at, watchlist=list_name, face=face or "main",
         )
         try:
             done = enrol(request, detector, embedder, stores.watchlist, stores.objects)
@@ -69,31 +74,92 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
         audit.record(actor, "watchlist.enrol", record.entry_id, {
             "watchlist": record.watchlist, "legal_basis": record.legal_basis, "image_source": record.image_source,
             "photos": done.photos, "expires_at": record.expires_at, "watchlist_version": stores.watchlist.version(),
+            "model": done.model, "face": face or "main",
         })
         click.echo(f"enrolled {done.record.display_name} ({done.photos} photo(s), expires {done.record.expires_at:%Y-%m-%d})")
     if failures:
         sys.exit(1)
 
 
+def _matching_in_force(stores: Stores) -> dict:
+    """The embedding model the config resolves to here and the rule its matcher runs (no model is loaded)."""
+    from facetrail.analytics.face_models import choose
+    from facetrail.analytics.matcher import matching_rule
+
+    space = choose(stores.config.analysis, stores.config.models).space
+    point = stores.watchlist.operating_point(space.model)
+    rule = matching_rule(stores.config.analysis.matching, space, point)
+    return {"model": space.model, "threshold": rule.threshold, "max_distance_ratio": rule.max_distance_ratio,
+            "source": rule.source, "operating_point": None if point is None else {
+                "target_fpir": point.target_fpir, "per_search_fpir": point.per_search_fpir,
+                "per_pass_fpir": point.per_pass_fpir, "expected_fnir": point.expected_fnir,
+                "cohort_searches": point.cohort_searches, "calibrated_at": point.calibrated_at.isoformat(),
+                "calibrated_by": point.calibrated_by}}
+
+
 @watchlist_group.command("list")
 @CONFIG_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_entries(config_path: str, fmt: str) -> None:
-    """Show the entries (never their embeddings)."""
-    records = Stores.load(config_path).watchlist.records()
+    """Show the entries (never their embeddings) and the matching rule in force."""
+    stores = Stores.load(config_path)
+    records = stores.watchlist.records()
+    templates: dict[str, dict[str, int]] = {}
+    for count in stores.watchlist.template_counts():
+        templates.setdefault(count.entry_id, {})[count.model] = count.templates
+    matching = _matching_in_force(stores)
     if fmt == "json":
-        click.echo(json.dumps([
+        click.echo(json.dumps({"matching": matching, "entries": [
             {"entry_id": r.entry_id, "display_name": r.display_name, "watchlist": r.watchlist,
              "legal_basis": r.legal_basis, "image_source": r.image_source, "enrolled_by": r.enrolled_by,
-             "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat()} for r in records], indent=2))
+             "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat(),
+             "templates": templates.get(r.entry_id, {})} for r in records]}, indent=2))
         return
+    point = matching["operating_point"]
+    calibrated = "" if point is None else \
+        f"; calibrated FPIR per search {point['per_search_fpir']:.2%}" + \
+        (f", per pass {point['per_pass_fpir']:.2%}" if point["per_pass_fpir"] is not None else "") + \
+        (f", expected FNIR {point['expected_fnir']:.1%}" if point["expected_fnir"] is not None else "")
+    click.echo(f"matching: {matching['model']}, threshold {matching['threshold']:.3f}, ratio "
+               f"{matching['max_distance_ratio']:.2f} ({matching['source']}){calibrated}")
     if not records:
         click.echo("the watch-list is empty")
         return
-    click.echo(f"{'NAME':24} {'ENTRY ID':32} {'LIST':12} {'ENROLLED BY':14} {'EXPIRES':10} LEGAL BASIS")
+    click.echo(f"{'NAME':24} {'ENTRY ID':32} {'LIST':12} {'ENROLLED BY':14} {'EXPIRES':10} {'TEMPLATES':9} LEGAL BASIS")
     for r in records:
+        held = templates.get(r.entry_id, {}).get(matching["model"], 0)
         click.echo(f"{r.display_name[:24]:24} {r.entry_id:32} {r.watchlist[:12]:12} {r.enrolled_by[:14]:14} "
-                   f"{r.expires_at:%Y-%m-%d} {r.legal_basis}")
+                   f"{r.expires_at:%Y-%m-%d} {held if held else 'none':9} {r.legal_basis}")
+
+
+@watchlist_group.command("reembed")
+@CONFIG_OPTION
+@click.option("--actor", default=None, help="who is making the change (default: the logged-in OS user)")
+def reembed(config_path: str, actor: str | None) -> None:
+    """Make every entry's templates with the embedding model in use, from the stored enrolment photos."""
+    stores = Stores.load(config_path)
+    models = stores.face_models
+    for note in models.notes:
+        click.echo(f"note: {note}", err=True)
+    model = models.embedder.space.model
+    records = [r for r in stores.watchlist.records() if not r.expired()]
+    failed = partial = 0
+    with tqdm(records, unit="entry", desc=f"re-embedding with {model}", disable=None, leave=False) as bar:
+        for record in bar:
+            done = reembed_entry(record.entry_id, models.detector, models.embedder, stores.watchlist, stores.objects)
+            if done.failures:
+                failed += done.templates == 0
+                partial += done.templates > 0
+                # the display name stays on screen; the audit record names the entry by id only
+                tqdm.write(f"{'not re-embedded' if done.templates == 0 else 'partly re-embedded'} "
+                           f"{record.display_name} ({record.entry_id}): {'; '.join(done.failures)}", file=sys.stderr)
+    stores.audit.record(actor or os_user(), "watchlist.reembed", model, {
+        "entries": len(records), "failed": failed, "partial": partial,
+        "watchlist_version": stores.watchlist.version()})
+    click.echo(f"re-embedded {len(records) - failed} of {len(records)} entr{'y' if len(records) == 1 else 'ies'} "
+               f"with {model}" + (f"; {failed} failed, {partial} partly (listed above)" if failed or partial else ""))
+    if failed:
+        sys.exit(1)
 
 
 def _erase(person: str, config_path: str, actor: str | None, action: str, reason: str | None) -> None:

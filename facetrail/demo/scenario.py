@@ -277,7 +277,8 @@ def _write_config(scenario: Scenario) -> None:
              "position": {"x": c.x, "y": c.y}}
             for c in scenario.cameras
         ],
-        "analysis": {"detector": {"backend": "hog"}},
+        # auto: YuNet and face-reidentification-retail-0095 when their files are found, else dlib (one line says so)
+        "analysis": {"detector": {"backend": "auto"}, "embedder": {"backend": "auto"}},
         "bus": {"kind": "sqlite", "path": "var/bus.db"},
         "database": {"url": "sqlite:///var/facetrail.db"},
         "objects": {"kind": "local", "path": "var/evidence"},

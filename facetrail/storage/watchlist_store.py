@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from facetrail.storage.database import Database
-from facetrail.storage.models import EmbeddingRow, WatchlistEntryRow
-from facetrail.watchlist import EMBEDDING_DIM, EnrolledPerson, EntryRecord
+from facetrail.storage.models import EmbeddingRow, OperatingPointRow, WatchlistEntryRow
+from facetrail.watchlist import EnrolledPerson, EntryRecord, OperatingPoint
 
 
 def _record(row: WatchlistEntryRow) -> EntryRecord:
@@ -27,25 +29,59 @@ def _record(row: WatchlistEntryRow) -> EntryRecord:
     )
 
 
-def _vectors(rows: list[EmbeddingRow], kind: str) -> np.ndarray:
-    chosen = [np.frombuffer(r.vector, dtype=np.float32) for r in rows if r.kind == kind]
-    return np.stack(chosen) if chosen else np.zeros((0, EMBEDDING_DIM), np.float32)
+def _vectors(rows: list[EmbeddingRow], kind: str, model: str) -> np.ndarray:
+    chosen = [np.frombuffer(r.vector, dtype=np.float32) for r in rows if r.kind == kind and r.model == model]
+    return np.stack(chosen) if chosen else np.zeros((0, 0), np.float32)
+
+
+@dataclass(frozen=True)
+class TemplateCount:
+    """How many reference templates of one model an entry has."""
+
+    entry_id: str
+    model: str
+    templates: int
 
 
 class WatchlistStore:
     def __init__(self, db: Database):
         self._db = db
 
-    def add(self, record: EntryRecord, embeddings: np.ndarray, photo_keys: list[str | None]) -> None:
+    def add(self, record: EntryRecord, embeddings: np.ndarray, photo_keys: list[str | None], *, model: str) -> None:
+        """A new entry with its templates, made by embedding model `model` from the photos stored at photo_keys."""
         with self._db.session() as session, session.begin():
             row = WatchlistEntryRow(**record.__dict__)
             for vector, key in zip(np.asarray(embeddings, np.float32), photo_keys):
-                row.embeddings.append(EmbeddingRow(kind="reference", vector=vector.tobytes(), photo_key=key))
+                row.embeddings.append(EmbeddingRow(kind="reference", model=model, vector=vector.tobytes(), photo_key=key))
             session.add(row)
 
-    def add_rejected_example(self, entry_id: str, embedding: np.ndarray) -> None:
+    def replace_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: list[str | None]) -> None:
+        """The entry's reference templates of `model` become these (re-embedding); other models' stay."""
         with self._db.session() as session, session.begin():
-            session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", vector=np.asarray(embedding, np.float32).tobytes()))
+            session.execute(delete(EmbeddingRow).where(
+                EmbeddingRow.entry_id == entry_id, EmbeddingRow.kind == "reference", EmbeddingRow.model == model))
+            for vector, key in zip(np.asarray(embeddings, np.float32), photo_keys):
+                session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
+                                         photo_key=key))
+
+    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> None:
+        with self._db.session() as session, session.begin():
+            session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
+                                     vector=np.asarray(embedding, np.float32).tobytes()))
+
+    def template_counts(self) -> list[TemplateCount]:
+        """Reference templates per entry and model."""
+        with self._db.session() as session:
+            rows = session.execute(
+                select(EmbeddingRow.entry_id, EmbeddingRow.model, func.count())
+                .where(EmbeddingRow.kind == "reference").group_by(EmbeddingRow.entry_id, EmbeddingRow.model)
+                .order_by(EmbeddingRow.entry_id, EmbeddingRow.model)).all()
+            return [TemplateCount(entry_id, model, count) for entry_id, model, count in rows]
+
+    def without_templates(self, model: str, now: datetime | None = None) -> list[EntryRecord]:
+        """Unexpired entries that the matcher of `model` cannot match: they need `facetrail watchlist reembed`."""
+        having = {c.entry_id for c in self.template_counts() if c.model == model}
+        return [r for r in self.records() if r.entry_id not in having and not r.expired(now)]
 
     def records(self) -> list[EntryRecord]:
         with self._db.session() as session:
@@ -66,27 +102,55 @@ class WatchlistStore:
         with self._db.session() as session:
             keys = session.scalars(
                 select(EmbeddingRow.photo_key).where(EmbeddingRow.entry_id == entry_id, EmbeddingRow.photo_key.is_not(None))
+                .distinct().order_by(EmbeddingRow.photo_key)
             ).all()
             return list(keys)
 
-    def enrolled_people(self, now: datetime | None = None) -> list[EnrolledPerson]:
-        """Unexpired entries with their embeddings: what a matcher loads."""
+    def enrolled_people(self, model: str, now: datetime | None = None) -> list[EnrolledPerson]:
+        """Unexpired entries with their templates of embedding model `model`: what that model's matcher loads."""
         now = now or datetime.now(timezone.utc)
         with self._db.session() as session:
             rows = session.scalars(select(WatchlistEntryRow).where(WatchlistEntryRow.expires_at > now)).all()
             people = []
             for row in rows:
-                references = _vectors(row.embeddings, "reference")
+                references = _vectors(row.embeddings, "reference", model)
                 if len(references):
-                    people.append(EnrolledPerson(_record(row), references, _vectors(row.embeddings, "rejected")))
+                    people.append(EnrolledPerson(_record(row), references, _vectors(row.embeddings, "rejected", model)))
             return people
 
+    def save_operating_point(self, point: OperatingPoint) -> None:
+        details = {"per_search_fpir": point.per_search_fpir, "per_pass_fpir": point.per_pass_fpir,
+                   "expected_fnir": point.expected_fnir, "cohort_searches": point.cohort_searches,
+                   "mated_searches": point.mated_searches}
+        with self._db.session() as session, session.begin():
+            session.add(OperatingPointRow(
+                model=point.model, threshold=point.threshold, max_distance_ratio=point.max_distance_ratio,
+                target_fpir=point.target_fpir, details=json.dumps(details), watchlist_version=point.watchlist_version,
+                calibrated_by=point.calibrated_by, calibrated_at=point.calibrated_at))
+
+    def operating_point(self, model: str) -> OperatingPoint | None:
+        """The newest operating point calibrated for `model`."""
+        with self._db.session() as session:
+            row = session.scalars(select(OperatingPointRow).where(OperatingPointRow.model == model)
+                                  .order_by(OperatingPointRow.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        details = json.loads(row.details or "{}")
+        return OperatingPoint(
+            model=row.model, threshold=row.threshold, max_distance_ratio=row.max_distance_ratio,
+            target_fpir=row.target_fpir, calibrated_at=row.calibrated_at, calibrated_by=row.calibrated_by,
+            watchlist_version=row.watchlist_version, per_search_fpir=details.get("per_search_fpir"),
+            per_pass_fpir=details.get("per_pass_fpir"), expected_fnir=details.get("expected_fnir"),
+            cohort_searches=details.get("cohort_searches", 0), mated_searches=details.get("mated_searches", 0))
+
     def version(self) -> str:
-        """Changes whenever an entry or embedding is added or removed."""
+        """Changes whenever an entry or template is added or removed, or an operating point is calibrated."""
         with self._db.session() as session:
             entries = session.execute(select(WatchlistEntryRow.entry_id, WatchlistEntryRow.expires_at).order_by(WatchlistEntryRow.entry_id)).all()
             embeddings = session.execute(select(EmbeddingRow.id).order_by(EmbeddingRow.id)).scalars().all()
-        digest = hashlib.sha256(repr((entries, embeddings)).encode()).hexdigest()
+            calibrated = session.scalar(select(func.max(OperatingPointRow.id)))
+        parts = (entries, embeddings) if calibrated is None else (entries, embeddings, calibrated)
+        digest = hashlib.sha256(repr(parts).encode()).hexdigest()
         return digest[:16]
 
     def remove(self, entry_id: str) -> bool:

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from facetrail.analytics.detector import HogDetector
-from facetrail.analytics.embedder import FaceEmbedder
-from facetrail.analytics.matcher import Matcher
+from facetrail.analytics.dlib_embedder import DlibEmbedder
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.log import AuditLog
 from facetrail.bus.sqlite_bus import SqliteBus
@@ -26,6 +25,7 @@ from facetrail.demo.photos import PhotoError, fetch_photo
 from facetrail.enrolment import EnrolmentRequest, enrol
 from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.ingest.frames import Frame
+from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
 from facetrail.storage.objects import LocalObjectStore
@@ -55,8 +55,8 @@ def detector() -> HogDetector:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> FaceEmbedder:
-    return FaceEmbedder()
+def embedder() -> DlibEmbedder:
+    return DlibEmbedder()
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +110,7 @@ class Site:
 
     def analyse(self, frames: list[Frame], detector, embedder) -> CameraAnalyser:
         """Frames through a real analyser and the worker's publisher, then the trajectory service."""
-        matcher = Matcher.configured(self.watchlist.enrolled_people(), self.config.analysis.matching)
+        matcher = load_matcher(self.watchlist, embedder.space, self.config.analysis.matching).matcher
         analyser = CameraAnalyser(CAMERA, AnalysisConfig(), detector, embedder, matcher, self.watchlist.version())
         publisher = SightingPublisher(self.bus, self.objects)
         for matched in [p for frame in frames for p in analyser.process(frame)] + analyser.finish():

@@ -65,8 +65,10 @@ def test_unenrolled_passers_by_leave_nothing_but_counts(site, photo_path, head_p
         for _, _, value in [m for m in bus_messages(site) if m[0] == HEALTH_TOPIC]:
             HealthStore(site.db).record(CameraHealth.model_validate_json(value))
 
-    # They were seen, embedded and compared: counted, and nothing else.
-    assert counters.embeddings >= len(PASSERS_BY)
+    # They were seen, embedded (several shots each, and their looks followed by the tracker) and compared:
+    # counted, and nothing else. Once their passes ended the analyser holds nothing of them, not even in memory.
+    assert counters.embeddings >= 2 * len(PASSERS_BY)
+    assert analyser.open_passes == 0
     assert (counters.unmatched_passes, counters.matched_passes) == (len(PASSERS_BY), 0)
 
     # Database: no table gained a row, except the camera's health counts.

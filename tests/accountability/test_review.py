@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from facetrail.analytics.face_models import FaceModels
+
 from facetrail.audit.log import AuditLog
 from facetrail.events import Box, SightingEvent
 from facetrail.review import ReviewDesk, ReviewError
@@ -33,7 +35,7 @@ def db(tmp_path):
 def event_id(db) -> str:
     record = EntryRecord(entry_id="e1", display_name="Ada", watchlist="default", legal_basis="case 42", image_source="test",
                          enrolled_by="tester", created_at=NOW, expires_at=NOW + timedelta(days=30))
-    WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None])
+    WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     event = SightingEvent.create(camera_id="gate-1", entry_id="e1", first_seen=NOW, last_seen=NOW, score=0.6,
                                  box=Box(x=1, y=2, w=50, h=50), quality=0.7, final=True)
     SightingStore(db).upsert_many([event])
@@ -122,10 +124,11 @@ def test_a_rejected_false_match_is_suppressed_next_time(site, photo_path, head_p
     false_match = stored[0].event
     assert list(site.objects.keys(false_match.evidence_key)) == [false_match.evidence_key]
 
-    reviews = ReviewDesk(site.db, site.audit, reviewers_required=2, objects=site.objects, detector=detector, embedder=embedder)
+    reviews = ReviewDesk(site.db, site.audit, reviewers_required=2, objects=site.objects,
+                         face_models=lambda: FaceModels(detector, embedder))
     assert reviews.decide(false_match.event_id, "alice", "reject", note="not him").status == "rejected"
 
-    assert len(site.watchlist.enrolled_people()[0].rejected) == 1
+    assert len(site.watchlist.enrolled_people(embedder.space.model)[0].rejected) == 1
     assert list(site.objects.keys("evidence/")) == []  # the wrongly matched passer-by's crop is gone
     audit = [r for r in site.audit.records() if r.action == "review.decision"][-1]
     assert audit.details["rejected_example"] == "kept"

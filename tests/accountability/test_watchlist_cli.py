@@ -107,3 +107,34 @@ def test_list_permissions_allow_only_the_named_roles():
     config = WatchlistConfig.model_validate({"lists": {"wanted": {"roles": ["operator", "auditor"]}}})
     assert config.allows("wanted", "operator") and config.allows("wanted", "admin")
     assert not config.allows("wanted", "enroller") and not config.allows("missing", "operator")
+
+
+def _group_photo(obama: np.ndarray, biden: np.ndarray) -> np.ndarray:
+    canvas = np.zeros((1200, 2000, 3), np.uint8)
+    canvas[: obama.shape[0], : obama.shape[1]] = obama
+    canvas[:1200, 1000:1970] = biden[:1200]
+    return canvas
+
+
+def test_a_group_photo_is_refused_naming_the_option_and_enrolled_with_it(site, people, photo_path):
+    group = _group_photo(cv2.imread(str(photo_path("obama.jpg"))), cv2.imread(str(photo_path("biden.jpg"))))
+    folder = people("Joe Biden", image=group)
+    refused = invoke(site, "watchlist", "import", str(folder), "--legal-basis", "case 3", "--image-source", "news")
+    assert refused.exit_code == 1 and "--face central" in refused.output and site.watchlist.records() == []
+    done = invoke(site, "watchlist", "import", str(folder), "--legal-basis", "case 3", "--image-source", "news",
+                  "--face", "largest")
+    assert done.exit_code == 0, done.output
+    enrolled = [r for r in site.audit.records() if r.action == "watchlist.enrol"][-1]
+    assert enrolled.details["face"] == "largest"
+
+
+def test_only_the_enrolled_face_and_its_margin_are_stored_not_the_whole_photo(site, people, photo_path):
+    group = _group_photo(cv2.imread(str(photo_path("obama.jpg"))), cv2.imread(str(photo_path("biden.jpg"))))
+    folder = people("Joe Biden", image=group)
+    invoke(site, "watchlist", "import", str(folder), "--legal-basis", "case 3", "--image-source", "news",
+           "--face", "largest")
+    [key] = site.watchlist.photo_keys(site.watchlist.records()[0].entry_id)
+    stored = cv2.imdecode(np.frombuffer(site.objects.get(key), np.uint8), cv2.IMREAD_COLOR)
+    from facetrail.analytics.detector import HogDetector
+
+    assert len(HogDetector(detect_width=640).detect(stored)) == 1  # Obama, beside him, was not kept

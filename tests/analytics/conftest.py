@@ -90,9 +90,9 @@ def yunet_detector(yunet_model_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from facetrail.analytics.embedder import FaceEmbedder
+    from facetrail.analytics.dlib_embedder import DlibEmbedder
 
-    return FaceEmbedder()
+    return DlibEmbedder()
 
 
 def _make_person(entry_id: str, embeddings: np.ndarray, *, expires_in_days: float = 30, threshold: float | None = None,

@@ -73,8 +73,10 @@ class EmbeddingCache:
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder):
         self.detector, self.embedder = detector, embedder
         score = getattr(detector, "score_threshold", None)  # YuNet's; HOG has none
+        space = embedder.space
+        model = "" if space.model == "dlib-resnet-v1" else f"-{space.model}"  # dlib's caches keep their first names
         # j0: no jitter; LFW photos (250 px) are never downscaled, so the width rule does not matter
-        self.path = CACHE / f"lfw-{detector.name}-{detector.min_face_px}{'' if score is None else f'-s{score}'}-j0.npz"
+        self.path = CACHE / f"lfw-{detector.name}-{detector.min_face_px}{'' if score is None else f'-s{score}'}-j0{model}.npz"
         self._known: dict[str, np.ndarray] = {}
         if self.path.is_file():
             with np.load(self.path) as stored:
@@ -88,7 +90,8 @@ class EmbeddingCache:
         if key not in self._known:
             image = load_image(path)
             faces = self.detector.detect(image)
-            vector = self.embedder.embed(image, [main_face_of(image, faces)])[0] if faces else np.full(128, np.nan, np.float32)
+            vector = self.embedder.embed(image, [main_face_of(image, faces)])[0] if faces \
+                else np.full(self.embedder.space.dim, np.nan, np.float32)
             self._known[key], self._dirty = vector, True
         vector = self._known[key]
         return None if np.isnan(vector).any() else vector
@@ -133,9 +136,9 @@ def score(split_: Split, cache: EmbeddingCache) -> Scored:
         if vector is None:
             continue
         record = EntryRecord(name, name, "lfw", "study", "lfw-dev", "study", now, now + timedelta(days=1))
-        people.append(EnrolledPerson(record, vector.reshape(1, 128)))
+        people.append(EnrolledPerson(record, vector.reshape(1, -1)))
         names.append(name)
-    matcher = Matcher(people, threshold=1.0)
+    matcher = Matcher(people, threshold=1.0, metric=cache.embedder.space.metric)
 
     def distances(photos: list[str]) -> np.ndarray:
         rows = []

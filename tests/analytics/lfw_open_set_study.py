@@ -1,6 +1,9 @@
 """Which decision rule separates mated from non-mated searches best, on identities never used to tune it.
 
-    .venv/bin/python -m tests.analytics.lfw_open_set_study
+    .venv/bin/python -m tests.analytics.lfw_open_set_study [dlib | face-reidentification-retail-0095-fp16 | ...-int8]
+
+The argument names the embedding model (default dlib); distances are that model's own (Euclidean for dlib,
+1 - cosine for retail-0095).
 
 Protocol as bench/accuracy.py (section 6: the same seed, enrolment photos, probes and
 leave-one-out non-mated searches at K=1000), plus: every identity of lfw-dev is put
@@ -34,12 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.accuracy import MAX_PROBES, SEED
-from facetrail.analytics.matcher import _per_person_min
+from facetrail.analytics.matcher import _per_person_min, metric_distance
 
 FPIRS = (0.003, 0.01)
 HALF_SEED = 7
 EXTRA_K100_SEEDS = (1, 2, 3, 4)
 COHORT_IDENTITIES = 200
+METRIC = "euclidean"
 DEFAULT_THRESHOLD = 0.48
 
 
@@ -60,7 +64,7 @@ class Gallery:
 
     def person_distances(self) -> np.ndarray:
         """(K, K) smallest row-to-row distance between two people, inf on the diagonal."""
-        by_row = _per_person_min(self.rows, self.rows, self.owner, len(self.names))
+        by_row = metric_distance(_per_person_min(self.rows, self.rows, self.owner, len(self.names)), METRIC)
         out = np.full((len(self.names), len(self.names)), np.inf)
         np.minimum.at(out, self.owner, by_row)
         np.fill_diagonal(out, np.inf)
@@ -83,7 +87,8 @@ def build(vec, people, enrolled, unenrolled, enrol_photos, leave_one_out) -> tup
         found = [(j, v) for j, p in enumerate(photos) if (v := vec(p)) is not None]
         out = np.full((len(photos), len(kept)), np.inf)
         if found:
-            out[[j for j, _ in found]] = _per_person_min(np.array([v for _, v in found], np.float64), gallery.rows, gallery.owner, len(kept))
+            out[[j for j, _ in found]] = metric_distance(_per_person_min(
+                np.array([v for _, v in found], np.float64), gallery.rows, gallery.owner, len(kept)), METRIC)
         return out
 
     md = distances([p for _, p in mated])
@@ -267,12 +272,14 @@ def _fmt(t: tuple[float, float]) -> str:
     return f"{t[0]:.3f}" if not np.isfinite(t[1]) else f"{t[0]:.3f}/{t[1]:.3f}"
 
 
-def main() -> None:
-    from bench.accuracy import _caches
+def main(model: str = "dlib") -> None:
+    global METRIC, DEFAULT_THRESHOLD
+    from bench.faces import lfw_cache
     from tests.analytics.lfw import identities
 
     people = identities()
-    ours, _ = _caches()
+    ours = lfw_cache(None if model == "dlib" else model)
+    METRIC, DEFAULT_THRESHOLD = ours.embedder.space.metric, ours.embedder.space.threshold
     halves = sorted(people)
     random.Random(HALF_SEED).shuffle(halves)
     half_a = set(halves[: len(halves) // 2])
@@ -293,7 +300,7 @@ def main() -> None:
                 cohort = np.array([v for n in cohort_names if (v := ours.embedding(people[n][0])) is not None], np.float64)
             gallery, searches = build(ours.embedding, people, enrolled, unenrolled, 1, len(unenrolled) < k)
             if k == 100:
-                by_row = _per_person_min(cohort, gallery.rows, gallery.owner, len(gallery.names))
+                by_row = metric_distance(_per_person_min(cohort, gallery.rows, gallery.owner, len(gallery.names)), METRIC)
                 external = by_row.T
             runs.append(scores(gallery, searches, external))
         report(f"K={k}, one enrolment photo", runs, half_a.__contains__)
@@ -314,4 +321,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(*sys.argv[1:2])

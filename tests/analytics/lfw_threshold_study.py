@@ -9,7 +9,7 @@ import sys
 import time
 
 from facetrail.analytics.detector import HogDetector, YuNetDetector
-from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.dlib_embedder import DlibEmbedder
 from tests.analytics.lfw import LFW, EmbeddingCache, rates, score, split
 
 YUNET = LFW.parents[1] / "models" / "face_detection_yunet_2023mar.onnx"
@@ -17,7 +17,7 @@ YUNET = LFW.parents[1] / "models" / "face_detection_yunet_2023mar.onnx"
 
 def main(sizes: list[int], backend: str) -> None:
     detector = YuNetDetector(YUNET, 0.8, 640, 40) if backend == "yunet" else HogDetector(640, 40)
-    cache = EmbeddingCache(detector, FaceEmbedder())
+    cache = EmbeddingCache(detector, DlibEmbedder())
     for k in sizes:
         started = time.time()
         scored = score(split(k), cache)

@@ -7,7 +7,7 @@ alignment or matching shows up here.
 
 import pytest
 
-from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.dlib_embedder import DlibEmbedder
 
 from .lfw import LFW, EmbeddingCache, rates, score, split
 
@@ -22,7 +22,7 @@ ENROLLED = 50
 
 @pytest.fixture(scope="module")
 def scored(yunet_detector):
-    return score(split(ENROLLED), EmbeddingCache(yunet_detector, FaceEmbedder()))
+    return score(split(ENROLLED), EmbeddingCache(yunet_detector, DlibEmbedder()))
 
 
 def test_every_enrolment_photo_yields_an_embedding(scored):

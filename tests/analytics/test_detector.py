@@ -3,7 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facetrail.analytics.detector import DetectorError, HogDetector, YuNetDetector, create_detector
+from facetrail.analytics.detector import DetectorError, HogDetector, YuNetDetector
+from facetrail.analytics.face_models import create_detector
 from facetrail.config import DetectorConfig
 
 
@@ -53,8 +54,20 @@ def test_create_detector_refuses_a_file_that_is_not_a_model(tmp_path):
         create_detector(DetectorConfig(backend="yunet", yunet_model=bogus))
 
 
-def test_create_detector_builds_the_hog_backend_by_default():
-    assert isinstance(create_detector(DetectorConfig()), HogDetector)
+def test_the_default_detector_falls_back_to_hog_when_no_yunet_model_is_found(tmp_path, monkeypatch):
+    from facetrail.config import ModelsConfig
+
+    monkeypatch.delenv("FACETRAIL_MODEL_DIR", raising=False)
+    empty = ModelsConfig(dir=tmp_path, cache=tmp_path / "cache")
+    assert isinstance(create_detector(DetectorConfig(), empty), HogDetector)
+
+
+def test_the_default_detector_is_yunet_when_its_model_is_found(yunet_model_path, tmp_path, monkeypatch):
+    from facetrail.config import ModelsConfig
+
+    monkeypatch.delenv("FACETRAIL_MODEL_DIR", raising=False)
+    found = ModelsConfig(dir=yunet_model_path.parent, cache=tmp_path / "cache")
+    assert isinstance(create_detector(DetectorConfig(), found), YuNetDetector)
 
 
 def test_a_downscale_shared_by_the_caller_gives_the_detectors_own_boxes(obama, yunet_detector):
@@ -147,7 +160,7 @@ def test_a_set_detect_width_wins_over_min_face_px(yunet_model_path):
 
 
 def test_hog_detects_at_640_px_unless_told_otherwise():
-    assert create_detector(DetectorConfig()).width_for(1920) == 640
+    assert create_detector(DetectorConfig(backend="hog")).width_for(1920) == 640
 
 
 def _walk_seen(detector, photo: Path, face_px: int, steps: int = 8) -> bool:

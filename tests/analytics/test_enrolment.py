@@ -78,3 +78,49 @@ def test_load_image_reads_a_webp_named_jpg():
 
 def test_load_image_reads_a_jpeg(photos):
     assert load_image(photos / "obama.jpg").shape == (1137, 910, 3)
+
+
+def _side_by_side(obama, biden) -> np.ndarray:
+    canvas = np.zeros((1200, 2000, 3), np.uint8)
+    canvas[: obama.shape[0], : obama.shape[1]] = obama
+    canvas[:1200, 1000:1970] = biden[:1200]
+    return canvas
+
+
+def test_refusing_a_group_photo_names_the_option_that_picks_a_face(obama, biden, hog_detector, embedder):
+    with pytest.raises(EnrolmentError, match="--face central"):
+        embed_enrolment_photo(_side_by_side(obama, biden), hog_detector, embedder)
+
+
+def test_the_enroller_may_point_at_the_face_to_enrol_in_a_group_photo(obama, biden, hog_detector, embedder):
+    from facetrail.analytics.enrolment import PointedFace
+
+    canvas = _side_by_side(obama, biden)
+    biden_face = max(hog_detector.detect(canvas), key=lambda d: d.x)
+    chosen = embed_enrolment_photo(canvas, hog_detector, embedder,
+                                   pick=PointedFace(biden_face.x, biden_face.y, biden_face.w, biden_face.h))
+    assert np.linalg.norm(chosen - embed_enrolment_photo(biden, hog_detector, embedder)) < 0.1
+
+
+def test_pointing_where_no_face_was_found_is_refused(obama, hog_detector, embedder):
+    from facetrail.analytics.enrolment import PointedFace
+
+    with pytest.raises(EnrolmentError, match="no detected face where"):
+        embed_enrolment_photo(obama, hog_detector, embedder, pick=PointedFace(0, 0, 30, 30))
+
+
+def test_the_largest_face_of_a_group_photo_can_be_chosen(obama, biden, hog_detector, embedder):
+    canvas = np.zeros((1200, 1600, 3), np.uint8)
+    canvas[: obama.shape[0], : obama.shape[1]] = obama
+    smaller = cv2.resize(biden, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    canvas[: min(1200, smaller.shape[0]), 900 : 900 + min(700, smaller.shape[1])] = smaller[:1200, :700]
+    largest = embed_enrolment_photo(canvas, hog_detector, embedder, pick="largest")
+    assert np.linalg.norm(largest - embed_enrolment_photo(obama, hog_detector, embedder)) < 0.1
+
+
+def test_the_face_nearest_the_centre_can_be_chosen(obama, biden, hog_detector, embedder):
+    from facetrail.analytics.detector import Detection
+    from facetrail.analytics.enrolment import central_face
+
+    faces = [Detection(10, 10, 300, 300, 1.0), Detection(900, 500, 200, 200, 1.0)]
+    assert central_face((1200, 2000, 3), faces) is faces[1]

@@ -130,8 +130,39 @@ def test_the_approximate_path_applies_the_ratio_test(make_person):
     assert matcher.approximate and matcher.match(_probe(0.40)) is None
 
 
-def test_the_configured_matcher_takes_threshold_and_ratio_from_the_config(make_person):
-    from facetrail.config import MatchingConfig
+def test_the_services_matcher_takes_threshold_and_ratio_from_the_rule_in_force(make_person):
+    from facetrail.analytics.dlib_embedder import DLIB_SPACE
+    from facetrail.analytics.matcher import MatchingRule
 
-    matcher = Matcher.configured([make_person("a", BASE)], MatchingConfig(threshold=0.4, max_distance_ratio=0.8))
+    matcher = Matcher.for_space([make_person("a", BASE)], DLIB_SPACE, MatchingRule(0.4, 0.8, "config"))
     assert (matcher.threshold, matcher.max_distance_ratio) == (0.4, 0.8)
+
+
+def _unit(vector) -> np.ndarray:
+    vector = np.asarray(vector, np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_a_cosine_space_reports_one_minus_the_cosine_similarity_as_distance(make_person):
+    a, probe = _unit(np.r_[1.0, 0.0, np.zeros(254)]), _unit(np.r_[0.8, 0.6, np.zeros(254)])
+    matcher = Matcher([make_person("a", a[None, :])], threshold=0.3, metric="cosine")
+    match = matcher.match(probe)
+    assert match is not None and abs(match.distance - 0.2) < 1e-6 and abs(match.score - 0.8) < 1e-6
+    assert abs(float(matcher.distances(probe)[0, 0]) - 0.2) < 1e-6
+
+
+def test_the_rule_in_force_is_the_configs_then_the_calibrated_then_the_models_default():
+    from datetime import datetime, timezone
+
+    from facetrail.analytics.dlib_embedder import DLIB_SPACE
+    from facetrail.analytics.matcher import matching_rule
+    from facetrail.config import MatchingConfig
+    from facetrail.watchlist import OperatingPoint
+
+    point = OperatingPoint("dlib-resnet-v1", 0.41, 0.85, 0.003, datetime(2026, 12, 1, tzinfo=timezone.utc), "ana")
+    other_model = OperatingPoint("another-model", 0.2, 0.5, 0.003, datetime(2026, 12, 1, tzinfo=timezone.utc), "ana")
+    assert matching_rule(MatchingConfig(threshold=0.5), DLIB_SPACE, point).threshold == 0.5
+    calibrated = matching_rule(MatchingConfig(), DLIB_SPACE, point)
+    assert (calibrated.threshold, calibrated.max_distance_ratio) == (0.41, 0.85) and "calibrated" in calibrated.source
+    assert matching_rule(MatchingConfig(), DLIB_SPACE, other_model).threshold == DLIB_SPACE.threshold
+    assert matching_rule(MatchingConfig(), DLIB_SPACE, None).source == "dlib-resnet-v1 default"

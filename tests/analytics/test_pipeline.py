@@ -80,9 +80,21 @@ def test_the_first_publication_carries_a_jpeg_crop_of_the_face(face_patch, backg
     assert passes[1].crop_jpeg is None  # the best shot did not change: the stored crop stands
 
 
-def test_a_pass_is_embedded_at_most_best_shots_times(face_patch, background, biden_enrolled, hog_detector, embedder):
-    analyser, _ = analyse(walk(face_patch, background, steps=10), biden_enrolled, hog_detector, embedder, tracker={"best_shots": 2})
-    assert 1 <= analyser.counters.embeddings <= 2
+def test_a_pass_is_embedded_at_most_max_embeddings_times(face_patch, background, biden_enrolled, hog_detector, embedder):
+    analyser, _ = analyse(walk(face_patch, background, steps=10), biden_enrolled, hog_detector, embedder,
+                          passes={"max_embeddings": 2})
+    assert analyser.counters.embeddings == 2
+
+
+def test_a_pass_is_embedded_along_its_walk_not_only_at_its_start(face_patch, background, biden_enrolled, hog_detector,
+                                                                  embedder):
+    traced = Traced()
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, biden_enrolled, trace=traced)
+    for frame in walk(face_patch, background, steps=10):
+        analyser.process(frame)
+    analyser.finish()
+    embedded = [s.frame_index for s in traced.shots if s.candidates is not None]
+    assert len(embedded) >= 5 and embedded[-1] >= 8
 
 
 def test_an_unenrolled_face_makes_no_event_and_only_counts(face_patch, background, biden_enrolled, hog_detector, embedder, caplog):
@@ -100,10 +112,11 @@ def test_an_unmatched_face_leaves_no_state_behind_once_its_pass_ends(face_patch,
     analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, biden_enrolled)
     for frame in walk(face_patch, background, steps=4):
         analyser.process(frame)
-    # While the pass is open only the match votes are kept: none for a face that matched nobody.
-    assert all(state.votes == [] and state.evidence is None for state in analyser._passes.values())
+    # While the pass is open it holds its distances to the nearest entries and no crop (it matched nobody).
+    assert all(state.crop is None and state.announced is None for state in analyser._passes.values())
+    assert analyser.open_passes > 0
     analyser.finish()
-    assert analyser._passes == {}
+    assert analyser.open_passes == 0
 
 
 def test_an_empty_watch_list_makes_no_events(face_patch, background, hog_detector, embedder):
@@ -148,6 +161,37 @@ def test_the_analyser_measures_detection_and_embedding_time(face_patch, backgrou
     assert analyser.counters.detection_ms > 0 and analyser.counters.embedding_ms > 0
 
 
+class Traced:
+    """Collects the analyser's trace (tests only)."""
+
+    def __init__(self):
+        self.shots, self.passes = [], []
+
+    def shot(self, traced):
+        self.shots.append(traced)
+
+    def closed(self, traced):
+        self.passes.append(traced)
+
+
+def test_a_walk_hidden_for_two_seconds_stays_one_pass_with_one_alert(face_patch, background, obama_enrolled, hog_detector,
+                                                                     embedder):
+    before = walk(face_patch, background, steps=5)
+    hidden = [Frame.of_bgr(CAMERA, 5 + i, T0 + timedelta(seconds=1.0 + 0.2 * i), background.copy()) for i in range(10)]
+    after = [Frame.of_bgr(CAMERA, 15 + i, T0 + timedelta(seconds=3.0 + 0.2 * i), _placed(face_patch, background, 800 + 30 * i))
+             for i in range(5)]
+    analyser, passes = analyse(before + hidden + after, obama_enrolled, hog_detector, embedder)
+    assert [p.event.final for p in passes] == [False, True]
+    assert passes[1].event.first_seen == T0 and passes[1].event.last_seen == after[-1].captured_at
+    assert analyser.counters.passes == 1
+
+
+def _placed(face_patch, background, x: int) -> np.ndarray:
+    image = background.copy()
+    image[150:150 + face_patch.shape[0], x:x + face_patch.shape[1]] = face_patch
+    return image
+
+
 def _events(passes):
     return [(p.event.event_id, p.event.entry_id, p.event.first_seen, p.event.last_seen, p.event.box, p.event.final) for p in passes]
 
@@ -155,7 +199,7 @@ def _events(passes):
 def test_looking_ahead_on_another_thread_gives_the_same_passes_as_processing_in_turn(face_patch, background, obama_enrolled, hog_detector, embedder):
     from facetrail.ingest.readahead import read_ahead
 
-    frames = walk(face_patch, background) + walk(face_patch, background, start_s=4.0, first_index=20)
+    frames = walk(face_patch, background) + walk(face_patch, background, start_s=6.0, first_index=20)
     _, in_turn = analyse(frames, obama_enrolled, hog_detector, embedder)
     analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled, watchlist_version="v7")
     ahead = [p for looked in read_ahead((analyser.look(f) for f in frames), 4) for p in analyser.analyse(looked)]
@@ -186,7 +230,7 @@ def _with_a_moving_box(image: np.ndarray, step: int) -> np.ndarray:
 
 
 def test_a_walk_searched_only_where_it_moved_makes_the_same_passes_as_searched_whole(face_patch, background, obama_enrolled, hog_detector, embedder):
-    frames = walk(face_patch, background) + walk(face_patch, background, start_s=4.0, first_index=20)
+    frames = walk(face_patch, background) + walk(face_patch, background, start_s=6.0, first_index=20)
     regions, in_regions = analyse(frames, obama_enrolled, hog_detector, embedder)
     _, whole = analyse(frames, obama_enrolled, hog_detector, embedder, detector={"motion_regions": False})
     assert len(whole) == 4 and _events(in_regions) == _events(whole)

@@ -1,7 +1,9 @@
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from facetrail.analytics.detector import Detection
-from facetrail.analytics.tracker import FaceTracker, iou
+from facetrail.analytics.tracker import AppearanceRule, FaceTracker, iou
 from facetrail.config import TrackerConfig
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -15,8 +17,17 @@ def at(seconds):
     return T0 + timedelta(seconds=seconds)
 
 
-def tracker(**overrides):
-    return FaceTracker(TrackerConfig(**{"max_missing_s": 1.0, "best_shots": 3, **overrides}), min_quality=0.25)
+LOOKS = AppearanceRule("cosine", different_above=0.8, same_below=0.4)
+
+
+def tracker(appearance: AppearanceRule | None = None, **overrides):
+    return FaceTracker(TrackerConfig(**{"max_missing_s": 1.0, **overrides}), appearance)
+
+
+def face(seed: int) -> np.ndarray:
+    """A unit 'embedding' standing for one person's looks (distinct seeds: near-orthogonal people)."""
+    vector = np.random.default_rng(seed).normal(size=256).astype(np.float32)
+    return vector / np.linalg.norm(vector)
 
 
 def test_a_moving_box_stays_one_track_across_frames():
@@ -58,23 +69,6 @@ def test_finish_closes_every_open_track():
     assert len(t.finish()) == 2 and t.open_tracks == []
 
 
-def test_only_clearly_better_shots_are_offered_and_at_most_best_shots_of_them():
-    t = tracker(best_shots=2)
-    offered = []
-    for i, quality in enumerate([0.3, 0.32, 0.5, 0.9, 0.95]):
-        update = t.update(at(i * 0.2), i, [box(100 + 5 * i)], [quality])
-        for track, shot in update.to_embed:
-            t.mark_embedded(track, shot)
-            offered.append(shot.quality)
-    assert offered == [0.3, 0.5]
-
-
-def test_shots_below_min_quality_are_never_offered():
-    t = tracker()
-    update = t.update(at(0), 0, [box(100)], [0.1])
-    assert update.to_embed == [] and len(t.open_tracks) == 1
-
-
 def test_the_best_shot_is_the_highest_quality_one():
     t = tracker()
     for i, quality in enumerate([0.4, 0.8, 0.6]):
@@ -109,3 +103,64 @@ def test_a_walker_stays_one_track_when_analysis_slows_to_once_a_second():
     for i, seconds in enumerate(times):  # 330 px/s: four face widths between the later frames
         t.update(at(seconds), i, [box(100 + int(330 * seconds))], [0.5])
     assert len(t.open_tracks) == 1 and t.open_tracks[0].first_seen == at(0)
+
+
+def test_a_face_that_clearly_looks_like_someone_else_is_not_linked_to_a_track_by_position():
+    t = tracker(LOOKS)
+    ada, bob = face(1), face(2)
+    for i in range(3):  # Ada stands still at x=500 while Bob walks towards her
+        t.update(at(i * 0.2), i, [box(500), box(200 + 60 * i)], [0.5, 0.5], [ada, bob])
+    # Bob steps in front of Ada: one face, nearer Ada's box than where Bob was heading
+    update = t.update(at(0.6), 3, [box(495)], [0.5], [bob])
+    assert [linked.track.appearance @ bob > 0.99 for linked in update.linked] == [True]
+
+
+def test_without_appearance_the_same_scene_hands_bobs_face_to_adas_track():
+    t = tracker()
+    for i in range(3):
+        t.update(at(i * 0.2), i, [box(500), box(200 + 60 * i)], [0.5, 0.5])
+    ada = t.open_tracks[0]
+    update = t.update(at(0.6), 3, [box(495)], [0.5])
+    assert update.linked[0].track is ada  # the mistake appearance prevents
+
+
+def test_a_walk_hidden_for_two_seconds_is_taken_up_again_by_a_face_that_looks_the_same():
+    t = tracker(LOOKS, max_missing_s=1.0, rejoin_s=3.0)
+    ada = face(1)
+    for i in range(4):
+        t.update(at(i * 0.2), i, [box(100 + 30 * i)], [0.5], [ada])
+    for i in range(4, 14):  # behind a pillar
+        assert t.update(at(i * 0.2), i, [], []).ended == []
+    update = t.update(at(2.8), 14, [box(900)], [0.5], [face(1) * 0.9 + face(3) * 0.1])
+    assert len(t.open_tracks) == 1 and update.linked[0].track.first_seen == at(0)
+    assert update.linked[0].track.rejoined == 1
+
+
+def test_a_lost_track_is_not_taken_up_by_someone_else():
+    t = tracker(LOOKS, rejoin_s=3.0)
+    for i in range(4):
+        t.update(at(i * 0.2), i, [box(100 + 30 * i)], [0.5], [face(1)])
+    t.update(at(2.0), 10, [], [])
+    update = t.update(at(2.4), 12, [box(900)], [0.5], [face(2)])
+    assert update.linked[0].track.first_seen == at(2.4) and len(t.lost_tracks) == 1
+
+
+def test_a_lost_track_ends_once_unseen_longer_than_rejoin_s():
+    t = tracker(LOOKS, max_missing_s=1.0, rejoin_s=3.0)
+    t.update(at(0), 0, [box(100)], [0.5], [face(1)])
+    assert t.update(at(2.0), 1, [], []).ended == [] and len(t.lost_tracks) == 1
+    assert [tr.first_seen for tr in t.update(at(3.5), 2, [], []).ended] == [at(0)]
+    assert t.lost_tracks == []
+
+
+def test_a_face_two_tracks_compete_for_is_ambiguous_without_an_embedding():
+    t = tracker(LOOKS)
+    t.update(at(0), 0, [box(100), box(170)], [0.5, 0.5])
+    proposals = t.propose(at(0.2), [box(135)])
+    assert proposals[0].ambiguous and proposals[0].track is not None
+
+
+def test_faces_far_apart_are_placed_by_position_alone():
+    t = tracker(LOOKS)
+    t.update(at(0), 0, [box(100), box(600)], [0.5, 0.5])
+    assert [p.ambiguous for p in t.propose(at(0.2), [box(110), box(610)])] == [False, False]

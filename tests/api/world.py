@@ -71,7 +71,7 @@ class World:
         record = EntryRecord(entry_id, name, watchlist, "case 2026/17", "test photos", "tester", now, now + timedelta(days=30))
         key = enrolment_key(entry_id, 0)
         self.objects.put(key, jpeg(len(entry_id)))
-        WatchlistStore(self.db).add(record, np.ones((1, 128), np.float32), [key])
+        WatchlistStore(self.db).add(record, np.ones((1, 128), np.float32), [key], model="dlib-resnet-v1")
         return record
 
     def publish(self, camera_id: str, entry_id: str, at: datetime, score: float = 0.8, crop: bool = True) -> SightingEvent:

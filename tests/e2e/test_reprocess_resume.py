@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from facetrail.analytics.detector import HogDetector
-from facetrail.analytics.embedder import FaceEmbedder
+from facetrail.analytics.dlib_embedder import DlibEmbedder
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.bus.sqlite_bus import SqliteBus
@@ -28,7 +28,7 @@ class Interrupted(Exception):
 
 @pytest.fixture(scope="module")
 def models():
-    return HogDetector(), FaceEmbedder()
+    return HogDetector(), DlibEmbedder()
 
 
 def _site(root, scenario, models):
@@ -42,7 +42,7 @@ def _site(root, scenario, models):
 
 
 def _run(clip, db, objects, watchlist, bus, models, stop_at_s=None):
-    analyser = CameraAnalyser("cam-b", AnalysisConfig(), *models, Matcher(watchlist.enrolled_people(), 0.48))
+    analyser = CameraAnalyser("cam-b", AnalysisConfig(), *models, Matcher(watchlist.enrolled_people("dlib-resnet-v1"), 0.48))
 
     def progress(offset: float) -> None:
         if stop_at_s is not None and offset >= stop_at_s:

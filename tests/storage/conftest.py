@@ -28,7 +28,7 @@ def make_record(entry_id: str = "e1", name: str = "Ada", expires_in_days: int = 
 @pytest.fixture
 def enrolled(db):
     store = WatchlistStore(db)
-    store.add(make_record(), np.ones((1, 128), np.float32), ["enrolment/e1/0.jpg"])
+    store.add(make_record(), np.ones((1, 128), np.float32), ["enrolment/e1/0.jpg"], model="dlib-resnet-v1")
     return store
 
 
@@ -48,7 +48,7 @@ def entry_db(request, tmp_path):
     except Exception as exc:  # the shared services are down: nothing to check against
         pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
     entry_id = f"bulk-{uuid.uuid4().hex[:8]}"
-    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None])
+    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     yield db, entry_id
     WatchlistStore(db).remove(entry_id)  # cascades to its sightings and tracks in the shared database
     db.dispose()

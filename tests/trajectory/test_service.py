@@ -28,7 +28,7 @@ CONFIG = TrajectoryConfig(new_track_gap_s=600, max_speed_mps=10)
 def world(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
     record = EntryRecord("ada", "Ada", "default", "case 1", "test", "tester", T0, T0 + timedelta(days=900))
-    WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None])
+    WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     bus = SqliteBus(tmp_path / "bus.db")
 
     def service():
@@ -262,7 +262,7 @@ def _enrolled_db(path, people: list[str]) -> Database:
     db = Database(f"sqlite:///{path}")
     for person in people:
         record = EntryRecord(person, person, "default", "case 1", "test", "tester", T0, T0 + timedelta(days=900))
-        WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None])
+        WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     return db
 
 

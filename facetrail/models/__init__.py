@@ -1,0 +1,1 @@
+"""Model files: the pinned catalogue, where they are found on this machine, and fetching them from their publishers."""

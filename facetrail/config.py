@@ -30,6 +30,7 @@ PATTERN_WORDS: dict[str, str] = {
     TOPIC_PREFIX_PATTERN: "empty, or up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
                           "and ending with '.' (e.g. 'site-b.')",
     BUCKET_PATTERN: "3 to 63 lower-case letters, digits, '.' or '-', starting with a letter or digit",
+    r"^https?://[^\s]+$": "an http:// or https:// URL, without spaces",
 }
 
 

@@ -41,7 +41,7 @@ def published(tmp_path_factory) -> SqliteBus:
     folder = tmp_path_factory.mktemp("contract")
     db = Database(f"sqlite:///{folder / 'db.sqlite'}")
     WatchlistStore(db).add(EntryRecord("ada", "Ada", "default", "case 1", "test", "tester", T0, T0 + timedelta(days=900)),
-                           np.ones((1, 128), np.float32), [None])
+                           np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     bus = SqliteBus(folder / "bus.db")
     publisher = SightingPublisher(bus, LocalObjectStore(folder / "evidence"))
     event = SightingEvent.create(camera_id="cam-a", entry_id="ada", first_seen=T0, last_seen=T0 + timedelta(seconds=3),

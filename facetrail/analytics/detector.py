@@ -173,29 +173,49 @@ class YuNetDetector(_Backend):
     smallest_face_px = 20
 
     def __init__(self, model_path: str | Path, score_threshold: float = 0.6, detect_width: int | None = None,
-                 min_face_px: int = 40):
+                 min_face_px: int = 40, runtime: str = "opencv", threads: int = 0):
         path = Path(model_path)
         if not path.is_file():
             raise DetectorError(f"YuNet model not found at {path} (`facetrail models fetch yunet-2023mar` downloads it)")
-        # OpenCV 5 warns on every load that its new graph engine ignores the preferred target (CPU either way)
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        try:
-            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), float(score_threshold), 0.3, 5000)
-        except cv2.error as exc:
-            raise DetectorError(f"YuNet model at {path} cannot be loaded: {str(exc).strip().splitlines()[-1]}") from None
-        finally:
-            cv2.utils.logging.setLogLevel(level)
+        self.runtime = runtime
+        self._net = _on_openvino(path, score_threshold, threads) if runtime == "openvino" else \
+            _on_opencv(path, score_threshold)
         self.score_threshold = float(score_threshold)
         self.detect_width = detect_width
         self.min_face_px = min_face_px
 
     def _find(self, image: np.ndarray) -> list[_Found]:
-        self._net.setInputSize((image.shape[1], image.shape[0]))
-        _, faces = self._net.detect(image)
-        if faces is None:
-            return []
+        faces = self._net(image)
         return [_Found(float(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[14]), r[4:14].reshape(5, 2)) for r in faces]
+
+
+def _on_opencv(path: Path, score_threshold: float) -> Callable[[np.ndarray], np.ndarray]:
+    """cv2.FaceDetectorYN: (n, 15) rows of box, landmarks and score per picture."""
+    # OpenCV 5 warns on every load that its new graph engine ignores the preferred target (CPU either way)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), float(score_threshold), 0.3, 5000)
+    except cv2.error as exc:
+        raise DetectorError(f"YuNet model at {path} cannot be loaded: {str(exc).strip().splitlines()[-1]}") from None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+    def detect(image: np.ndarray) -> np.ndarray:
+        net.setInputSize((image.shape[1], image.shape[0]))
+        faces = net.detect(image)[1]
+        return np.zeros((0, 15), np.float32) if faces is None else faces
+
+    return detect
+
+
+def _on_openvino(path: Path, score_threshold: float, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    from facetrail.analytics.yunet_openvino import YuNetOnOpenVino
+
+    try:
+        return YuNetOnOpenVino(path, score_threshold, threads).detect
+    except RuntimeError as exc:
+        raise DetectorError(f"YuNet model at {path} cannot be loaded: {str(exc).strip().splitlines()[0]}") from None
 
 
 class HogDetector(_Backend):

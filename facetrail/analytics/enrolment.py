@@ -19,13 +19,17 @@ import numpy as np
 
 from facetrail.analytics.detector import Detection, FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
-from facetrail.analytics.quality import face_quality
+from facetrail.analytics.quality import face_quality, frontal_score, sharpness_score
 from facetrail.analytics.tracker import iou
 
 # Very large photos are shrunk first: detail beyond this adds time, not accuracy.
 MAX_SIDE_PX = 1600
 BACKGROUND_FACE_RATIO = 0.5
 DEFAULT_MIN_QUALITY = 0.4
+# Each cue is checked on its own too: a frontal, large face can score well overall and still be too blurred to
+# make a template (on lfw-dev's photos sharpness is above 0.52 for 99% of faces, frontalness above 0.35 for most).
+MIN_SHARPNESS = 0.3
+MIN_FRONTAL = 0.35
 
 
 class EnrolmentError(Exception):
@@ -145,12 +149,30 @@ def enrolment_face(
     if isinstance(pick, PointedFace) and image.shape[1] != image_bgr.shape[1]:
         pick = pick.scaled(image.shape[1] / image_bgr.shape[1])  # pointed at in the photo as given
     face = pick_face(image.shape, faces, pick)
+    problems = face_problems(image, face, min_face_px, min_quality)
+    if problems:
+        raise EnrolmentError(problems[0])
+    return EnrolmentFace(embedder.embed(image, [face])[0], image, face)
+
+
+def face_problems(image: np.ndarray, face: Detection, min_face_px: int = 60,
+                  min_quality: float = DEFAULT_MIN_QUALITY) -> list[str]:
+    """Why a face would make a poor template (too small, blurred, turned away, poor overall); empty when it is fine."""
+    problems = []
     if face.w < min_face_px:
-        raise EnrolmentError(f"the face is too small ({face.w} px wide, at least {min_face_px} px needed)")
+        problems.append(f"the face is too small ({face.w} px wide, at least {min_face_px} px needed)")
+    sharpness = sharpness_score(image, face)
+    if sharpness < MIN_SHARPNESS:
+        problems.append(f"the face is too poor to enrol: blurred (sharpness {sharpness:.2f}, at least {MIN_SHARPNESS} needed)")
+    frontal = frontal_score(face)
+    if frontal is not None and frontal < MIN_FRONTAL:
+        problems.append(f"the face is too poor to enrol: turned away (frontalness {frontal:.2f}, at least {MIN_FRONTAL} "
+                        "needed)")
     quality = face_quality(image, face)
     if quality < min_quality:
-        raise EnrolmentError(f"the face is too poor to enrol (quality {quality:.2f}, at least {min_quality:.2f} needed: blurred, turned away or too small)")
-    return EnrolmentFace(embedder.embed(image, [face])[0], image, face)
+        problems.append(f"the face is too poor to enrol (quality {quality:.2f}, at least {min_quality:.2f} needed: "
+                        "blurred, turned away or too small)")
+    return problems
 
 
 def embed_enrolment_photo(image_bgr: np.ndarray, detector: FaceDetector, embedder: FaceEmbedder,

@@ -95,6 +95,11 @@ def choose(analysis: AnalysisConfig, models: ModelsConfig) -> Choice:
     found_by = locator(models)
     yunet, detector_note = _choose_detector(analysis.detector, found_by)
     embedder, embedder_note = _choose_embedder(analysis.embedder, found_by)
+    if detector_note and embedder_note and embedder_note.endswith("is not found; " + _FETCH_HINT):
+        # neither strong model is here (a fresh machine): one line says so
+        return Choice(None, None, (f"detector and embedder: dlib HOG and ResNet, because the strong models ({YUNET.name}, "
+                                   f"{analysis.embedder.model}) are not found; `facetrail models fetch` downloads them, "
+                                   f"or set {ENV_DIR} to a folder holding them",))
     return Choice(yunet, embedder, tuple(n for n in (detector_note, embedder_note) if n))
 
 
@@ -105,10 +110,12 @@ class FaceModels:
     notes: tuple[str, ...] = ()
 
 
-def detector_of(choice: Choice, config: DetectorConfig) -> FaceDetector:
+def detector_of(choice: Choice, config: DetectorConfig, threads: int = 0) -> FaceDetector:
     if choice.yunet is None:
         return HogDetector(config.detect_width, config.min_face_px)
-    return YuNetDetector(choice.yunet, config.score_threshold, config.detect_width, config.min_face_px)
+    runtime = config.yunet_runtime if config.yunet_runtime != "auto" else \
+        "openvino" if _openvino_installed() else "opencv"
+    return YuNetDetector(choice.yunet, config.score_threshold, config.detect_width, config.min_face_px, runtime, threads)
 
 
 def embedder_of(choice: Choice, threads: int = 0) -> FaceEmbedder:
@@ -121,7 +128,7 @@ def embedder_of(choice: Choice, threads: int = 0) -> FaceEmbedder:
 def build_face_models(analysis: AnalysisConfig, models: ModelsConfig, threads: int = 0) -> FaceModels:
     """Detector and embedder of a config; `threads` caps the embedder's inference threads (0: the runtime's choice)."""
     choice = choose(analysis, models)
-    return FaceModels(detector_of(choice, analysis.detector), embedder_of(choice, threads), choice.notes)
+    return FaceModels(detector_of(choice, analysis.detector, threads), embedder_of(choice, threads), choice.notes)
 
 
 def create_detector(config: DetectorConfig, models: ModelsConfig | None = None) -> FaceDetector:

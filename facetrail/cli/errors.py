@@ -38,6 +38,7 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.analytics.embedder.EmbedderError": CONFIG_EXIT,
     "facetrail.models.fetch.ModelFetchError": FAILED_EXIT,
     "facetrail.models.catalogue.UnknownModel": CONFIG_EXIT,
+    "facetrail.calibration.CalibrationError": FAILED_EXIT,
     "facetrail.analytics.face_resnet.FaceResNetError": FAILED_EXIT,
     "facetrail.analytics.enrolment.EnrolmentError": FAILED_EXIT,
     "facetrail.ingest.camera.SourceError": FAILED_EXIT,

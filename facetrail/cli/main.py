@@ -9,6 +9,7 @@ import click
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 from facetrail.cli.audit import audit_group  # noqa: E402
+from facetrail.cli.calibrate import calibrate  # noqa: E402
 from facetrail.cli.errors import FriendlyGroup  # noqa: E402
 from facetrail.cli.models import models_group  # noqa: E402
 from facetrail.cli.pipeline import reprocess, run, trajectory  # noqa: E402
@@ -25,7 +26,7 @@ def cli() -> None:
     configure_logging()
 
 
-for command in (watchlist_group, models_group, run, reprocess, trajectory, tracks, sightings, audit_group, retention_group):
+for command in (watchlist_group, models_group, calibrate, run, reprocess, trajectory, tracks, sightings, audit_group, retention_group):
     cli.add_command(command)
 from facetrail.cli.users import users_group; cli.add_command(users_group)  # noqa: E402, E702
 from facetrail.cli.api import api; cli.add_command(api)  # noqa: E402, E702

@@ -87,8 +87,11 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
         click.echo(f"note: {note}", err=True)
     click.echo(f"detector: {models.detector.name}; embedder: {models.embedder.space.model}; "
                f"{loaded.summary(models.embedder.space)}", err=True)
-    if not len(loaded.matcher):
-        click.echo("warning: no watch-list entry can be matched, so no sighting can result", err=True)
+    if not stores.watchlist.records():
+        click.echo("warning: the watch-list is empty, so no sighting can result", err=True)
+    elif not len(loaded.matcher):
+        click.echo(f"warning: no watch-list entry has {models.embedder.space.model} templates, so no sighting can "
+                   "result (run `facetrail watchlist reembed`)", err=True)
     analyser_args = (stores.config.analysis, models.detector, models.embedder, loaded.matcher, loaded.version)
     publisher, ledger = SightingPublisher(stores.bus, stores.objects), ProgressLedger(stores.db)
     failures = 0

@@ -189,3 +189,28 @@ def test_most_faces_as_narrow_as_min_face_px_walking_across_1080p_are_found_by_d
     seen = [_walk_seen(detector, photo, 52) for photo in photos]
     # at the old defaults (640 px wide, score 0.8) the faces shrank to ~15 px and none of these walks was seen (10 are now)
     assert sum(seen) >= len(seen) // 2, seen
+
+
+def test_yunet_on_openvino_finds_the_same_boxes_as_opencvs_face_detector(shared_dir, yunet_model_path):
+    import av
+
+    opencv = YuNetDetector(yunet_model_path, detect_width=960, runtime="opencv")
+    openvino = YuNetDetector(yunet_model_path, detect_width=960, runtime="openvino")
+    compared = 0
+    for clip in ("crowd_street.mp4", "royal_opera_house_walkers.mp4"):
+        with av.open(str(shared_dir / "videos" / clip)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index % 15:
+                    continue
+                image = frame.to_ndarray(format="bgr24")
+                a = sorted((d.x, d.y, d.w, d.h) for d in opencv.detect(image))
+                b = sorted((d.x, d.y, d.w, d.h) for d in openvino.detect(image))
+                assert len(a) == len(b) and np.abs(np.array(a) - np.array(b)).max(initial=0) <= 1, (clip, index)
+                compared += len(a)
+    assert compared > 50
+
+
+def test_the_default_yunet_runs_on_openvino_when_it_is_installed(yunet_model_path):
+    from facetrail.analytics.face_models import Choice, detector_of
+
+    assert detector_of(Choice(yunet_model_path, None), DetectorConfig()).runtime == "openvino"

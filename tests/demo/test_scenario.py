@@ -43,7 +43,7 @@ def test_the_config_loads_with_every_camera_pointing_at_its_clip(scenario):
     for configured, camera in zip(config.cameras, scenario.cameras):
         assert configured.source == str(camera.clip)
         assert (configured.position.x, configured.position.y) == (camera.x, camera.y)
-    assert config.analysis.detector.backend == "hog"
+    assert config.analysis.detector.backend == "auto" and config.analysis.embedder.backend == "auto"
     assert config.bus.path == scenario.root / "var" / "bus.db"
     assert config.objects.path == scenario.root / "var" / "evidence"
     assert config.database.url == f"sqlite:///{scenario.root / 'var' / 'facetrail.db'}"

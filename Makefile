@@ -15,14 +15,21 @@ endif
 
 venv: $(STAMP)
 
+# pip's output, setuptools' build warnings included, goes to the install log, so that what a
+# newcomer sees of `make demo` is the tracks; a failing step shows the end of the log.
+INSTALL_LOG := .cache/install.log
+LOGGED = >>$(INSTALL_LOG) 2>&1 || { tail -n 30 $(INSTALL_LOG) >&2; echo "error: installing into $(VENV) failed; full output in $(INSTALL_LOG)" >&2; exit 1; }
+
 # Wheels only: dlib comes from dlib-bin, and face-recognition is installed
 # without its dependency list so pip never tries to compile dlib from source.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip "setuptools<82" wheel
-	$(BIN)/pip install -q --only-binary dlib-bin -e ".[test]"
-	$(BIN)/pip install -q --no-deps face-recognition==1.3.0
-	touch $(STAMP)
+	@mkdir -p $(dir $(INSTALL_LOG)) && : >$(INSTALL_LOG)
+	@echo "installing facetrail and its dependencies into $(VENV) (pip's output: $(INSTALL_LOG))"
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) $(LOGGED)
+	@$(BIN)/pip install --upgrade pip "setuptools<82" wheel $(LOGGED)
+	@$(BIN)/pip install --only-binary dlib-bin -e ".[test]" $(LOGGED)
+	@$(BIN)/pip install --no-deps face-recognition==1.3.0 $(LOGGED)
+	@touch $(STAMP)
 
 demo: venv
 	$(BIN)/python -m facetrail.demo

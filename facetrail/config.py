@@ -23,6 +23,18 @@ class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the field."""
 
 
+TOPIC_PREFIX_PATTERN = r"^([A-Za-z0-9][A-Za-z0-9._-]{0,62}\.)?$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{2,62}$"
+# What each pattern-validated field wants, in words: pydantic's own message quotes the regular expression.
+PATTERN_WORDS: dict[str, str] = {
+    CAMERA_ID_PATTERN: "1 to 63 lower-case letters, digits, '_' or '-', starting with a letter or digit",
+    TOPIC_PREFIX_PATTERN: "empty, or up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit "
+                          "and ending with '.' (e.g. 'site-b.')",
+    BUCKET_PATTERN: "3 to 63 lower-case letters, digits, '.' or '-', starting with a letter or digit",
+    r"^https?://[^\s]+$": "an http:// or https:// URL, without spaces",
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -231,7 +243,7 @@ class KafkaBusConfig(_Strict):
     client_id: str = "facetrail"
     buffer_max_messages: int = Field(100_000, ge=1)
     topic_prefix: str = Field(
-        "", pattern=r"^([A-Za-z0-9][A-Za-z0-9._-]{0,62}\.)?$",
+        "", pattern=TOPIC_PREFIX_PATTERN,
         description="prepended to every topic and consumer-group name (e.g. 'site-b.'), so deployments or "
                     "benchmarks sharing one broker never read, commit or rebalance each other's",
     )
@@ -258,7 +270,7 @@ class MinioObjectsConfig(_Strict):
     endpoint: str = Field(min_length=1)
     access_key: str = Field(min_length=1)
     secret_key: str = Field(min_length=8)
-    bucket: str = Field("facetrail-evidence", pattern=r"^[a-z0-9][a-z0-9.-]{2,62}$")
+    bucket: str = Field("facetrail-evidence", pattern=BUCKET_PATTERN)
     secure: bool = False
 
 
@@ -353,6 +365,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
 
 
+def _in_words(error) -> str:
+    if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] in PATTERN_WORDS:
+        return f"must be {PATTERN_WORDS[error['ctx']['pattern']]}, not {error['input']!r}"
+    return error["msg"]
+
+
 def load_config(path: str | Path) -> Config:
     """Read, expand and validate a config file, raising ConfigError naming file and field."""
     path = Path(path)
@@ -376,5 +394,5 @@ def load_config(path: str | Path) -> Config:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(top level)"
         more = f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{path}: field '{field}': {first['msg']}{more}") from None
+        raise ConfigError(f"{path}: field '{field}': {_in_words(first)}{more}") from None
     return _resolve_paths(config, path.parent.resolve())

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
-from facetrail.bus.base import ALERTS_TOPIC
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
 from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.storage.database import Database
 from facetrail.storage.models import ReviewRow, SightingRow, TrackRow
@@ -51,7 +51,7 @@ def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus=None) -> 
     db.forget_deleted()
     messages = 0
     if bus is not None and hasattr(bus, "delete_where_key"):
-        messages = sum(bus.delete_where_key(topic, entry_id) for topic in (SIGHTINGS_TOPIC, ALERTS_TOPIC))
+        messages = sum(bus.delete_where_key(topic, entry_id) for topic in (SIGHTINGS_TOPIC, ALERTS_TOPIC, DEAD_LETTER_TOPIC))
     return ErasureReport(entry_id, len(keys), deleted, messages, sightings if deleted else 0, tracks if deleted else 0)
 
 

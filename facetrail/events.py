@@ -53,17 +53,20 @@ class SightingEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    event_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    camera_id: str = Field(pattern=CAMERA_ID_PATTERN)
-    entry_id: str = Field(min_length=1, max_length=64)
-    first_seen: datetime
-    last_seen: datetime
-    score: float = Field(ge=0.0, le=1.0)
-    box: Box
-    quality: float = Field(ge=0.0, le=1.0)
-    evidence_key: str | None = None
-    watchlist_version: str = ""
-    final: bool = False
+    event_id: str = Field(pattern=r"^[0-9a-f]{32}$",
+                          description="deterministic id of the pass (camera, entry, first_seen to the millisecond): "
+                                      "every publication of one pass carries the same id")
+    camera_id: str = Field(pattern=CAMERA_ID_PATTERN, description="id of the configured camera")
+    entry_id: str = Field(min_length=1, max_length=64, description="id of the watch-list entry matched")
+    first_seen: datetime = Field(description="capture time of the pass's first frame with the face, UTC")
+    last_seen: datetime = Field(description="capture time of its last frame so far, UTC")
+    score: float = Field(ge=0.0, le=1.0, description="match confidence of the best shot, 0 to 1 (higher: closer)")
+    box: Box = Field(description="face box of the best shot")
+    quality: float = Field(ge=0.0, le=1.0, description="image quality of the best shot, 0 to 1")
+    evidence_key: str | None = Field(None, description="object-store key of the best shot's crop (JPEG), "
+                                                       "served only through the API")
+    watchlist_version: str = Field("", description="version of the watch-list the match was made against")
+    final: bool = Field(False, description="true on the publication made when the pass ended")
 
     @field_validator("first_seen", "last_seen")
     @classmethod

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from facetrail.config import ConfigError, KafkaBusConfig, load_config
+from facetrail.config import PATTERN_WORDS, Config, ConfigError, KafkaBusConfig, load_config
 
 VALID = """
 cameras:
@@ -115,3 +115,32 @@ def test_a_topic_prefix_that_is_not_a_dotted_kafka_name_is_refused_naming_the_fi
 def test_a_distance_ratio_outside_zero_to_one_is_refused_naming_the_field(write_config, ratio):
     with pytest.raises(ConfigError, match=r"analysis\.matching\.max_distance_ratio"):
         load_config(write_config(VALID + f"  matching:\n    max_distance_ratio: {ratio}\n"))
+
+
+@pytest.mark.parametrize("text, field, wanted", [
+    ("bus: {kind: kafka, bootstrap_servers: 'k:9092', topic_prefix: 'bench'}\n", "bus.kafka.topic_prefix",
+     "letters, digits, '.', '_' or '-', starting with a letter or digit and ending with '.'"),
+    (VALID.replace("id: cam-a", "id: Cam A"), "cameras.0.id", "lower-case letters, digits, '_' or '-'"),
+    ("objects: {kind: minio, endpoint: 'm:9000', access_key: a, secret_key: 'secret-1234', bucket: Evidence}\n",
+     "objects.minio.bucket", "3 to 63 lower-case letters, digits, '.' or '-'"),
+])
+def test_a_value_failing_a_pattern_is_told_what_is_wanted_in_words_not_the_pattern(write_config, text, field, wanted):
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(text))
+    message = str(error.value)
+    assert f"field '{field}': must be " in message and wanted in message
+    assert "^" not in message and "String should match pattern" not in message
+
+
+def _patterns(schema) -> set[str]:
+    if isinstance(schema, dict):
+        own = {schema["pattern"]} if isinstance(schema.get("pattern"), str) else set()
+        return own.union(*(_patterns(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_patterns(value) for value in schema))
+    return set()
+
+
+def test_every_pattern_a_config_field_must_match_is_described_in_words():
+    undescribed = _patterns(Config.model_json_schema()) - set(PATTERN_WORDS)
+    assert not undescribed, f"add these patterns to PATTERN_WORDS in facetrail/config.py: {sorted(undescribed)}"

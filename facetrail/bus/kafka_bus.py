@@ -34,12 +34,15 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.partitioner.default import DefaultPartitioner, murmur2
 from kafka.errors import (
+    Cancelled,
     CommitFailedError,
     InvalidTopicError,
     KafkaError,
@@ -87,6 +90,23 @@ _BATCH_BYTES = 256 * 1024
 _LINGER_MS = 5  # alerts still leave within a few milliseconds of their batch
 
 
+class _OwnStopFilter(logging.Filter):
+    """Drops kafka-python's records about requests it cancelled itself because we closed the client.
+
+    Closing a client with a metadata request in flight fails that request with ``Cancelled``, which
+    kafka-python logs at ERROR ('Metadata refresh: failed Cancelled'): every clean stop of a worker
+    logged two. A lost broker fails requests with connection errors instead, which still get through.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(arg, Cancelled) for arg in args)
+
+
+for _name in ("kafka.cluster", "kafka.net.manager", "kafka.net.connection"):
+    logging.getLogger(_name).addFilter(_OwnStopFilter())
+
+
 class BusBufferFull(BusError):
     pass
 
@@ -103,6 +123,18 @@ class _Message:
     value: bytes
 
 
+@contextmanager
+def _kafka_logs_quiet() -> Iterator[None]:
+    """kafka-python's own logs are silent inside (for steps whose outcome facetrail reports itself)."""
+    library = logging.getLogger("kafka")
+    before = library.level
+    library.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        library.setLevel(before)
+
+
 def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, *,
                   replication_factor: int = 1, timeout_s: float = 30.0, retention_ms: int | None = None,
                   prefix: str = "") -> list[str]:
@@ -114,11 +146,13 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, 
     """
     wanted = {prefix + name: count for name, count in (DEFAULT_TOPICS if topics is None else topics).items()}
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="facetrail-admin",
-                                 bootstrap_timeout_ms=int(timeout_s * 1000),
-                                 request_timeout_ms=int(timeout_s * 1000))
+        with _kafka_logs_quiet():  # each failed attempt is an ERROR line there; the outcome is said once below
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="facetrail-admin",
+                                     bootstrap_timeout_ms=int(timeout_s * 1000),
+                                     request_timeout_ms=int(timeout_s * 1000))
     except KafkaError as exc:
-        raise BusError(f"cannot reach Kafka at {bootstrap_servers}: {exc}") from None
+        raise BusError(f"cannot reach Kafka at {bootstrap_servers} ({exc}): start the broker "
+                       "(`make services-up` starts the bundled one) or correct bus.bootstrap_servers") from None
     settings = {} if retention_ms is None else {"retention.ms": str(int(retention_ms))}
     try:
         missing = sorted(set(wanted) - set(admin.list_topics()))
@@ -135,6 +169,13 @@ def ensure_topics(bootstrap_servers: str, topics: dict[str, int] | None = None, 
         return missing
     finally:
         admin.close()
+
+
+def ensure_bus_topics(config: KafkaBusConfig, retention_ms: int | None, timeout_s: float = 15.0) -> list[str]:
+    """The topics a deployment's commands publish to and consume from, created if missing with their
+    partitions, and kept no longer than retention_ms (idempotent); returns the broker's names of those created."""
+    return ensure_topics(config.bootstrap_servers, DEFAULT_TOPICS, timeout_s=timeout_s, retention_ms=retention_ms,
+                         prefix=config.topic_prefix)
 
 
 def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], deadline: float) -> None:

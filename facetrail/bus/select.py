@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from facetrail.bus.base import EventBus
-from facetrail.config import BusConfig, KafkaBusConfig, SqliteBusConfig
+from facetrail.config import BusConfig, Config, KafkaBusConfig, SqliteBusConfig
 
 
 def open_bus(config: BusConfig) -> EventBus:
@@ -16,3 +16,13 @@ def open_bus(config: BusConfig) -> EventBus:
 
         return KafkaBus(config)
     raise TypeError(f"unknown bus config {type(config).__name__}")
+
+
+def ensure_topics_of(config: Config) -> None:
+    """Before a command publishes or consumes: on Kafka, its topics exist with their partitions and the
+    retention the config sets (BusError naming the fix when the broker cannot be reached). The embedded
+    bus needs nothing."""
+    if isinstance(config.bus, KafkaBusConfig):
+        from facetrail.bus.kafka_bus import ensure_bus_topics
+
+        ensure_bus_topics(config.bus, config.retention.bus_retention_ms)

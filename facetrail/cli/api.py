@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import click
 
+from facetrail.bus.select import ensure_topics_of
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 
@@ -37,6 +38,7 @@ def api(config_path: str, host: str, port: int, token_hours: float) -> None:
 
     host = _loopback(host)
     stores = Stores.load(config_path)
+    ensure_topics_of(stores.config)  # the live alert feed and the lag metric consume from the bus
     app = create_app(stores.config, token_ttl=timedelta(hours=token_hours))
     if not app.state.accounts.users():
         click.echo("warning: no users yet; create one with: facetrail users add NAME --role admin", err=True)

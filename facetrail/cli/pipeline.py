@@ -16,6 +16,7 @@ from facetrail.analytics.face_models import choose
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.log import os_user
 from facetrail.bus.base import HEALTH_TOPIC
+from facetrail.bus.select import ensure_topics_of
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.config import KafkaBusConfig
@@ -77,6 +78,7 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
     stores = Stores.load(config_path)
     stores.config.camera(camera_id)
     start = parse_time(start_text, "--start")
+    ensure_topics_of(stores.config)  # a fresh broker has none yet: publishing would wait on missing topics
     durations = [file_duration_s(str(v)) for v in videos]  # fails fast, before any work, on a bad file
     starts = consecutive_starts(durations, start) if start else [recording_start(v, d) for v, d in zip(videos, durations)]
     models = stores.face_models
@@ -132,6 +134,7 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
 def trajectory(config_path: str, drain: bool) -> None:
     """Run the trajectory service: consume sightings, store them, stitch tracks."""
     stores = Stores.load(config_path)
+    ensure_topics_of(stores.config)
     service = trajectory_service(stores)
     with settled_heap():
         if drain:

@@ -2,21 +2,22 @@
 
 Offsets are committed only after the database write, and every write is
 idempotent by event id, so a crash or a redelivery never duplicates a visit.
-A message that is not a valid sighting goes to the dead-letter topic and the
-service carries on.
+A message that is not a valid sighting goes to the dead-letter topic, wrapped
+in a DeadLetter that says where it came from and why, and the service carries on.
 """
 
 from __future__ import annotations
 
+import base64
 import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, BusError, Consumer, EventBus, Record
 from facetrail.config import TrajectoryConfig
@@ -34,9 +35,41 @@ class Alert(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: int = 1
+    schema_version: Literal[1] = 1
     sighting: SightingEvent
-    track_id: str | None
+    track_id: str | None = Field(description="the track the sighting joined; null when a reviewer's reject keeps it out")
+
+
+class DeadLetter(BaseModel):
+    """A message the trajectory service could not read as a sighting, kept exactly as it came for inspection."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    topic: str = Field(description="facetrail topic it was read from, without the deployment's topic_prefix")
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+    key: str = Field(description="its key, as it came")
+    reason: str = Field(description="why it was refused: the fields at fault and the kind of fault, never their values")
+    value_base64: str = Field(description="the message's bytes, exactly as they came, in base64")
+    dead_lettered_at: datetime
+
+    @classmethod
+    def of(cls, record: Record, reason: str) -> "DeadLetter":
+        return cls(topic=record.topic, partition=record.partition, offset=record.offset, key=record.key, reason=reason,
+                   value_base64=base64.b64encode(record.value).decode(), dead_lettered_at=datetime.now(timezone.utc))
+
+    @property
+    def value(self) -> bytes:
+        return base64.b64decode(self.value_base64)
+
+
+def _refusal(exc: ValueError) -> str:
+    """What was wrong with a message, by field and kind of fault: its values may be anything, so none are quoted."""
+    if isinstance(exc, ValidationError):
+        faults = [f"{'.'.join(str(p) for p in e['loc']) or '(message)'}: {e['type']}" for e in exc.errors()]
+        return f"not a valid sighting v1 ({'; '.join(faults[:10])}{'; ...' if len(faults) > 10 else ''})"
+    return "not a valid sighting v1 (not JSON)"
 
 
 @dataclass
@@ -57,7 +90,7 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
             # The raw value is kept on the dead-letter topic for inspection; the log names only the offset.
             log.warning("dead-lettered malformed sighting at offset %s (%s errors)", record.offset,
                         exc.error_count() if isinstance(exc, ValidationError) else 1)
-            bus.publish(DEAD_LETTER_TOPIC, record.key, record.value)
+            bus.publish(DEAD_LETTER_TOPIC, record.key, DeadLetter.of(record, _refusal(exc)).model_dump_json().encode())
     return events, dead
 
 

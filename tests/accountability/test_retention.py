@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from facetrail.bus.base import ALERTS_TOPIC
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
 from facetrail.cli.main import cli
 from facetrail.config import RetentionConfig
 from facetrail.events import SIGHTINGS_TOPIC
@@ -44,6 +44,13 @@ def test_an_expired_entry_is_erased_with_everything_derived_from_it(site, photo_
     actions = [(r.action, r.subject) for r in site.audit.records()]
     assert ("watchlist.expire", entry.entry_id) in actions and actions[-1][0] == "retention.sweep"
     assert site.audit.verify().ok
+
+
+def test_an_expired_entry_s_dead_lettered_messages_are_erased_with_it(site, photo_path, head_patch, detector, embedder):
+    entry = seen(site, photo_path, head_patch, detector, embedder, days=1)
+    site.bus.publish(DEAD_LETTER_TOPIC, entry.entry_id, b'{"refused": "a message keyed by the person"}')
+    sweep(site.config, site.db, site.objects, site.bus, site.audit, now=datetime.now(timezone.utc) + timedelta(days=2))
+    assert site.bus.messages(DEAD_LETTER_TOPIC) == []
 
 
 def test_a_sweep_before_expiry_and_retention_limits_deletes_nothing(site, photo_path, head_patch, detector, embedder):

@@ -63,14 +63,15 @@ class Backbone:
     bucket: str
     folder: Path
 
-    def site(self, scenario: Scenario, sources: dict[str, str], workers: int = 2, enrol: bool = True) -> Path:
+    def site(self, scenario: Scenario, sources: dict[str, str], workers: int = 2, enrol: bool = True,
+             topic_prefix: str = "") -> Path:
         """A config for the scenario's cameras on the real services (this test's database and bucket)."""
         config = {
             "site": "backbone",
             "cameras": [{"id": c.id, "name": c.name, "source": sources[c.id], "position": {"x": c.x, "y": c.y}}
                         for c in scenario.cameras if c.id in sources],
             "analysis": {"fps": 5, "detector": {"backend": "hog"}, "workers": workers},
-            "bus": {"kind": "kafka", "bootstrap_servers": self.env.kafka_bootstrap},
+            "bus": {"kind": "kafka", "bootstrap_servers": self.env.kafka_bootstrap, "topic_prefix": topic_prefix},
             "objects": {"kind": "minio", "endpoint": self.env.minio_endpoint, "access_key": self.env.minio_access_key,
                         "secret_key": self.env.minio_secret_key, "bucket": self.bucket},
             "database": {"url": self.database_url},
@@ -120,6 +121,16 @@ def figure(record_property):
             handle.write(line + "\n")
 
     return report
+
+
+@pytest.fixture(scope="session")
+def kcat() -> str:
+    """kcat (Debian's, on librdkafka): a Kafka client independent of facetrail's, as an integrator would use."""
+    result = subprocess.run(["bash", str(REPO / "scripts" / "install-kcat")], capture_output=True, text=True,
+                            timeout=900, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        pytest.fail(f"scripts/install-kcat failed: {result.stderr.strip()}", pytrace=False)
+    return "kcat"
 
 
 @pytest.fixture(scope="module")

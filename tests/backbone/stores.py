@@ -53,21 +53,22 @@ def empty_bucket(env: ServiceEnv, bucket: str) -> None:
     client.remove_bucket(bucket)
 
 
-def reset_kafka(env: ServiceEnv) -> None:
-    """Delete every facetrail topic and consumer group, so a test starts from an empty bus."""
+def reset_kafka(env: ServiceEnv, prefix: str = "") -> None:
+    """Delete every facetrail topic and consumer group (of the deployment with this topic_prefix), so a test
+    starts from an empty bus."""
     admin = KafkaAdminClient(bootstrap_servers=env.kafka_bootstrap, client_id="facetrail-test-admin")
     try:
-        doomed = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith("facetrail")]
+        doomed = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix + "facetrail")]
         if doomed:
             admin.delete_groups(doomed)  # a group still in use is refused; the test then fails on its content
-        topics = [t for t in admin.list_topics() if t.startswith("facetrail.")]
+        topics = [t for t in admin.list_topics() if t.startswith(prefix + "facetrail.")]
         if topics:
             try:
                 admin.delete_topics(topics, timeout_ms=30_000)
             except UnknownTopicOrPartitionError:
                 pass
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(t.startswith("facetrail.") for t in admin.list_topics()):
+        while time.monotonic() < deadline and any(t.startswith(prefix + "facetrail.") for t in admin.list_topics()):
             time.sleep(0.2)
     finally:
         admin.close()

@@ -10,6 +10,7 @@ from facetrail.bus.base import DEAD_LETTER_TOPIC
 from facetrail.bus.kafka_bus import KafkaBus, ensure_topics
 from facetrail.config import load_config
 from facetrail.events import SIGHTINGS_TOPIC, Box, SightingEvent
+from facetrail.trajectory.service import DeadLetter
 from tests.backbone.conftest import facetrail
 from tests.backbone.world import database_rows, kafka_messages, sightings_json
 
@@ -35,6 +36,7 @@ def test_a_malformed_sighting_is_dead_lettered_and_the_next_one_is_stored(backbo
 
     assert "stitched 1 sighting(s), 1 dead-lettered" in result.stdout
     assert [s["event_id"] for s in sightings_json(site)] == [valid.event_id]
-    assert [m.value for m in kafka_messages(backbone.env) if m.topic == DEAD_LETTER_TOPIC] == [MALFORMED]
+    assert [DeadLetter.model_validate_json(m.value).value for m in kafka_messages(backbone.env)
+            if m.topic == DEAD_LETTER_TOPIC] == [MALFORMED]
     # Committed after the write: a second drain finds nothing left to do.
     assert "stitched 0 sighting(s), 0 dead-lettered" in facetrail("trajectory", "-c", str(site), "--drain").stdout

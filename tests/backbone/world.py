@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from dataclasses import dataclass
 
@@ -38,6 +39,22 @@ def kafka_messages(env: ServiceEnv, prefix: str = "facetrail.") -> list[Message]
         return messages
     finally:
         consumer.close()
+
+
+def kcat_messages(env: ServiceEnv, topic: str) -> list[dict]:
+    """Every message of one topic, read from the beginning by kcat: topic, partition, offset, key, payload."""
+    result = subprocess.run(["kcat", "-b", env.kafka_bootstrap, "-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q"],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, f"kcat could not read {topic}: {result.stderr.strip()}"
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def kcat_partitions(env: ServiceEnv) -> dict[str, int]:
+    """Topic -> partition count, as kcat reads the broker's metadata."""
+    result = subprocess.run(["kcat", "-b", env.kafka_bootstrap, "-L", "-J"], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, f"kcat could not read the broker's metadata: {result.stderr.strip()}"
+    return {t["topic"]: len(t["partitions"]) for t in json.loads(result.stdout)["topics"]}
 
 
 def database_rows(url: str) -> dict[str, list[dict]]:

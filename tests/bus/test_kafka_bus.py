@@ -230,6 +230,7 @@ def test_open_bus_gives_a_working_kafka_bus_for_a_kafka_config(kafka_service):
     bus.close()
 
 
+@services
 def test_topics_keep_messages_no_longer_than_the_retention_limit(kafka_service):
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
@@ -340,3 +341,14 @@ def test_a_consumer_whose_broker_went_away_polls_nothing_instead_of_raising():
     consumer._consumer = _UnreachableCoordinator()  # joined earlier; the broker has gone since
     assert consumer.poll(0.1) == []
     consumer.commit()
+
+
+@pytest.mark.parametrize("error, kept", [("Cancelled", False), ("KafkaConnectionError", True)])
+def test_kafka_python_s_error_about_a_request_our_own_close_cancelled_is_not_logged(caplog, error, kept):
+    import logging
+
+    import kafka.errors
+
+    with caplog.at_level(logging.ERROR, logger="kafka.cluster"):
+        logging.getLogger("kafka.cluster").error("Metadata refresh: failed %s", getattr(kafka.errors, error)())
+    assert bool(caplog.records) is kept

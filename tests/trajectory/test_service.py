@@ -15,7 +15,7 @@ from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
-from facetrail.trajectory.service import Alert, Restitcher, TrajectoryService
+from facetrail.trajectory.service import Alert, DeadLetter, Restitcher, TrajectoryService
 from facetrail.watchlist import EntryRecord
 from services_fixtures import kafka_service  # noqa: F401  (session fixture: the real broker via scripts/services)
 
@@ -75,7 +75,7 @@ def test_a_malformed_message_goes_to_the_dead_letter_topic_and_the_service_carri
     _publish(bus, "cam-a", 0)
     result = service().drain(idle_s=0.1)
     assert result.dead_lettered == 1 and result.stored == 1
-    assert [r.value for r in bus.messages(DEAD_LETTER_TOPIC)] == [b"{not json"]
+    assert [DeadLetter.model_validate_json(r.value).value for r in bus.messages(DEAD_LETTER_TOPIC)] == [b"{not json"]
 
 
 def test_a_new_sighting_raises_one_alert_after_it_is_stored(world):

@@ -27,15 +27,15 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import yaml
 
 from bench import shot_log
-from bench.clip import BenchClip
-from bench.faces import LFW, detector_config
+from bench.clip import BenchClip, enrol_walkers, world_analysis
+from bench.faces import world_models
 from bench.report import CACHE, ROOT
 
 PYTHON = sys.executable
@@ -51,7 +51,7 @@ class Arrival:
     last_seen: datetime
     arrived: datetime
     final: bool
-    """Announced by the pass's final publication (its identity by majority vote), not by a first matching shot."""
+    """Announced by the pass's final publication (its fused shots decided at its end), not while it was open."""
 
     @property
     def latency_s(self) -> float:
@@ -107,13 +107,11 @@ class Deployment:
 
 
 def _config(deployment: Deployment, camera_url: str, fps: float) -> Path:
-    detector = detector_config()
     config = {
         "site": "bench-latency",
         "cameras": [{"id": "cam-0", "name": "cam-0", "source": camera_url, "position": {"x": 0.0, "y": 0.0}}],
-        "analysis": {"fps": fps, "workers": 1,
-                     "detector": {"backend": detector.backend, "min_face_px": 40,
-                                  **({"yunet_model": str(detector.yunet_model)} if detector.yunet_model else {})}},
+        "analysis": world_analysis(fps, 1),
+        "models": world_models(),
         "bus": {"kind": "kafka", "bootstrap_servers": "${FACETRAIL_KAFKA_BOOTSTRAP}", "client_id": "facetrail-bench",
                 "topic_prefix": deployment.prefix},
         "objects": {"kind": "minio", "endpoint": "${FACETRAIL_MINIO_ENDPOINT}", "access_key": "${FACETRAIL_MINIO_ACCESS_KEY}",
@@ -198,29 +196,6 @@ def _await_topics(bootstrap: str, topics: list[str], timeout_s: float = 30.0) ->
             time.sleep(0.2)
     finally:
         consumer.close()
-
-
-def _enrol(database_url: str, clip: BenchClip) -> None:
-    """The clip's walkers, each from another photo of them (as bench/clip.py enrols them for the SQLite world)."""
-    from facetrail.analytics.detector import create_detector
-    from facetrail.analytics.embedder import FaceEmbedder
-    from facetrail.analytics.enrolment import load_image
-    from facetrail.storage.database import Database
-    from facetrail.storage.watchlist_store import WatchlistStore
-    from facetrail.watchlist import EntryRecord
-    from tests.analytics.lfw import main_face_of
-
-    detector, embedder = create_detector(detector_config()), FaceEmbedder()
-    db = Database(database_url)
-    store, now = WatchlistStore(db), datetime.now(timezone.utc)
-    for walker in clip.walkers:
-        image = load_image(LFW / walker.enrol_photo)
-        faces = detector.detect(image)
-        if faces:
-            record = EntryRecord(walker.entry_id, walker.entry_id, "default", "benchmark", "lfw-dev", "bench", now,
-                                 now + timedelta(days=30))
-            store.add(record, embedder.embed(image, [main_face_of(image, faces)]), [None])
-    db.dispose()
 
 
 # ---- the processes ---------------------------------------------------------------------------
@@ -382,7 +357,7 @@ def measure(env: dict[str, str], clip: BenchClip, camera_url: str, window_s: flo
     try:
         ensure_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], DEFAULT_TOPICS, prefix=deployment.prefix)
         _await_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], [deployment.prefix + t for t in DEFAULT_TOPICS])
-        _enrol(deployment.database_url, clip)
+        enrol_walkers(deployment.database_url, clip, world_analysis(fps, 1))
         return _run_stack(deployment, config, window_s)
     finally:
         _leave_clean(deployment)

@@ -212,7 +212,8 @@ class Measured:
     """Per setup label."""
 
 
-def run(section: Section, quick: bool) -> None:
+def shuffled_identities() -> tuple[dict[str, list[str]], list[str]]:
+    """lfw-dev's photos per identity, and the identities in the benchmarks' seeded order (who is enrolled first)."""
     from tests.analytics.lfw import identities
 
     if not (LFW / "labels.csv").is_file():
@@ -220,6 +221,11 @@ def run(section: Section, quick: bool) -> None:
     people = identities()
     names = sorted(people)
     random.Random(SEED).shuffle(names)
+    return people, names
+
+
+def run(section: Section, quick: bool) -> None:
+    people, names = shuffled_identities()
     if quick:
         names = names[:300]
     sizes = (100,) if quick else (100, 1000)

@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +33,7 @@ import httpx
 import yaml
 
 from bench import shot_log
+from bench.live import environment
 from bench.clip import BenchClip, enrol_walkers, world_analysis
 from bench.faces import world_models
 from bench.report import CACHE, ROOT
@@ -254,21 +254,6 @@ def _worker_child(config_path: str, camera_ids: list[str], stop, shots_path: str
     serve_cameras(load_config(config_path), camera_ids, stop)
 
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    """Spawned worker processes inherit os.environ: the config's ${NAME}s resolve there too."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
 # ---- the live channel, as the dashboard reads it -----------------------------------------------
 
 
@@ -388,7 +373,7 @@ def _run_stack(deployment: Deployment, config: Path, window_s: float) -> Channel
 def _watch(deployment: Deployment, config: Path, shots: Path, window_s: float) -> None:
     context = mp.get_context("spawn")
     stop = context.Event()
-    with _environment({**deployment.env, "FACETRAIL_BENCH_DATABASE_URL": deployment.database_url}):
+    with environment({**deployment.env, "FACETRAIL_BENCH_DATABASE_URL": deployment.database_url}):
         proc = context.Process(target=_worker_child, args=(str(config), ["cam-0"], stop, str(shots)), name="bench-worker-cam-0")
         proc.start()
     try:

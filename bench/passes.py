@@ -41,7 +41,6 @@ import os
 import random
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
@@ -49,8 +48,9 @@ from typing import Sequence
 
 import numpy as np
 
-from bench.accuracy import SEED
-from bench.faces import LFW, RETAIL_FP16, MissingData, detector_config, embedder, lfw_cache, models_config
+from bench.accuracy import SEED, shuffled_identities
+from bench.faces import LFW, RETAIL_FP16, detector_config, embedder, lfw_cache, models_config
+from bench.live import environment
 from bench.report import Figure, Section, Table
 
 K = 100
@@ -382,16 +382,6 @@ class Decided:
     embedded: int
 
 
-def _rank1(candidates, rule) -> str | None:
-    """The nearest entry within the threshold and clear of other identities (the matcher's rule), or None."""
-    if not candidates:
-        return None
-    best = candidates[0]
-    rival = next((c.distance for c in candidates[1:] if c.identity != best.identity), math.inf)
-    ok = best.distance <= rule.limit(best.entry_id) and best.distance < rule.max_distance_ratio * rival
-    return best.entry_id if ok else None
-
-
 class PlainLoop:
     label = "plain loop (every face, rank-1)"
     ratio_test = False
@@ -406,7 +396,9 @@ class BestThreeShots:
     ratio_test = True
 
     def __init__(self) -> None:
-        self.min_quality = _min_quality()
+        from facetrail.calibration import _accepted  # one search's rule: the nearest entry within threshold and ratio
+
+        self.min_quality, self.accepted = _min_quality(), _accepted
 
     def decide(self, shots: Sequence, rule) -> Decided:
         embedded, best_quality, votes = 0, -1.0, []
@@ -417,7 +409,7 @@ class BestThreeShots:
                 continue  # settled: no more embeddings
             embedded += 1
             best_quality = max(best_quality, shot.quality)
-            if (entry := _rank1(shot.candidates, rule)) is not None:
+            if (entry := self.accepted(shot.candidates, rule)) is not None:
                 votes.append((entry, shot.candidates[0].distance))
         if not votes:
             return Decided(frozenset(), embedded)
@@ -467,19 +459,17 @@ class Outcome:
     names: frozenset[str]
     embedded: int
     walker_embedded: int
-    walker_names: frozenset[str]
 
 
 def outcome(trace: ModelTrace, policy, rule) -> Outcome:
-    names, embedded, walker_embedded, walker_names = set(), 0, 0, set()
+    names, embedded, walker_embedded = set(), 0, 0
     for shots, walker in zip(trace.tracks, trace.walker):
         decided = policy.decide(shots, rule)
         names |= decided.names
         embedded += decided.embedded
         if walker:
             walker_embedded += decided.embedded
-            walker_names |= decided.names
-    return Outcome(frozenset(names), embedded, walker_embedded, frozenset(walker_names))
+    return Outcome(frozenset(names), embedded, walker_embedded)
 
 
 @dataclass(frozen=True)
@@ -544,13 +534,8 @@ class Draw:
 def _draw(mated_count: int, non_mated_count: int) -> Draw:
     """The gallery per model, and candidate photos to walk (a few spare: HOG finds no face in some)."""
     from facetrail.watchlist import EnrolledPerson, EntryRecord
-    from tests.analytics.lfw import identities
 
-    if not (LFW / "labels.csv").is_file():
-        raise MissingData(f"{LFW} is absent (../shared/faces/lfw-dev)")
-    people = identities()
-    names = sorted(people)
-    random.Random(SEED).shuffle(names)
+    people, names = shuffled_identities()
     enrolled = [n for n in names if len(people[n]) >= 3][:K]
     now = datetime.now(timezone.utc)
     galleries = {}
@@ -574,20 +559,8 @@ def _specs(draw: Draw, condition: Condition) -> list[WalkSpec]:
     return [WalkSpec(key, photo, truth, condition, SEED + key) for key, (photo, truth) in enumerate(walks)]
 
 
-@contextmanager
-def _one_thread_each():
-    """Worker processes inherit these: BLAS and OpenMP on one thread, so two processes use two cores."""
-    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {n: os.environ.get(n) for n in names}
-    os.environ.update({n: "1" for n in names})
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
+# Worker processes inherit these: BLAS and OpenMP on one thread, so two processes use two cores.
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 @dataclass
@@ -635,7 +608,7 @@ def run(section: Section, quick: bool) -> None:
     live_mated, live_non_mated = QUICK_LIVE_CHECK if quick else LIVE_CHECK
     draw = _draw(mated, non_mated)
     results, timings = [], {m.label: ([], []) for m in MODELS}
-    with _one_thread_each():
+    with environment(ONE_THREAD):
         context = mp.get_context("spawn")
         with context.Pool(os.cpu_count() or 1, initializer=_init_worker, initargs=(draw.galleries,)) as pool:
             draw = draw.walkable(dict(zip(draw.photos, pool.map(cuts_out, draw.photos, chunksize=8))), mated, non_mated)

@@ -18,7 +18,8 @@ SECTIONS = {
     "reprocess": "3. Reprocessing speed",
     "matching": "4. 1:N matching on large watch-lists",
     "trajectory": "5. Trajectory throughput",
-    "accuracy": "6. Accuracy on lfw-dev (open-set identification)",
+    "accuracy": "6. Accuracy on lfw-dev photos (open-set identification), both models",
+    "passes": "7. Video passes: per-pass accuracy of three pass policies, both models",
 }
 
 

@@ -25,17 +25,17 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import yaml
 
 from bench import shot_log
-from bench.clip import BenchClip
-from bench.faces import LFW, detector_config
+from bench.live import environment
+from bench.clip import BenchClip, enrol_walkers, world_analysis
+from bench.faces import world_models
 from bench.report import CACHE, ROOT
 
 PYTHON = sys.executable
@@ -51,7 +51,7 @@ class Arrival:
     last_seen: datetime
     arrived: datetime
     final: bool
-    """Announced by the pass's final publication (its identity by majority vote), not by a first matching shot."""
+    """Announced by the pass's final publication (its fused shots decided at its end), not while it was open."""
 
     @property
     def latency_s(self) -> float:
@@ -107,13 +107,11 @@ class Deployment:
 
 
 def _config(deployment: Deployment, camera_url: str, fps: float) -> Path:
-    detector = detector_config()
     config = {
         "site": "bench-latency",
         "cameras": [{"id": "cam-0", "name": "cam-0", "source": camera_url, "position": {"x": 0.0, "y": 0.0}}],
-        "analysis": {"fps": fps, "workers": 1,
-                     "detector": {"backend": detector.backend, "min_face_px": 40,
-                                  **({"yunet_model": str(detector.yunet_model)} if detector.yunet_model else {})}},
+        "analysis": world_analysis(fps, 1),
+        "models": world_models(),
         "bus": {"kind": "kafka", "bootstrap_servers": "${FACETRAIL_KAFKA_BOOTSTRAP}", "client_id": "facetrail-bench",
                 "topic_prefix": deployment.prefix},
         "objects": {"kind": "minio", "endpoint": "${FACETRAIL_MINIO_ENDPOINT}", "access_key": "${FACETRAIL_MINIO_ACCESS_KEY}",
@@ -200,29 +198,6 @@ def _await_topics(bootstrap: str, topics: list[str], timeout_s: float = 30.0) ->
         consumer.close()
 
 
-def _enrol(database_url: str, clip: BenchClip) -> None:
-    """The clip's walkers, each from another photo of them (as bench/clip.py enrols them for the SQLite world)."""
-    from facetrail.analytics.detector import create_detector
-    from facetrail.analytics.embedder import FaceEmbedder
-    from facetrail.analytics.enrolment import load_image
-    from facetrail.storage.database import Database
-    from facetrail.storage.watchlist_store import WatchlistStore
-    from facetrail.watchlist import EntryRecord
-    from tests.analytics.lfw import main_face_of
-
-    detector, embedder = create_detector(detector_config()), FaceEmbedder()
-    db = Database(database_url)
-    store, now = WatchlistStore(db), datetime.now(timezone.utc)
-    for walker in clip.walkers:
-        image = load_image(LFW / walker.enrol_photo)
-        faces = detector.detect(image)
-        if faces:
-            record = EntryRecord(walker.entry_id, walker.entry_id, "default", "benchmark", "lfw-dev", "bench", now,
-                                 now + timedelta(days=30))
-            store.add(record, embedder.embed(image, [main_face_of(image, faces)]), [None])
-    db.dispose()
-
-
 # ---- the processes ---------------------------------------------------------------------------
 
 
@@ -277,21 +252,6 @@ def _worker_child(config_path: str, camera_ids: list[str], stop, shots_path: str
     from facetrail.worker import serve_cameras
 
     serve_cameras(load_config(config_path), camera_ids, stop)
-
-
-@contextmanager
-def _environment(values: dict[str, str]):
-    """Spawned worker processes inherit os.environ: the config's ${NAME}s resolve there too."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 # ---- the live channel, as the dashboard reads it -----------------------------------------------
@@ -382,7 +342,7 @@ def measure(env: dict[str, str], clip: BenchClip, camera_url: str, window_s: flo
     try:
         ensure_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], DEFAULT_TOPICS, prefix=deployment.prefix)
         _await_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], [deployment.prefix + t for t in DEFAULT_TOPICS])
-        _enrol(deployment.database_url, clip)
+        enrol_walkers(deployment.database_url, clip, world_analysis(fps, 1))
         return _run_stack(deployment, config, window_s)
     finally:
         _leave_clean(deployment)
@@ -413,7 +373,7 @@ def _run_stack(deployment: Deployment, config: Path, window_s: float) -> Channel
 def _watch(deployment: Deployment, config: Path, shots: Path, window_s: float) -> None:
     context = mp.get_context("spawn")
     stop = context.Event()
-    with _environment({**deployment.env, "FACETRAIL_BENCH_DATABASE_URL": deployment.database_url}):
+    with environment({**deployment.env, "FACETRAIL_BENCH_DATABASE_URL": deployment.database_url}):
         proc = context.Process(target=_worker_child, args=(str(config), ["cam-0"], stop, str(shots)), name="bench-worker-cam-0")
         proc.start()
     try:

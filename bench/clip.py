@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench.faces import LFW, MissingData, detector_config
+from bench.faces import LFW, MissingData, world_models
 from bench.report import CACHE
 from facetrail.demo.clips import Walk, render_clip
 from facetrail.demo.sprites import FaceCheckError, cut_out
@@ -83,44 +83,52 @@ def bench_clip(duration_s: float = 30.0) -> BenchClip:
     return BenchClip(path, duration_s, walkers)
 
 
+def world_analysis(fps: float, workers: int) -> dict:
+    """The `analysis` block of the configs the bench writes: the defaults (YuNet and retail-0095 where the
+    config's `models` finds them), faces from 40 px."""
+    return {"fps": fps, "workers": workers, "detector": {"min_face_px": 40}}
+
+
 def write_world(folder: Path, clip: BenchClip, cameras: dict[str, str], *, fps: float = 5.0, workers: int = 0) -> Path:
     """A facetrail config (SQLite bus and DB in `folder`) with the clip's walkers enrolled; returns the config path."""
     folder.mkdir(parents=True, exist_ok=True)
-    detector = detector_config()
     config = {
         "site": "bench",
         "cameras": [{"id": cid, "name": cid, "source": src, "position": {"x": float(i * 30), "y": 0.0}}
                     for i, (cid, src) in enumerate(cameras.items())],
-        "analysis": {"fps": fps, "workers": workers,
-                     "detector": {"backend": detector.backend, "min_face_px": 40,
-                                  **({"yunet_model": str(detector.yunet_model)} if detector.yunet_model else {})}},
+        "analysis": world_analysis(fps, workers),
+        "models": world_models(),
         "bus": {"kind": "sqlite", "path": "bus.db"},
         "objects": {"kind": "local", "path": "evidence"},
         "database": {"url": "sqlite:///facetrail.db"},
     }
     path = folder / "facetrail.yaml"
     path.write_text(yaml.safe_dump(config))
-    _enrol(folder, clip)
+    enrol_walkers(f"sqlite:///{folder / 'facetrail.db'}", clip, config["analysis"])
     return path
 
 
-def _enrol(folder: Path, clip: BenchClip) -> None:
-    from facetrail.analytics.detector import create_detector
-    from facetrail.analytics.embedder import FaceEmbedder
+def enrol_walkers(database_url: str, clip: BenchClip, analysis: dict) -> str:
+    """The clip's walkers, each from another photo of them, with the embedder the world's config resolves to;
+    returns that embedder's model."""
     from facetrail.analytics.enrolment import load_image
+    from facetrail.analytics.face_models import build_face_models
+    from facetrail.config import AnalysisConfig, ModelsConfig
     from facetrail.storage.database import Database
     from facetrail.storage.watchlist_store import WatchlistStore
     from facetrail.watchlist import EntryRecord
     from tests.analytics.lfw import main_face_of
 
-    detector, embedder = create_detector(detector_config()), FaceEmbedder()
-    store = WatchlistStore(Database(f"sqlite:///{folder / 'facetrail.db'}"))
-    now = datetime.now(timezone.utc)
+    models = build_face_models(AnalysisConfig.model_validate(analysis), ModelsConfig.model_validate(world_models()))
+    model = models.embedder.space.model
+    db = Database(database_url)
+    store, now = WatchlistStore(db), datetime.now(timezone.utc)
     for walker in clip.walkers:
         image = load_image(LFW / walker.enrol_photo)
-        faces = detector.detect(image)
-        if not faces:
-            continue
-        vector = embedder.embed(image, [main_face_of(image, faces)])
-        record = EntryRecord(walker.entry_id, walker.entry_id, "default", "benchmark", "lfw-dev", "bench", now, now + timedelta(days=30))
-        store.add(record, vector, [None])
+        faces = models.detector.detect(image)
+        if faces:
+            record = EntryRecord(walker.entry_id, walker.entry_id, "default", "benchmark", "lfw-dev", "bench", now,
+                                 now + timedelta(days=30))
+            store.add(record, models.embedder.embed(image, [main_face_of(image, faces)]), [None], model=model)
+    db.dispose()
+    return model

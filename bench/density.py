@@ -26,9 +26,10 @@ from bench.report import CACHE, Figure, Section
 from facetrail.demo.rtsp import serve_clips
 
 ANALYSIS_FPS = 5.0
-TARGET_STREAMS = 8
+TARGET_STREAMS = 16  # issue 12: >= 16 1080p25 streams on 2 cores, goal 20
+GOAL_STREAMS = 20
 TARGET_RATIO = 40.0
-TARGET_RSS_MB = 150.0
+TARGET_RSS_MB = 100.0
 START_TIMEOUT_S = 45.0
 
 
@@ -178,7 +179,7 @@ def run(section: Section, quick: bool) -> None:
     window = 8.0 if quick else 60.0
     trials: dict[int, Trial] = {}
     k = 2 if quick else TARGET_STREAMS
-    limit = 2 if quick else 24
+    limit = 2 if quick else GOAL_STREAMS + 4
     while 1 <= k <= limit and k not in trials:
         print(f"[bench]   density: {k} streams ...", flush=True)
         trials[k] = trial(clip, k, window)
@@ -192,12 +193,12 @@ def run(section: Section, quick: bool) -> None:
         if trials[k].kept_up:
             k = k + 4 if not failed else (k + min(failed)) // 2  # steps of 4 until one fails, then halve the gap
         else:
-            k = (k + max(passed)) // 2 if passed else (k - 2 if k > 2 else k - 1)
+            k = (k + max(passed)) // 2 if passed else min(k - 1, k * 3 // 4)  # none kept up yet: a quarter fewer
     best = max((n for n, tr in trials.items() if tr.kept_up), default=0)
     rt = baseline(clip, 2 if quick else 6)
     section.add(Figure("largest K streams kept up with (1080p25, >= 5 analysed fps each)", best, "streams", baseline=rt,
                        baseline_label="naive face_recognition loop, real-time factor on one stream",
-                       target=f">= {TARGET_STREAMS} streams and >= {TARGET_RATIO:.0f}x baseline",
+                       target=f">= {TARGET_STREAMS} streams (goal {GOAL_STREAMS}) and >= {TARGET_RATIO:.0f}x baseline",
                        met=best >= TARGET_STREAMS and best / rt >= TARGET_RATIO))
     for n, t in sorted(trials.items()):
         section.add(Figure(f"{n} streams: slowest camera decoded / analysed fps, lag p95", t.analysed_fps, "analysed fps",

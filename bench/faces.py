@@ -1,4 +1,4 @@
-"""Real face embeddings for the benchmarks: the lfw-dev photos' dlib embeddings.
+"""Real face embeddings for the benchmarks: the lfw-dev photos' embeddings, per embedding model.
 
 They come from the analytics tests' embedding cache (tests/analytics/lfw.py,
 under .cache/analytics), computed once where missing.
@@ -15,10 +15,24 @@ LFW = SHARED / "faces" / "lfw-dev"
 MODELS = SHARED / "models"
 CACHE_MODELS = CACHE / "models"  # never fetched into: the reference models are read from ../shared
 YUNET = MODELS / "face_detection_yunet_2023mar.onnx"
+RETAIL_FP16 = "face-reidentification-retail-0095-fp16"
+RETAIL_INT8 = "face-reidentification-retail-0095-fp16-int8"
 
 
 class MissingData(Exception):
     """Reference data the section needs is absent; the message says which."""
+
+
+def models_config():
+    """Where the bench's facetrail finds its models: ../shared/models first, never the user's own cache."""
+    from facetrail.config import ModelsConfig
+
+    return ModelsConfig(dir=MODELS if MODELS.is_dir() else None, cache=CACHE_MODELS)
+
+
+def world_models() -> dict:
+    """The `models` block of the configs the bench writes: the config's own resolution finds ../shared/models."""
+    return {"dir": str(MODELS), "cache": str(CACHE_MODELS)} if MODELS.is_dir() else {"cache": str(CACHE_MODELS)}
 
 
 def detector_config(**overrides):
@@ -30,17 +44,16 @@ def detector_config(**overrides):
     return DetectorConfig(backend="hog", **overrides)
 
 
-def embedder(model: str | None = None):
+def embedder(model: str | None = None, threads: int = 0):
     """dlib's ResNet (model None), or the named OpenVINO model from ../shared/models."""
     from facetrail.analytics.dlib_embedder import DlibEmbedder
     from facetrail.analytics.face_models import choose, embedder_of
-    from facetrail.config import AnalysisConfig, EmbedderConfig, ModelsConfig
+    from facetrail.config import AnalysisConfig, EmbedderConfig
 
     if model is None:
         return DlibEmbedder()
-    choice = choose(AnalysisConfig(embedder=EmbedderConfig(backend="openvino", model=model)),
-                    ModelsConfig(dir=MODELS, cache=CACHE_MODELS))
-    return embedder_of(choice)
+    choice = choose(AnalysisConfig(embedder=EmbedderConfig(backend="openvino", model=model)), models_config())
+    return embedder_of(choice, threads)
 
 
 def lfw_cache(model: str | None = None):
@@ -54,7 +67,7 @@ def lfw_cache(model: str | None = None):
 
 
 def lfw_embeddings(model: str | None = None) -> np.ndarray:
-    """Every lfw-dev photo's embedding where a face is found: (n, 128) float32. Those not cached yet are
+    """Every lfw-dev photo's embedding where a face is found: (n, dim) float32. Those not cached yet are
     computed and cached (a few minutes on a fresh machine), so no section depends on another having run first."""
     from tests.analytics.lfw import identities
 

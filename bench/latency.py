@@ -132,10 +132,10 @@ def _deployment(section: Section, clip: BenchClip, camera_url: str, window: floa
     else:
         later = sorted((a.last_seen - a.first_seen).total_seconds() for a in prompt if a.last_seen != a.first_seen)
         section.note(f"No alert came {TARGET_P95_S:.0f} s or more after its pass began; "
-                     f"{len(result.arrivals) - len(later)} of {len(result.arrivals)} matched at the pass's first shot"
+                     f"{len(result.arrivals) - len(later)} of {len(result.arrivals)} were announced at the pass's first shot"
                      + (f", {len(later)} at a later one ({', '.join(f'{s:.1f} s' for s in later)} after the pass began: "
-                        "the earlier shots' distances were above the threshold), which the p95 includes; the rest is the "
-                        "system's own part" if later else ", so the p95 is the system's own part")
+                        "until then no shot was clearly strong and fewer than fuse_top shots agreed), which the p95 "
+                        "includes; the rest is the system's own part" if later else ", so the p95 is the system's own part")
                      + ", mostly the worker's analysis of the matching frame on a machine whose cores the bench shares "
                      "with other work.")
 
@@ -171,7 +171,7 @@ def _stage_medians(result: ChannelRun, prompt: list[Arrival]) -> str:
     if not stages:
         return "Stage times: Kafka record times unavailable."
     worker, service, api = (float(np.median(column)) for column in zip(*stages))
-    return (f"Where the system's part goes (median over {len(stages)} alerts announced at a first matching shot, from Kafka "
+    return (f"Where the system's part goes (median over {len(stages)} alerts announced before their pass ended, from Kafka "
             f"record CreateTimes): worker (analysis of the matching frame, evidence to MinIO, hand-over to Kafka) {worker:.2f} s, "
             f"Kafka + trajectory service (poll, PostgreSQL write, re-stitch, alert publication) {service:.2f} s, "
             f"API (alert feed poll, lookups, SSE push) {api:.2f} s.")
@@ -182,7 +182,7 @@ def _why_late(a: Arrival, result: ChannelRun) -> str:
     after = (a.arrived - a.last_seen).total_seconds()
     if a.final:
         linked = f", longer than one walk ({WALK_S:.0f} s): the tracker linked two walkers" if span > WALK_S + 1 else ""
-        return (f"{a.latency_s:.1f} s: named only by the pass's final publication (majority vote of its shots; pass "
+        return (f"{a.latency_s:.1f} s: named only by the pass's final publication (its fused shots decided at its end; pass "
                 f"{span:.1f} s{linked}), published once the face was unseen for {ANALYSIS.tracker.max_missing_s:.0f} s, "
                 f"{after:.1f} s after its last shot")
     history = result.passes.get(a.first_seen)
@@ -197,5 +197,5 @@ def _why_late(a: Arrival, result: ChannelRun) -> str:
             before += ("; the track changed person before its matching shot (" + ", ".join(switches) + "): the alert is "
                        "another walker's, stamped with the first walker's first_seen")
     worker, service, api = (f"{v:.2f}" if v is not None else "?" for v in _stages(a, result))
-    return (f"{a.latency_s:.1f} s: first matching shot {span:.1f} s after the first frame (frames before it: {before}); "
+    return (f"{a.latency_s:.1f} s: announced at a shot {span:.1f} s after the first frame (frames before it: {before}); "
             f"then {after:.2f} s in the system (worker {worker}, service {service}, API {api})")

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,21 @@ from pathlib import Path
 class _Tally:
     analysed: int = 0
     lags: list[float] = field(default_factory=list)
+
+
+@contextmanager
+def environment(values: dict[str, str]):
+    """Spawned worker processes inherit os.environ: set these for the processes started inside, then restore."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
 
 
 def _instrument(stats_path: Path) -> None:

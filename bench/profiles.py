@@ -15,34 +15,34 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-# (label, function name, file stem) whose cumulative time is reported.
+# (label, function name, file stems) whose cumulative time is reported.
 _PARTS = (
-    ("decode (PyAV, every frame)", "_decode_sampled", "camera"),
-    ("downscale for detection (YUV planes, then BGR)", "shrunk", "pixels"),
-    ("BGR of face boxes", "region", "pixels"),
-    ("BGR of whole frames (those with a face to embed)", "bgr", "pixels"),
-    ("detection", "detect_in", "detector"),
-    ("quality", "face_quality", "quality"),
-    ("embedding", "embed", "embedder"),
-    ("matching", "match_many", "matcher"),
+    ("decode (PyAV, every frame)", "_decode_sampled", ("camera",)),
+    ("downscale for detection (YUV planes, then BGR)", "shrunk", ("pixels",)),
+    ("BGR of face boxes", "region", ("pixels",)),
+    ("BGR of whole frames (those with a face to embed)", "bgr", ("pixels",)),
+    ("detection", "detect_in", ("detector",)),
+    ("quality", "face_quality", ("quality",)),
+    ("embedding", "embed", ("openvino_embedder", "dlib_embedder")),
+    ("tracking", "update", ("tracker",)),
+    ("matching", "candidates_many", ("matcher",)),
 )
 
 
 def _analysis(path: Path, config_path: Path, camera_id: str, read_ahead_frames: int) -> Callable[[], None]:
     """The whole file read and analysed as one camera, ready to run."""
-    from facetrail.analytics.detector import create_detector
-    from facetrail.analytics.embedder import FaceEmbedder
-    from facetrail.analytics.matcher import Matcher
+    from facetrail.analytics.face_models import build_face_models
     from facetrail.analytics.pipeline import CameraAnalyser
     from facetrail.config import load_config
     from facetrail.ingest.camera import read_file
+    from facetrail.matching import load_matcher
     from facetrail.storage.database import Database
     from facetrail.storage.watchlist_store import WatchlistStore
 
     config = load_config(config_path)
-    people = WatchlistStore(Database(config.database.url)).enrolled_people()
-    analyser = CameraAnalyser(camera_id, config.analysis, create_detector(config.analysis.detector), FaceEmbedder(),
-                              Matcher.configured(people, config.analysis.matching))
+    models = build_face_models(config.analysis, config.models)
+    loaded = load_matcher(WatchlistStore(Database(config.database.url)), models.embedder.space, config.analysis.matching)
+    analyser = CameraAnalyser(camera_id, config.analysis, models.detector, models.embedder, loaded.matcher, loaded.version)
 
     def work() -> None:
         for frame in read_file(camera_id, str(path), config.analysis.fps, datetime.now(timezone.utc),
@@ -75,9 +75,9 @@ def analysis_profile(path: Path, config_path: Path, camera_id: str) -> tuple[flo
     stats = pstats.Stats(profile).stats
     total = max(v[3] for v in stats.values())
     parts: dict[str, float] = {}
-    for label, name, stem in _PARTS:
+    for label, name, stems in _PARTS:
         for (file, _, func), (_, _, tottime, cumulative, _) in stats.items():
-            if func == name and Path(file).stem == stem:
+            if func == name and Path(file).stem in stems:
                 # the decoding generator's own time is PyAV's decoding (C calls are not profiled apart)
                 parts[label] = parts.get(label, 0.0) + (tottime if name == "_decode_sampled" else cumulative)
     return total, parts

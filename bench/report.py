@@ -38,9 +38,19 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        if self.value is None or not self.baseline:
+        if self.value is None or not self.baseline or (not self.higher_is_better and not self.value):
             return None
         return self.value / self.baseline if self.higher_is_better else self.baseline / self.value
+
+
+@dataclass
+class Table:
+    """A small table of figures that read best side by side (models as columns, stages as rows)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    """Cells already formatted, one list per row, as many as columns."""
 
 
 @dataclass
@@ -52,6 +62,7 @@ class Section:
     load_start: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_end: tuple[float, float, float] = (0.0, 0.0, 0.0)
     figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What was measured how, and what limits a missed target (with profile evidence)."""
     quick: bool = False
@@ -62,6 +73,10 @@ class Section:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def table(self, table: Table) -> Table:
+        self.tables.append(table)
+        return table
 
 
 @dataclass(frozen=True)
@@ -121,12 +136,13 @@ def load_all(quick: bool, order: list[str]) -> list[Section]:
         if path.is_file():
             raw = json.loads(path.read_text())
             raw["figures"] = [Figure(**f) for f in raw["figures"]]
+            raw["tables"] = [Table(**t) for t in raw.get("tables", [])]
             raw["load_start"], raw["load_end"] = tuple(raw["load_start"]), tuple(raw["load_end"])
             sections.append(Section(**raw))
     return sections
 
 
-def _fmt(value: float | None) -> str:
+def fmt(value: float | None) -> str:
     if value is None:
         return "—"
     if abs(value) >= 1000:
@@ -164,10 +180,15 @@ def render(sections: list[Section], machine: Machine, command: str) -> str:
             "|---|---|---|---|---|---|",
         ]
         for f in s.figures:
-            base = f"{_fmt(f.baseline)} {f.unit} ({f.baseline_label})" if f.baseline is not None else "—"
+            base = f"{fmt(f.baseline)} {f.unit} ({f.baseline_label})" if f.baseline is not None else "—"
             ratio = f"{f.ratio:.1f}x" if f.ratio is not None else "—"
-            lines.append(f"| {f.label} | {_fmt(f.value)} {f.unit} | {base} | {ratio} | {f.target} | {_met(f.met)} |")
+            lines.append(f"| {f.label} | {fmt(f.value)} {f.unit} | {base} | {ratio} | {f.target} | {_met(f.met)} |")
         lines.append("")
+        for table in s.tables:
+            lines += [f"**{table.title}**", "", "| " + " | ".join(table.columns) + " |",
+                      "|" + "---|" * len(table.columns)]
+            lines += ["| " + " | ".join(row) + " |" for row in table.rows]
+            lines.append("")
         lines += [f"- {n}" for n in s.notes]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -47,11 +47,13 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def startup_s() -> float:
-    """Seconds a fresh process takes to import the CLI and load the dlib models: the fixed part of every run."""
-    code = "import facetrail.cli.main; from facetrail.analytics.embedder import FaceEmbedder; FaceEmbedder()"
+def startup_s(config) -> float:
+    """Seconds a fresh process takes to import the CLI and load the config's models: the fixed part of every run."""
+    code = ("import sys, facetrail.cli.main; from facetrail.config import load_config; "
+            "from facetrail.analytics.face_models import build_face_models; "
+            "c = load_config(sys.argv[1]); build_face_models(c.analysis, c.models)")
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-c", code, str(config)], check=True, capture_output=True)
     return time.perf_counter() - t
 
 
@@ -80,7 +82,7 @@ def run(section: Section, quick: bool) -> None:
                  f"{decode_times['SLICE'][0]:.2f} s ({decode_times['SLICE'][1]:.1f} s CPU), and its frame+slice threading "
                  f"('AUTO'), {decode_times['AUTO'][0]:.2f} s ({decode_times['AUTO'][1]:.1f} s CPU), every frame of the same "
                  "file, no conversion. facetrail decodes with slice threads.")
-    start_s = startup_s()
+    start_s = startup_s(config)
     section.note(f"Reprocess wall time includes process start, model loading and the SQLite writes (the CLI as a user runs it; "
                  f"importing the CLI and loading the models alone takes {start_s:.1f} s); the ratio column is decode time / "
                  f"reprocess time. The clip is {clip.duration_s:.0f} s long because recorded footage is minutes long: on a "

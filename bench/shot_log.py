@@ -1,11 +1,12 @@
-"""What happened to each matched pass before it matched, written from inside a worker process.
+"""What happened to each matched pass before it was announced, written from inside a worker process.
 
-The worker runs facetrail's analyser unchanged; wrappers note every analysed
-frame's capture time and, per pass, each shot the tracker took (its quality,
-whether it was offered for embedding) and each embedding's outcome (matched or
-not). A pass's notes are kept in memory and written only once the pass matches
-a watch-list entry, so nothing about a face that matches nobody ever leaves the
-process (no distance is noted at all, matched or not).
+The worker runs facetrail's analyser unchanged, with a pass trace (the analyser's
+``trace=`` hook, for tests and benchmarks) that notes each face of a pass (its
+quality, box, and whether it was embedded for matching), and a wrapper around
+``CameraAnalyser.analyse`` that notes every analysed frame's capture time and
+which passes it announced. A pass's notes are kept in memory and written only once
+the pass is announced for a watch-list entry, so nothing about a face that matches
+nobody ever leaves the process (no distance is noted at all, matched or not).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from pathlib import Path
 class ShotNote:
     at: datetime
     quality: float
-    offered: bool
-    """Offered for embedding by the tracker (good enough and clearly better than the last embedded shot)."""
     embedded: bool = False
+    """Embedded and searched for matching (the pass's policy wanted it)."""
     matched: bool = False
+    """The shot at which the pass was announced."""
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
     """x, y, width, height in full-resolution pixels: where in the picture the face was."""
 
@@ -64,11 +65,11 @@ class PassHistory:
             if shot.at >= self.matched_at:
                 continue
             if shot.embedded:
-                why["embedded, no match"] += 1
+                why["embedded, evidence not yet enough"] += 1
             elif shot.quality < min_quality:
                 why["below the quality gate"] += 1
             else:
-                why["not embedded (no clear gain or budget spent)"] += 1
+                why["not embedded (spacing or budget)"] += 1
         seen = sum(1 for s in self.shots if s.at < self.matched_at)
         missing = self.frames - 1 - seen
         if missing > 0:
@@ -76,13 +77,42 @@ class PassHistory:
         return why
 
 
-def install(path: Path) -> None:
-    """Wrap the analyser of this (worker) process so matched passes' histories go to `path`."""
-    from facetrail.analytics.pipeline import CameraAnalyser
-    from facetrail.analytics.tracker import FaceTracker
+class _PassNotes:
+    """The trace of one analyser: its passes' shots, in memory until the pass is announced."""
 
-    pending: dict[tuple[int, int], list[dict]] = {}
-    written: set[tuple[int, int]] = set()  # passes already matched: later shots say nothing about the delay
+    def __init__(self, write) -> None:
+        self._write = write
+        self.now: datetime | None = None
+        """Capture time of the frame being analysed (set by the analyse wrapper)."""
+        self.pending: dict[int, list[dict]] = {}
+        self.announced: set[int] = set()  # later shots say nothing about the delay
+
+    def shot(self, traced) -> None:
+        if traced.track_id in self.announced or self.now is None:
+            return
+        d = traced.detection
+        self.pending.setdefault(traced.track_id, []).append(
+            {"at": self.now.isoformat(), "quality": float(traced.quality), "box": [d.x, d.y, d.w, d.h],
+             "embedded": traced.candidates is not None})
+
+    def closed(self, traced) -> None:
+        self.pending.pop(traced.track_id, None)  # unmatched, or already written: forgotten
+        self.announced.discard(traced.track_id)
+
+    def announce(self, first_seen: datetime) -> None:
+        """The pass that began at first_seen was announced by this frame: its notes so far are written."""
+        for track_id, shots in list(self.pending.items()):
+            if shots and datetime.fromisoformat(shots[0]["at"]) == first_seen and shots[-1]["at"] == self.now.isoformat():
+                shots[-1]["matched"] = True
+                self._write({"kind": "pass", "first_seen": first_seen.isoformat(), "shots": self.pending.pop(track_id)})
+                self.announced.add(track_id)
+                return
+
+
+def install(path: Path) -> None:
+    """Trace every analyser of this (worker) process so announced passes' histories go to `path`."""
+    from facetrail.analytics.pipeline import CameraAnalyser
+
     lock = threading.Lock()
     out = open(path, "a")
 
@@ -90,51 +120,27 @@ def install(path: Path) -> None:
         out.write(json.dumps(row) + "\n")
         out.flush()
 
-    original_update = FaceTracker.update
+    original_init, original_analyse = CameraAnalyser.__init__, CameraAnalyser.analyse
 
-    def update(self, captured_at, frame_index, detections, qualities):
-        result = original_update(self, captured_at, frame_index, detections, qualities)
+    def init(self, *args, **kwargs):
+        if kwargs.get("trace") is None:
+            kwargs["trace"] = _PassNotes(write)
+        original_init(self, *args, **kwargs)
+        self._bench_shot_log = kwargs["trace"]
+
+    def analyse(self, looked):
+        notes: _PassNotes = self._bench_shot_log
         with lock:
-            write({"kind": "frame", "at": captured_at.isoformat()})
-            for track in self.open_tracks:
-                if track.last_seen == captured_at and (id(self), track.track_id) not in written:
-                    shot = {"kind": "shot", "at": captured_at.isoformat(), "quality": _quality_of(track, detections, qualities),
-                            "box": [track.last.x, track.last.y, track.last.w, track.last.h],
-                            "offered": any(t is track for t, _ in result.to_embed)}
-                    pending.setdefault((id(self), track.track_id), []).append(shot)
-            for track in result.ended:
-                pending.pop((id(self), track.track_id), None)  # unmatched: forgotten
-                written.discard((id(self), track.track_id))
-        return result
+            notes.now = looked.frame.captured_at
+            write({"kind": "frame", "at": notes.now.isoformat()})
+            published = original_analyse(self, looked)
+            for matched in published:
+                if not matched.event.final:
+                    notes.announce(matched.event.first_seen)
+        return published
 
-    original_embed = CameraAnalyser._embed_and_match
-
-    def embed_and_match(self, frame, to_embed):
-        votes = {t.track_id: len(self._passes[t.track_id].votes) for t, _ in to_embed}
-        embedded = {t.track_id for t, _ in to_embed if not self._settled(self._passes[t.track_id])}
-        result = original_embed(self, frame, to_embed)
-        with lock:
-            for track, _ in to_embed:
-                key = (id(self._tracker), track.track_id)
-                notes = pending.get(key)
-                if notes is None or track.track_id not in embedded:
-                    continue
-                matched = len(self._passes[track.track_id].votes) > votes[track.track_id]
-                notes[-1].update(embedded=True, matched=matched)
-                if matched:
-                    written.add(key)
-                    write({"kind": "pass", "first_seen": track.first_seen.isoformat(), "shots": pending.pop(key)})
-        return result
-
-    FaceTracker.update = update
-    CameraAnalyser._embed_and_match = embed_and_match
-
-
-def _quality_of(track, detections, qualities) -> float:
-    for detection, quality in zip(detections, qualities):
-        if detection is track.last:
-            return float(quality)
-    return 0.0
+    CameraAnalyser.__init__ = init
+    CameraAnalyser.analyse = analyse
 
 
 def read(path: Path) -> dict[datetime, PassHistory]:
@@ -145,7 +151,7 @@ def read(path: Path) -> dict[datetime, PassHistory]:
     frames = sorted(datetime.fromisoformat(r["at"]) for r in rows if r["kind"] == "frame")
     histories = {}
     for row in (r for r in rows if r["kind"] == "pass"):
-        shots = [ShotNote(datetime.fromisoformat(s["at"]), s["quality"], s["offered"], s.get("embedded", False),
+        shots = [ShotNote(datetime.fromisoformat(s["at"]), s["quality"], s.get("embedded", False),
                           s.get("matched", False), tuple(s["box"])) for s in row["shots"]]
         first_seen = datetime.fromisoformat(row["first_seen"])
         matched_at = next((s.at for s in shots if s.matched), shots[-1].at)

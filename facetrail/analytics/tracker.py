@@ -14,7 +14,8 @@ else is refused (two walkers crossing close), and among plausible links the one
 that looks more alike wins. A track unseen for ``max_missing_s`` is lost rather
 than ended when it has an appearance: a face that looks the same within
 ``rejoin_s`` takes it up again wherever it reappears (a walk split by a pillar or
-a passing bus stays one pass). Embeddings live only in these open tracks, for the
+a passing bus stays one pass); so does one that geometry could not reach because a
+busy machine dropped frames and the face moved farther than predicted. Embeddings live only in these open tracks, for the
 life of the pass. Pure: no images, no I/O.
 """
 
@@ -187,7 +188,7 @@ class FaceTracker:
             per_detection[di] = per_detection.get(di, 0) + 1
             per_track[ti] = per_track.get(ti, 0) + 1
         assigned = self._greedy(scores, len(detections))
-        waiting = bool(self._lost) and self.appearance is not None
+        waiting = self.appearance is not None and bool(self._waiting(now, set(assigned)))
         return [Proposal(None if ti is None else self._open[ti],
                          per_detection.get(di, 0) > 1 or (ti is not None and per_track[ti] > 1) or (ti is None and waiting))
                 for di, ti in enumerate(assigned)]
@@ -199,9 +200,10 @@ class FaceTracker:
         looks = embeddings or [None] * len(detections)
         update = TrackUpdate(ended=self._expire(captured_at))
         assigned = self._greedy(self._scored(captured_at, detections, looks), len(detections))
+        taken = set(assigned)
         for di, ti in enumerate(assigned):
             shot = Shot(captured_at, frame_index, detections[di], qualities[di])
-            track = self._open[ti] if ti is not None else self._rejoined(captured_at, shot, looks[di])
+            track = self._open[ti] if ti is not None else self._rejoined(captured_at, shot, looks[di], taken)
             if track is None:
                 track = FaceTrack(self._next_id, captured_at, captured_at, shot.detection, shot)
                 self._next_id += 1
@@ -222,20 +224,27 @@ class FaceTracker:
         ended, self._open, self._lost = self._open + self._lost, [], []
         return ended
 
-    def _rejoined(self, now: datetime, shot: Shot, look: np.ndarray | None) -> FaceTrack | None:
-        """The lost track this face looks like (nearest within same_below), moved back among the open ones."""
-        if look is None or self.appearance is None or not self._lost:
+    def _waiting(self, now: datetime, taken: set[int | None]) -> list[FaceTrack]:
+        """Tracks with an appearance that no face of this frame continues by position: the lost ones, and open ones
+        geometry could not reach (frames dropped by a busy machine let a walker move farther than predicted)."""
+        reachable = [t for i, t in enumerate(self._open) if i not in taken and t.last_seen < now]
+        return [t for t in self._lost + reachable if t.appearance is not None]
+
+    def _rejoined(self, now: datetime, shot: Shot, look: np.ndarray | None, taken: set[int | None]) -> FaceTrack | None:
+        """The waiting track this face looks like (nearest within same_below), taken up again among the open ones."""
+        if look is None or self.appearance is None:
             return None
         rule = self.appearance
-        distances = [(rule.distance(t.appearance, look), i) for i, t in enumerate(self._lost) if t.appearance is not None]
+        distances = [(rule.distance(t.appearance, look), t.track_id, t) for t in self._waiting(now, taken)]
         if not distances:
             return None
-        distance, index = min(distances)
+        distance, _, track = min(distances, key=lambda d: d[:2])
         if distance >= rule.same_below:
             return None
-        track = self._lost.pop(index)
+        if track in self._lost:
+            self._lost.remove(track)
+            self._open.append(track)
         track.rejoin(now, shot.detection)
-        self._open.append(track)
         return track
 
     def _expire(self, now: datetime) -> list[FaceTrack]:

@@ -136,6 +136,21 @@ def test_a_walk_hidden_for_two_seconds_is_taken_up_again_by_a_face_that_looks_th
     assert update.linked[0].track.rejoined == 1
 
 
+def test_a_walker_seen_again_after_dropped_frames_far_from_where_predicted_stays_one_track_by_looks():
+    t = tracker(LOOKS, max_missing_s=1.0)
+    t.update(at(0.0), 0, [box(100)], [0.5], [face(1)])  # seen once: no velocity yet
+    update = t.update(at(0.6), 3, [box(600)], [0.5], [face(1) * 0.9 + face(3) * 0.1])  # six face widths on
+    assert len(t.open_tracks) == 1 and update.linked[0].track.first_seen == at(0)
+
+
+def test_a_stranger_appearing_while_a_track_is_unreached_starts_a_track_of_their_own():
+    t = tracker(LOOKS, max_missing_s=1.0)
+    t.update(at(0.0), 0, [box(100)], [0.5], [face(1)])
+    assert t.propose(at(0.6), [box(600)])[0].ambiguous  # an embedding is wanted to tell
+    update = t.update(at(0.6), 3, [box(600)], [0.5], [face(2)])
+    assert update.linked[0].track.first_seen == at(0.6) and len(t.open_tracks) == 2
+
+
 def test_a_lost_track_is_not_taken_up_by_someone_else():
     t = tracker(LOOKS, rejoin_s=3.0)
     for i in range(4):

@@ -396,9 +396,9 @@ class BestThreeShots:
     ratio_test = True
 
     def __init__(self) -> None:
-        from facetrail.calibration import _accepted  # one search's rule: the nearest entry within threshold and ratio
+        from facetrail.calibration import accepted_entry  # one search's rule: the nearest entry within threshold and ratio
 
-        self.min_quality, self.accepted = _min_quality(), _accepted
+        self.min_quality, self.accepted = _min_quality(), accepted_entry
 
     def decide(self, shots: Sequence, rule) -> Decided:
         embedded, best_quality, votes = 0, -1.0, []

@@ -97,7 +97,7 @@ class Searches:
         return [(c, t) for c, t in zip(self.candidates, self.truth) if t is not None]
 
 
-def _accepted(candidates: Sequence[Candidate], rule: Rule) -> str | None:
+def accepted_entry(candidates: Sequence[Candidate], rule: Rule) -> str | None:
     """The entry one search matches under the rule (nearest within the threshold, clear of other identities)."""
     if not candidates:
         return None
@@ -109,12 +109,12 @@ def _accepted(candidates: Sequence[Candidate], rule: Rule) -> str | None:
 
 def search_fpir(searches: Searches, rule: Rule) -> float:
     non = searches.non_mated()
-    return sum(_accepted(c, rule) is not None for c in non) / len(non) if non else math.nan
+    return sum(accepted_entry(c, rule) is not None for c in non) / len(non) if non else math.nan
 
 
 def search_fnir(searches: Searches, rule: Rule) -> float:
     mated = searches.mated()
-    return sum(_accepted(c, rule) != t for c, t in mated) / len(mated) if mated else math.nan
+    return sum(accepted_entry(c, rule) != t for c, t in mated) / len(mated) if mated else math.nan
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from facetrail.analytics.embedder import EmbeddingSpace
+from facetrail.analytics.face_models import choose
 from facetrail.analytics.matcher import Matcher, MatchingRule, matching_rule
-from facetrail.config import MatchingConfig
+from facetrail.config import Config, MatchingConfig
 from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.watchlist import OperatingPoint
 
 
 @dataclass(frozen=True)
@@ -31,3 +33,20 @@ def load_matcher(watchlist: WatchlistStore, space: EmbeddingSpace, matching: Mat
     rule = matching_rule(matching, space, watchlist.operating_point(space.model))
     matcher = Matcher.for_space(watchlist.enrolled_people(space.model), space, rule)
     return LoadedMatcher(matcher, rule, version, len(watchlist.without_templates(space.model)))
+
+
+@dataclass(frozen=True)
+class MatchingInForce:
+    """What decides a match at this site now: the embedding model the config resolves to, the rule its matcher
+    runs and, when `facetrail calibrate` set it, the operating point measured for that model."""
+
+    model: str
+    rule: MatchingRule
+    operating_point: OperatingPoint | None
+
+
+def matching_in_force(config: Config, watchlist: WatchlistStore) -> MatchingInForce:
+    """Resolved from the config and the stored operating point alone: no model file is loaded."""
+    space = choose(config.analysis, config.models).space
+    point = watchlist.operating_point(space.model)
+    return MatchingInForce(space.model, matching_rule(config.analysis.matching, space, point), point)

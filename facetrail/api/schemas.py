@@ -172,3 +172,23 @@ class Camera(_Out):
 class CameraList(_Out):
     site: str
     items: list[Camera]
+
+
+class OperatingPointOut(_Out):
+    target_fpir: float = Field(description="the per-search false-positive identification rate asked for")
+    per_search_fpir: float | None
+    per_pass_fpir: float | None = Field(description="measured on the cohort walked through as live passes")
+    expected_fnir: float | None = Field(description="null when the cohort held no mated photos of listed people")
+    cohort_searches: int
+    calibrated_at: datetime
+    calibrated_by: str
+
+
+class MatchingOut(_Out):
+    """The rule that decides a match now; no embedding or template is ever part of it."""
+
+    model: str = Field(description="the embedding model whose templates are matched")
+    threshold: float
+    max_distance_ratio: float
+    source: str = Field(description="where the rule comes from: config, a calibration, or the model's default")
+    operating_point: OperatingPointOut | None = Field(description="null until `facetrail calibrate` ran for this model")

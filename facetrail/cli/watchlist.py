@@ -124,13 +124,11 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
 
 def _matching_in_force(stores: Stores) -> dict:
     """The embedding model the config resolves to here and the rule its matcher runs (no model is loaded)."""
-    from facetrail.analytics.face_models import choose
-    from facetrail.analytics.matcher import matching_rule
+    from facetrail.matching import matching_in_force
 
-    space = choose(stores.config.analysis, stores.config.models).space
-    point = stores.watchlist.operating_point(space.model)
-    rule = matching_rule(stores.config.analysis.matching, space, point)
-    return {"model": space.model, "threshold": rule.threshold, "max_distance_ratio": rule.max_distance_ratio,
+    force = matching_in_force(stores.config, stores.watchlist)
+    rule, point = force.rule, force.operating_point
+    return {"model": force.model, "threshold": rule.threshold, "max_distance_ratio": rule.max_distance_ratio,
             "source": rule.source, "operating_point": None if point is None else {
                 "target_fpir": point.target_fpir, "per_search_fpir": point.per_search_fpir,
                 "per_pass_fpir": point.per_pass_fpir, "expected_fnir": point.expected_fnir,

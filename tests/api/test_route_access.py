@@ -33,6 +33,7 @@ EXPECTED = {
     ("GET", "/api/v1/alerts"): {"operator", "admin"},
     ("GET", "/api/v1/alerts/stream"): {"operator", "admin"},
     ("GET", "/api/v1/cameras"): {"operator", "admin"},
+    ("GET", "/api/v1/matching"): set(ROLES),
 }
 # Ids that exist nowhere, so an admitted call touches nothing (404), whatever the route does.
 PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate"}

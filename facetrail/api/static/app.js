@@ -79,11 +79,25 @@ async function start() {
   const me = await json("/me");
   $("user").textContent = `${me.username} (${me.role})`;
   $("login-view").hidden = true; $("app").hidden = false; $("who").hidden = false;
+  showMatching(await json("/matching"));
   await loadCameras();
   await Promise.all([loadAlerts(), loadTracks()]);
   streamAlerts();
   clearInterval(state.poll);
   state.poll = setInterval(() => loadCameras().catch(() => {}), CAMERA_POLL_MS);
+}
+
+// Operators weigh an alert by the rule that raised it: the model, its threshold, and the false-alert rate it was set for.
+function showMatching(m) {
+  const point = m.operating_point;
+  const rate = (x) => `${(100 * x).toFixed(2)} %`;
+  const calibrated = point
+    ? `; calibrated ${point.calibrated_at.slice(0, 10)} for a false-alert rate of ${rate(point.target_fpir)} per search`
+      + (point.per_pass_fpir === null ? "" : ` (${rate(point.per_pass_fpir)} per pass)`)
+    : "";
+  $("matching").textContent = `Matching: ${m.model}, threshold ${m.threshold.toFixed(3)}, ratio ${m.max_distance_ratio.toFixed(2)}`
+    + (point ? calibrated : ` (${m.source})`);
+  $("matching").hidden = false;
 }
 
 async function loadCameras() {

@@ -122,11 +122,14 @@ class Site:
         return analyser
 
 
+# The fixtures analyse with HOG + dlib, so the CLI must enrol with dlib too,
+# whatever models FACETRAIL_MODEL_DIR makes available.
 SITE_CONFIG = """
 database: {url: "sqlite:///facetrail.db"}
 bus: {kind: sqlite, path: bus.db}
 objects: {kind: local, path: objects}
 cameras: [{id: gate-1, name: Gate, source: gate.mp4, position: {x: 0, y: 0}}]
+analysis: {detector: {backend: hog}, embedder: {backend: dlib}}
 """
 
 

@@ -18,14 +18,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
-
 from facetrail.audit.log import AuditLog
 from facetrail.config import Config
 from facetrail.erasure import delete_evidence_before, delete_sightings_before, delete_tracks_before, erase_entry
 from facetrail.storage.database import Database
-from facetrail.storage.models import SightingRow
 from facetrail.storage.objects import ObjectStore
+from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.watchlist_store import WatchlistStore
 
 log = logging.getLogger(__name__)
@@ -60,8 +58,7 @@ def _evidence_day(key: str) -> datetime | None:
 
 
 def _delete_orphan_evidence(db: Database, objects: ObjectStore, now: datetime) -> int:
-    with db.session() as session:
-        referenced = set(session.scalars(select(SightingRow.evidence_key).where(SightingRow.evidence_key.is_not(None))))
+    referenced = SightingStore(db).evidence_keys()
     deleted = 0
     for key in list(objects.keys("evidence/")):
         day = _evidence_day(key)

@@ -17,8 +17,8 @@ from facetrail.storage.select import open_object_store
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.tracks import CameraPlan
 from facetrail.trajectory.service import Restitcher
-from facetrail.trajectory.tracks import CameraPlan
 
 
 @dataclass

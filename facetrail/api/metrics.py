@@ -12,14 +12,12 @@ import time
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select
 
 from facetrail.api.context import ApiContext
 from facetrail.api.live import AlertFanout
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR, OPERATOR
 from facetrail.events import SIGHTINGS_TOPIC
-from facetrail.storage.models import SightingRow, WatchlistEntryRow
 
 # The group `facetrail trajectory` and `facetrail run` consume sightings with (facetrail/cli/pipeline.py).
 TRAJECTORY_GROUP = "facetrail-trajectory"
@@ -85,14 +83,8 @@ class SightingCounts:
 
     def collect(self):
         sightings = GaugeMetricFamily("facetrail_sightings", "stored sightings by review status", labels=["status"])
-        query = select(SightingRow.status, func.count()).group_by(SightingRow.status)
-        lists = self._ctx.visible_lists(self._role)
-        if lists is not None:
-            query = query.join(WatchlistEntryRow, WatchlistEntryRow.entry_id == SightingRow.entry_id).where(
-                WatchlistEntryRow.watchlist.in_(lists))
-        with self._ctx.db.session() as session:
-            for status, count in session.execute(query):
-                sightings.add_metric([status], count)
+        for status, count in self._ctx.sightings.count_by_status(self._ctx.visible_lists(self._role)).items():
+            sightings.add_metric([status], count)
         yield sightings
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
 from facetrail.api.schemas import DecisionRequest, DecisionResponse, Problem, Sighting, SightingPage, Window
-from facetrail.api.sighting_queries import find_sightings
 from facetrail.api.windows import time_window
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import OPERATOR
@@ -46,7 +45,7 @@ def search_sightings(person: str | None = Query(None, pattern=r"^[A-Za-z0-9_-]{1
                      ctx: ApiContext = Depends(api_context)) -> SightingPage:
     entries = ctx.visible_entries(principal.role)
     wanted = [e for e in ([person] if person else entries) if e in entries]
-    found = find_sightings(ctx.db, entry_ids=wanted, since=window.since, until=window.until, limit=window.limit,
+    found = ctx.sightings.search(entry_ids=wanted, since=window.since, until=window.until, limit=window.limit,
                            offset=window.offset, camera_id=camera, status=status)
     ctx.audit.record(principal.username, "sightings.search", person or "", {
         "camera": camera, "status": status, "since": window.since.isoformat(), "until": window.until.isoformat(),

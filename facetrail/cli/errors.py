@@ -45,7 +45,7 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.bus.base.BusError": FAILED_EXIT,
     "facetrail.bus.kafka_bus.BusBufferFull": FAILED_EXIT,
     "facetrail.bus.kafka_bus.BusNotDelivered": FAILED_EXIT,
-    "facetrail.storage.objects.ObjectStoreError": FAILED_EXIT,
+    "facetrail.object_keys.ObjectStoreError": FAILED_EXIT,
     "facetrail.storage.user_store.UserExists": FAILED_EXIT,
     "facetrail.audit.anchor.AnchorError": FAILED_EXIT,
     "facetrail.auth.accounts.AccountError": FAILED_EXIT,

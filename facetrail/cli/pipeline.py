@@ -25,10 +25,11 @@ from facetrail.health import CameraHealth
 from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
-from facetrail.reprocess import ProgressLedger, ReprocessRun, consecutive_starts, recording_start, reprocess_file
+from facetrail.reprocess import ReprocessRun, consecutive_starts, recording_start, reprocess_file
 from facetrail.retention import sweep
+from facetrail.storage.progress_store import ProgressLedger
+from facetrail.tracks import CameraPlan
 from facetrail.trajectory.service import TrajectoryService, settled_heap
-from facetrail.trajectory.tracks import CameraPlan
 from facetrail.worker import start_assigned_workers, start_workers
 
 TRAJECTORY_GROUP = "facetrail-trajectory"

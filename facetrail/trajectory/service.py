@@ -24,8 +24,8 @@ from facetrail.config import TrajectoryConfig
 from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
+from facetrail.tracks import CameraPlan, Track
 from facetrail.trajectory.stitch import grow_tail, stitch
-from facetrail.trajectory.tracks import CameraPlan, Track
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from facetrail.events import SightingEvent
-from facetrail.trajectory.tracks import CameraPlan, GrownTail, TailState, Track, Transition, Visit, track_id_for
+from facetrail.tracks import CameraPlan, GrownTail, TailState, Track, Transition, Visit, track_id_for
 
 # Clocks of different cameras disagree by a little and overlapping views make the
 # travel time zero or negative; travel is never credited as faster than this, so

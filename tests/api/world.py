@@ -23,8 +23,8 @@ from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.user_store import UserStore
 from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.tracks import CameraPlan
 from facetrail.trajectory.service import TrajectoryService
-from facetrail.trajectory.tracks import CameraPlan
 from facetrail.watchlist import EntryRecord
 
 PASSWORD = "correct horse battery staple"

@@ -249,9 +249,10 @@ def _worker_child(config_path: str, camera_ids: list[str], stop, shots_path: str
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     shot_log.install(Path(shots_path))
     from facetrail.config import load_config
+    from facetrail.stores import Stores
     from facetrail.worker import serve_cameras
 
-    serve_cameras(load_config(config_path), camera_ids, stop)
+    serve_cameras(Stores(load_config(config_path), config_path), camera_ids, stop)
 
 
 # ---- the live channel, as the dashboard reads it -----------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
+from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, ErasableBus, EventBus
 from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.storage.database import Database
 from facetrail.storage.objects import ObjectStore
@@ -32,7 +32,7 @@ class ErasureReport:
     tracks_deleted: int = 0
 
 
-def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus=None) -> ErasureReport:
+def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus | None = None) -> ErasureReport:
     watchlist, sightings_store = WatchlistStore(db), SightingStore(db)
     keys = sightings_store.evidence_keys_of(entry_id)
     sightings, tracks = sightings_store.count_of(entry_id), TrackStore(db).count_of(entry_id)
@@ -43,7 +43,7 @@ def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus=None) -> 
     ReviewStore(db).delete_of_entry(entry_id)
     db.forget_deleted()
     messages = 0
-    if bus is not None and hasattr(bus, "delete_where_key"):
+    if isinstance(bus, ErasableBus):
         messages = sum(bus.delete_where_key(topic, entry_id) for topic in (SIGHTINGS_TOPIC, ALERTS_TOPIC, DEAD_LETTER_TOPIC))
     return ErasureReport(entry_id, len(keys), deleted, messages, sightings if deleted else 0, tracks if deleted else 0)
 

@@ -44,6 +44,14 @@ class ReviewError(Exception):
     """A decision that cannot be taken; the message says why."""
 
 
+class UnknownSighting(ReviewError):
+    """No sighting has this id."""
+
+
+class AlreadyDecided(ReviewError):
+    """The sighting is already confirmed or rejected: a decided sighting is not decided again."""
+
+
 @dataclass(frozen=True)
 class ReviewOutcome:
     status: str  # "candidate" | "confirmed" | "rejected"
@@ -51,7 +59,7 @@ class ReviewOutcome:
     required: int
 
 
-__all__ = ["DECISIONS", "ReviewDecision", "ReviewDesk", "ReviewError", "ReviewOutcome"]
+__all__ = ["DECISIONS", "AlreadyDecided", "ReviewDecision", "ReviewDesk", "ReviewError", "ReviewOutcome", "UnknownSighting"]
 
 
 class ReviewDesk:
@@ -95,7 +103,7 @@ class ReviewDesk:
     def outcome(self, event_id: str) -> ReviewOutcome:
         found = self._reviews.status(event_id)
         if found is None:
-            raise ReviewError(f"no sighting with id {event_id!r}")
+            raise UnknownSighting(f"no sighting with id {event_id!r}")
         status, confirmations = found
         return ReviewOutcome(status, confirmations, self.required)
 
@@ -109,9 +117,9 @@ class ReviewDesk:
     def _apply(self, event_id: str, reviewer: str, decision: str, note: str) -> tuple[ReviewOutcome, str, bool]:
         recorded = self._reviews.record(event_id, reviewer, decision, note, self.required)
         if recorded is None:
-            raise ReviewError(f"no sighting with id {event_id!r}")
+            raise UnknownSighting(f"no sighting with id {event_id!r}")
         if recorded.decided_before:
-            raise ReviewError(f"sighting {event_id} is already {recorded.status}; a decided sighting cannot be decided again")
+            raise AlreadyDecided(f"sighting {event_id} is already {recorded.status}; a decided sighting cannot be decided again")
         return ReviewOutcome(recorded.status, recorded.confirmations, self.required), recorded.entry_id, recorded.counted
 
     def _keep_rejected_example(self, event_id: str, entry_id: str) -> str:
@@ -156,4 +164,5 @@ class ReviewDesk:
         if not faces:
             return None
         main = max(faces, key=lambda d: d.w * d.h)  # the crop was cut around one face; it is the largest
-        return models.embedder.embed(image, [main])[0]
+        embedding: np.ndarray = models.embedder.embed(image, [main])[0]
+        return embedding

@@ -118,5 +118,4 @@ class AlertFeed:
 def _roles_seeing(ctx: ApiContext, watchlist: str) -> frozenset[str]:
     from facetrail.auth.roles import ROLES
 
-    allows = getattr(ctx.config.watchlist, "allows", None)
-    return frozenset(r for r in ROLES if allows is None or allows(watchlist, r))
+    return frozenset(r for r in ROLES if ctx.config.watchlist.allows(watchlist, r))

@@ -17,6 +17,7 @@ from facetrail.api.context import ApiContext
 from facetrail.api.live import AlertFanout
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR, OPERATOR
+from facetrail.bus.base import LagReporting
 from facetrail.events import SIGHTINGS_TOPIC
 
 # The group `facetrail trajectory` and `facetrail run` consume sightings with (facetrail/cli/pipeline.py).
@@ -71,8 +72,8 @@ class StoreCollector:
             return None
         if self._lag_consumer is None:
             self._lag_consumer = self._ctx.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP)
-        lag = getattr(self._lag_consumer, "lag", None)  # the SQLite bus knows its lag; Kafka reports it itself
-        return lag() if lag else None
+        # the SQLite bus knows its lag; Kafka reports it itself
+        return self._lag_consumer.lag() if isinstance(self._lag_consumer, LagReporting) else None
 
 
 class SightingCounts:

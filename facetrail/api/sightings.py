@@ -80,13 +80,13 @@ def evidence(event_id: str = EVENT_ID, principal: Principal = Depends(require_ro
              responses={404: {"model": Problem}, 409: {"model": Problem}})
 def decide(body: DecisionRequest, event_id: str = EVENT_ID, principal: Principal = Depends(require_roles(OPERATOR)),
            ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
-    from facetrail.review import ReviewError
+    from facetrail.review import AlreadyDecided, ReviewError, UnknownSighting
 
     found, _ = visible_sighting(ctx, principal, event_id)
     try:
         outcome = ctx.review.decide(event_id, principal.username, body.decision, body.note)
     except ReviewError as exc:
-        code = 409 if "already" in str(exc) else 404 if str(exc).startswith("no sighting") else 422
+        code = 409 if isinstance(exc, AlreadyDecided) else 404 if isinstance(exc, UnknownSighting) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from None
     if outcome.status == "rejected":  # a false match must not shape the person's track
         ctx.restitcher.restitch(found.event.entry_id, found.event.first_seen)

@@ -2,7 +2,8 @@
 
 Appends take the next sequence number inside one transaction; the unique
 sequence key makes a concurrent writer's append fail and retry rather than
-fork the chain. Triggers make the table append-only in the database itself.
+fork the chain. Triggers, installed with the schema (storage/migrate.py), make
+the table append-only in the database itself.
 Each append also advances the head anchor kept outside the table (see
 anchor.py), so `verify` detects deletion of the last records too.
 """
@@ -12,23 +13,23 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Any, Iterator
 
 from sqlalchemy.exc import IntegrityError
 
 from facetrail.audit.anchor import AnchorError, FileAnchor, Head, default_anchor
 from facetrail.audit.chain import AuditRecord, ChainVerdict, UnreadableRecord, verify_chain
-from facetrail.storage.audit_store import AuditStore
+from facetrail.storage.audit_store import AuditStore, RawRecord
 from facetrail.storage.database import Database
 
 
-def _stored_time(value) -> datetime:
+def _stored_time(value: object) -> datetime:
     """The `at` column as stored: a datetime (PostgreSQL) or the text SQLite keeps, read without trusting it."""
     at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
 
-def _checked_record(row) -> AuditRecord | UnreadableRecord:
+def _checked_record(row: RawRecord) -> AuditRecord | UnreadableRecord:
     seq, at, actor, action, subject, details, prev_hash, digest = row
     try:
         parsed = json.loads(details)
@@ -71,9 +72,8 @@ class AuditLog:
     def __init__(self, db: Database, anchor: FileAnchor | None = _DEFAULT):  # type: ignore[assignment]
         self._store = AuditStore(db)
         self.anchor: FileAnchor | None = default_anchor(db.url) if anchor is _DEFAULT else anchor
-        self._store.install_guards()
 
-    def record(self, actor: str, action: str, subject: str = "", details: dict | None = None) -> AuditRecord:
+    def record(self, actor: str, action: str, subject: str = "", details: dict[str, Any] | None = None) -> AuditRecord:
         details = json.loads(json.dumps(details or {}, default=str))
         for _ in range(20):
             try:
@@ -85,7 +85,7 @@ class AuditLog:
             return appended
         raise RuntimeError("could not append to the audit log under contention")
 
-    def _append(self, actor: str, action: str, subject: str, details: dict) -> AuditRecord:
+    def _append(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditRecord:
         return self._store.append(actor, action, subject, details)
 
     def records(self, since_seq: int = 0, limit: int | None = None) -> list[AuditRecord]:

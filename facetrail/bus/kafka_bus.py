@@ -18,10 +18,15 @@ as long as this process lives, and nothing blocks for longer than stated:
 
 The bound on what an outage can cost is therefore this process's queue: if the
 process itself dies while the broker is away, at most ``buffer_max_messages``
-undelivered messages are lost. Producers use ``acks='all'`` and idempotence, so
-once acknowledged a message is durable and written once. A re-send after a
-failed batch may repeat or, rarely, reorder publications; every consumer
-upserts by the event's deterministic id, so neither changes the result.
+undelivered messages are lost. Producers use ``acks='all'`` and, on purpose, no
+idempotence (kafka-python supports it since 2.2, but after an expired batch its
+idempotent producer may stall until it can bump its epoch; see
+``_connected_producer``). What holds: once acknowledged, a message is durable on
+every in-sync replica; one request in flight per connection keeps each
+partition in publish order while the broker answers; a retry after a lost
+acknowledgement, or this class re-sending a failed batch, may write a message
+twice or, rarely, put a re-sent message after later ones (at-least-once). Every
+consumer upserts by the event's deterministic id, so neither changes the result.
 
 Messages are keyed (sightings by ``entry_id``), so one person's events share a
 partition and keep their order. Consumers never auto-commit: ``commit`` is

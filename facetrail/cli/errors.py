@@ -51,6 +51,8 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.auth.accounts.AccountError": FAILED_EXIT,
     "facetrail.auth.passwords.WeakPassword": FAILED_EXIT,
     "facetrail.review.ReviewError": FAILED_EXIT,
+    "facetrail.review.UnknownSighting": FAILED_EXIT,
+    "facetrail.review.AlreadyDecided": FAILED_EXIT,
     "facetrail.names.UnsafeText": CONFIG_EXIT,
     "facetrail.api.middleware.BodyTooLarge": FAILED_EXIT,
     "facetrail.demo.scenario.ScenarioError": FAILED_EXIT,

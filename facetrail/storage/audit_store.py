@@ -1,7 +1,8 @@
-"""The audit log's table: appends that take the next sequence number, reads in order, triggers that forbid edits.
+"""The audit log's table: appends that take the next sequence number, reads in order.
 
 The unique sequence key makes a concurrent writer's append fail (IntegrityError) rather than fork the chain;
-the audit log retries it (audit/log.py). Triggers make the table append-only in the database itself.
+the audit log retries it (audit/log.py). Triggers installed with the schema (storage/migrate.py) make the
+table append-only in the database itself.
 """
 
 from __future__ import annotations
@@ -10,25 +11,11 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Text, func, select, text, type_coerce
+from sqlalchemy import Text, func, select, type_coerce
 
 from facetrail.audit.chain import GENESIS, AuditRecord, record_hash
 from facetrail.storage.database import Database
 from facetrail.storage.models import AuditRow
-
-_SQLITE_GUARDS = [
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-]
-_POSTGRES_GUARDS = [
-    "CREATE OR REPLACE FUNCTION facetrail_audit_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql",
-    "DROP TRIGGER IF EXISTS audit_append_only ON audit_log",
-    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION facetrail_audit_append_only()",
-]
 
 RawRecord = tuple[Any, ...]
 """A stored row as it is, column by column (seq, at as text, actor, action, subject, details, prev_hash, hash)."""
@@ -41,12 +28,6 @@ def _record(row: AuditRow) -> AuditRecord:
 class AuditStore:
     def __init__(self, db: Database):
         self._db = db
-
-    def install_guards(self) -> None:
-        statements = _SQLITE_GUARDS if self._db.engine.dialect.name == "sqlite" else _POSTGRES_GUARDS
-        with self._db.engine.begin() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
 
     def append(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditRecord:
         """Chain one record onto the last: one transaction; raises IntegrityError when another writer took its seq."""

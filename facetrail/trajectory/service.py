@@ -116,7 +116,7 @@ def settled_heap() -> Iterator[None]:
 class Restitcher:
     """Re-stitches one person's tracks around a moment, from the stored sightings."""
 
-    def __init__(self, sightings: SightingStore, tracks: TrackStore, positions: dict[str, tuple[float, float]],
+    def __init__(self, sightings: SightingStore, tracks: TrackStore, positions: Mapping[str, tuple[float, float]],
                  config: TrajectoryConfig):
         self._sightings, self._tracks = sightings, tracks
         # Checked once here, not by every stitch call (one a person a step).
@@ -189,7 +189,7 @@ class TrajectoryService:
         consumer: Consumer,
         sightings: SightingStore,
         tracks: TrackStore,
-        positions: dict[str, tuple[float, float]],
+        positions: Mapping[str, tuple[float, float]],
         config: TrajectoryConfig,
         on_alert: Callable[[Alert], None] | None = None,
     ):

@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from facetrail.events import CAMERA_ID_PATTERN
 
@@ -316,13 +317,13 @@ class Config(_Strict):
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
-def _expand_env(value, where: str):
+def _expand_env(value: object, where: str) -> object:
     if isinstance(value, dict):
         return {k: _expand_env(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_expand_env(v, f"{where}.{i}") for i, v in enumerate(value)]
     if isinstance(value, str):
-        def substitute(match: re.Match) -> str:
+        def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 raise ConfigError(f"{where}: environment variable {name} is not set")
@@ -336,7 +337,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     def absolute(path: Path | None) -> Path | None:
         return None if path is None or path.is_absolute() else (base / path).resolve()
 
-    updates: dict = {}
+    updates: dict[str, object] = {}
     detector, embedder = config.analysis.detector, config.analysis.embedder
     if detector.yunet_model is not None:
         detector = detector.model_copy(update={"yunet_model": absolute(detector.yunet_model) or detector.yunet_model})
@@ -365,10 +366,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
 
 
-def _in_words(error) -> str:
+def _in_words(error: ErrorDetails) -> str:
     if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] in PATTERN_WORDS:
         return f"must be {PATTERN_WORDS[error['ctx']['pattern']]}, not {error['input']!r}"
-    return error["msg"]
+    return str(error["msg"])
 
 
 def load_config(path: str | Path) -> Config:

@@ -306,8 +306,8 @@ def _sent_times(deployment: Deployment) -> Sent:
     """CreateTime of every record on the run's sightings and alerts topics, by event id (first publication)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from facetrail.bus.base import ALERTS_TOPIC
-    from facetrail.events import SIGHTINGS_TOPIC
+    from facetrail.bus.channels import ALERTS_TOPIC
+    from facetrail.bus.channels import SIGHTINGS_TOPIC
 
     consumer = KafkaConsumer(bootstrap_servers=deployment.env["FACETRAIL_KAFKA_BOOTSTRAP"], group_id=None,
                              enable_auto_commit=False, consumer_timeout_ms=3000, client_id="facetrail-bench")

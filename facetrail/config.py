@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from facetrail.auth.roles import ROLES, Role, sees_everything
 from facetrail.events import CAMERA_ID_PATTERN
 
 
@@ -159,10 +160,6 @@ class RetentionConfig(_Strict):
         return min(self.sightings_days, self.tracks_days, self.evidence_days) * 86_400_000
 
 
-ROLES = ("operator", "enroller", "auditor", "admin")
-Role = Literal["operator", "enroller", "auditor", "admin"]
-
-
 class ListPermissions(_Strict):
     """Which roles may see the entries and sightings of one watch-list."""
 
@@ -178,7 +175,7 @@ class WatchlistConfig(_Strict):
 
     def allows(self, list_name: str, role: str) -> bool:
         """Whether `role` may see entries of `list_name`; admins always may, unknown lists never (when lists are named)."""
-        if role == "admin":
+        if sees_everything(role):
             return True
         if not self.lists:
             return role in ROLES

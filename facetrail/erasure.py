@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, ErasableBus, EventBus
-from facetrail.events import SIGHTINGS_TOPIC
+from facetrail.bus.base import ErasableBus, EventBus
+from facetrail.bus.channels import PERSON_KEYED
 from facetrail.storage.database import Database
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.review_store import ReviewStore
@@ -44,7 +44,7 @@ def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus
     db.forget_deleted()
     messages = 0
     if isinstance(bus, ErasableBus):
-        messages = sum(bus.delete_where_key(topic, entry_id) for topic in (SIGHTINGS_TOPIC, ALERTS_TOPIC, DEAD_LETTER_TOPIC))
+        messages = sum(bus.delete_where_key(channel.name, entry_id) for channel in PERSON_KEYED)
     return ErasureReport(entry_id, len(keys), deleted, messages, sightings if deleted else 0, tracks if deleted else 0)
 
 

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from facetrail.bus.base import HEALTH_TOPIC, Consumer
+from facetrail.bus.base import Consumer
+from facetrail.bus.channels import HEALTH, HEALTH_GROUP, SIGHTINGS, TRAJECTORY_GROUP
 from facetrail.config import KafkaBusConfig
-from facetrail.events import SIGHTINGS_TOPIC
-from facetrail.health import CameraHealth
 from facetrail.retention import sweep
 from facetrail.storage.health_store import HealthStore
 from facetrail.stores import Stores
@@ -27,14 +26,12 @@ from facetrail.worker import start_assigned_workers, start_workers
 
 log = logging.getLogger(__name__)
 
-TRAJECTORY_GROUP = "facetrail-trajectory"
-HEALTH_GROUP = "facetrail-health"
 SWEEP_EVERY_S = 15 * 60.0
 STEP_WAIT_S = 0.2
 
 
 def trajectory_service(stores: Stores) -> TrajectoryService:
-    return TrajectoryService(stores.bus, stores.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP), stores.sightings,
+    return TrajectoryService(stores.bus, SIGHTINGS.consumer(stores.bus, TRAJECTORY_GROUP), stores.sightings,
                              stores.tracks, stores.camera_plan, stores.config.trajectory)
 
 
@@ -47,13 +44,13 @@ class HealthRecorder:
 
     @classmethod
     def of(cls, stores: Stores) -> "HealthRecorder":
-        return cls(stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP), stores.health)
+        return cls(HEALTH.consumer(stores.bus, HEALTH_GROUP), stores.health)
 
     def step(self) -> int:
         records = self.consumer.poll(0.0, 1000)
         for record in records:
             try:
-                self.store.record(CameraHealth.model_validate_json(record.value))
+                self.store.record(HEALTH.decode(record.value))
             except ValueError:
                 continue  # a malformed report is skipped: health is advisory
         self.consumer.commit()

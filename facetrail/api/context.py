@@ -7,6 +7,7 @@ from functools import cached_property
 
 from fastapi import Request
 
+from facetrail.auth.roles import sees_everything
 from facetrail.config import CameraConfig
 from facetrail.stores import Stores
 from facetrail.watchlist import EntryRecord
@@ -21,7 +22,7 @@ class ApiContext(Stores):
     def visible_lists(self, role: str) -> list[str] | None:
         """Names of the watch-lists this role may see, or None for all of them (admins; no lists configured)."""
         lists = self.config.watchlist.lists
-        if role == "admin" or not lists:
+        if sees_everything(role) or not lists:
             return None
         return [name for name in lists if self.config.watchlist.allows(name, role)]
 

@@ -18,10 +18,7 @@ from facetrail.api.live import AlertFanout
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR, OPERATOR
 from facetrail.bus.base import LagReporting
-from facetrail.events import SIGHTINGS_TOPIC
-
-# The group `facetrail trajectory` and `facetrail run` consume sightings with (facetrail/cli/pipeline.py).
-TRAJECTORY_GROUP = "facetrail-trajectory"
+from facetrail.bus.channels import SIGHTINGS, TRAJECTORY_GROUP
 
 router = APIRouter(tags=["operations"])
 
@@ -71,7 +68,7 @@ class StoreCollector:
         if self._ctx.bus is None:
             return None
         if self._lag_consumer is None:
-            self._lag_consumer = self._ctx.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP)
+            self._lag_consumer = SIGHTINGS.consumer(self._ctx.bus, TRAJECTORY_GROUP)
         # the SQLite bus knows its lag; Kafka reports it itself
         return self._lag_consumer.lag() if isinstance(self._lag_consumer, LagReporting) else None
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-HEALTH_TOPIC = "facetrail.camera-health.v1"
-ALERTS_TOPIC = "facetrail.alerts.v1"
-DEAD_LETTER_TOPIC = "facetrail.dead-letter.v1"
-
 
 class BusError(Exception):
     """The bus cannot do what was asked (e.g. the broker is away); the message says why."""

@@ -56,23 +56,14 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, BusError, Record
+from facetrail.bus.base import BusError, Record
+from facetrail.bus.channels import TOPICS
 from facetrail.config import KafkaBusConfig
-from facetrail.events import SIGHTINGS_TOPIC
 
 log = logging.getLogger(__name__)
 
-CAMERAS_TOPIC = "facetrail.cameras.v1"
-
-# Partitions per topic: sightings are spread over several so analysis can scale out;
-# the low-volume topics keep one partition and so one total order.
-DEFAULT_TOPICS: dict[str, int] = {
-    SIGHTINGS_TOPIC: 6,
-    HEALTH_TOPIC: 1,
-    ALERTS_TOPIC: 1,
-    DEAD_LETTER_TOPIC: 1,
-    CAMERAS_TOPIC: 1,
-}
+# Partitions per topic, as each channel declares them (bus/channels.py).
+DEFAULT_TOPICS: dict[str, int] = {topic.name: topic.partitions for topic in TOPICS}
 
 # How long one attempt may wait on the network; every loop retries after it.
 _CONNECT_TIMEOUT_MS = 2_000

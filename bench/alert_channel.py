@@ -249,9 +249,10 @@ def _worker_child(config_path: str, camera_ids: list[str], stop, shots_path: str
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     shot_log.install(Path(shots_path))
     from facetrail.config import load_config
+    from facetrail.stores import Stores
     from facetrail.worker import serve_cameras
 
-    serve_cameras(load_config(config_path), camera_ids, stop)
+    serve_cameras(Stores(load_config(config_path), config_path), camera_ids, stop)
 
 
 # ---- the live channel, as the dashboard reads it -----------------------------------------------
@@ -305,8 +306,8 @@ def _sent_times(deployment: Deployment) -> Sent:
     """CreateTime of every record on the run's sightings and alerts topics, by event id (first publication)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from facetrail.bus.base import ALERTS_TOPIC
-    from facetrail.events import SIGHTINGS_TOPIC
+    from facetrail.bus.channels import ALERTS_TOPIC
+    from facetrail.bus.channels import SIGHTINGS_TOPIC
 
     consumer = KafkaConsumer(bootstrap_servers=deployment.env["FACETRAIL_KAFKA_BOOTSTRAP"], group_id=None,
                              enable_auto_commit=False, consumer_timeout_ms=3000, client_id="facetrail-bench")

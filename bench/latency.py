@@ -26,10 +26,10 @@ from bench.alert_channel import Arrival, ChannelRun, measure
 from bench.clip import WALK_S, BenchClip, bench_clip, write_world
 from bench.report import CACHE, Figure, Section
 from bench.trajectory import _service_env
+from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import AnalysisConfig, load_config
 from facetrail.demo.rtsp import serve_clips
-from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore

@@ -91,9 +91,10 @@ def child(config_path: str, camera_ids: list[str], stop, stats_path: str, proces
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _instrument(Path(stats_path))
     from facetrail.config import load_config
+    from facetrail.stores import Stores
     from facetrail.worker import serve_cameras, share_cores
 
-    serve_cameras(load_config(config_path), camera_ids, stop, share_cores(processes))
+    serve_cameras(Stores(load_config(config_path), config_path), camera_ids, stop, share_cores(processes))
 
 
 def start(config_path: Path, camera_ids: list[str], processes: int, stats_path: Path):

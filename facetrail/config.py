@@ -15,7 +15,9 @@ from typing import Annotated, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
+from facetrail.auth.roles import ROLES, Role, sees_everything
 from facetrail.events import CAMERA_ID_PATTERN
 
 
@@ -158,10 +160,6 @@ class RetentionConfig(_Strict):
         return min(self.sightings_days, self.tracks_days, self.evidence_days) * 86_400_000
 
 
-ROLES = ("operator", "enroller", "auditor", "admin")
-Role = Literal["operator", "enroller", "auditor", "admin"]
-
-
 class ListPermissions(_Strict):
     """Which roles may see the entries and sightings of one watch-list."""
 
@@ -177,7 +175,7 @@ class WatchlistConfig(_Strict):
 
     def allows(self, list_name: str, role: str) -> bool:
         """Whether `role` may see entries of `list_name`; admins always may, unknown lists never (when lists are named)."""
-        if role == "admin":
+        if sees_everything(role):
             return True
         if not self.lists:
             return role in ROLES
@@ -316,13 +314,13 @@ class Config(_Strict):
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 
-def _expand_env(value, where: str):
+def _expand_env(value: object, where: str) -> object:
     if isinstance(value, dict):
         return {k: _expand_env(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [_expand_env(v, f"{where}.{i}") for i, v in enumerate(value)]
     if isinstance(value, str):
-        def substitute(match: re.Match) -> str:
+        def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in os.environ:
                 raise ConfigError(f"{where}: environment variable {name} is not set")
@@ -336,7 +334,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     def absolute(path: Path | None) -> Path | None:
         return None if path is None or path.is_absolute() else (base / path).resolve()
 
-    updates: dict = {}
+    updates: dict[str, object] = {}
     detector, embedder = config.analysis.detector, config.analysis.embedder
     if detector.yunet_model is not None:
         detector = detector.model_copy(update={"yunet_model": absolute(detector.yunet_model) or detector.yunet_model})
@@ -365,10 +363,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
 
 
-def _in_words(error) -> str:
+def _in_words(error: ErrorDetails) -> str:
     if error["type"] == "string_pattern_mismatch" and error["ctx"]["pattern"] in PATTERN_WORDS:
         return f"must be {PATTERN_WORDS[error['ctx']['pattern']]}, not {error['input']!r}"
-    return error["msg"]
+    return str(error["msg"])
 
 
 def load_config(path: str | Path) -> Config:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
-
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
-from facetrail.events import SIGHTINGS_TOPIC
+from facetrail.bus.base import ErasableBus, EventBus
+from facetrail.bus.channels import PERSON_KEYED
 from facetrail.storage.database import Database
-from facetrail.storage.models import ReviewRow, SightingRow, TrackRow
 from facetrail.storage.objects import ObjectStore
+from facetrail.storage.review_store import ReviewStore
+from facetrail.storage.sighting_store import SightingStore
+from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
 
 
@@ -32,60 +32,43 @@ class ErasureReport:
     tracks_deleted: int = 0
 
 
-def _rows_of(db: Database, model, entry_id: str) -> int:
-    with db.session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(model.entry_id == entry_id)) or 0
-
-
-def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus=None) -> ErasureReport:
-    watchlist = WatchlistStore(db)
-    with db.session() as session:
-        keys = [k for k in session.scalars(select(SightingRow.evidence_key).where(SightingRow.entry_id == entry_id)) if k]
-    sightings, tracks = _rows_of(db, SightingRow, entry_id), _rows_of(db, TrackRow, entry_id)
+def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus | None = None) -> ErasureReport:
+    watchlist, sightings_store = WatchlistStore(db), SightingStore(db)
+    keys = sightings_store.evidence_keys_of(entry_id)
+    sightings, tracks = sightings_store.count_of(entry_id), TrackStore(db).count_of(entry_id)
     keys += watchlist.photo_keys(entry_id)
     for key in keys:
         objects.delete(key)
     deleted = watchlist.remove(entry_id)
-    with db.session() as session, session.begin():
-        session.execute(delete(ReviewRow).where(ReviewRow.entry_id == entry_id))
+    ReviewStore(db).delete_of_entry(entry_id)
     db.forget_deleted()
     messages = 0
-    if bus is not None and hasattr(bus, "delete_where_key"):
-        messages = sum(bus.delete_where_key(topic, entry_id) for topic in (SIGHTINGS_TOPIC, ALERTS_TOPIC, DEAD_LETTER_TOPIC))
+    if isinstance(bus, ErasableBus):
+        messages = sum(bus.delete_where_key(channel.name, entry_id) for channel in PERSON_KEYED)
     return ErasureReport(entry_id, len(keys), deleted, messages, sightings if deleted else 0, tracks if deleted else 0)
 
 
 def delete_sightings_before(cutoff: datetime, db: Database, objects: ObjectStore) -> tuple[int, int]:
     """Delete sightings that ended before `cutoff`, their crops and reviews; returns (sightings, objects)."""
-    with db.session() as session:
-        old = session.execute(select(SightingRow.event_id, SightingRow.evidence_key).where(SightingRow.last_seen < cutoff)).all()
+    store = SightingStore(db)
+    old = store.ended_before(cutoff)
     keys = [key for _, key in old if key]
     for key in keys:
         objects.delete(key)
-    ids = [event_id for event_id, _ in old]
-    with db.session() as session, session.begin():
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            session.execute(delete(ReviewRow).where(ReviewRow.event_id.in_(chunk)))
-            session.execute(delete(SightingRow).where(SightingRow.event_id.in_(chunk)))
-    return len(ids), len(keys)
+    store.delete([event_id for event_id, _ in old])
+    return len(old), len(keys)
 
 
 def delete_evidence_before(cutoff: datetime, db: Database, objects: ObjectStore) -> int:
     """Delete the crops of sightings first seen before `cutoff`; the sighting rows stay, without a crop."""
-    with db.session() as session:
-        old = session.execute(select(SightingRow.event_id, SightingRow.evidence_key).where(
-            SightingRow.first_seen < cutoff, SightingRow.evidence_key.is_not(None))).all()
+    store = SightingStore(db)
+    old = store.crops_first_seen_before(cutoff)
     for _, key in old:
         objects.delete(key)
-    ids = [event_id for event_id, _ in old]
-    with db.session() as session, session.begin():
-        for start in range(0, len(ids), 500):
-            session.execute(update(SightingRow).where(SightingRow.event_id.in_(ids[start : start + 500])).values(evidence_key=None))
-    return len(ids)
+    store.drop_evidence([event_id for event_id, _ in old])
+    return len(old)
 
 
 def delete_tracks_before(cutoff: datetime, db: Database) -> int:
     """Delete tracks that ended before `cutoff` (their visits cascade)."""
-    with db.session() as session, session.begin():
-        return session.execute(delete(TrackRow).where(TrackRow.ended_at < cutoff)).rowcount or 0
+    return TrackStore(db).delete_ended_before(cutoff)

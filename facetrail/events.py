@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
-SIGHTINGS_TOPIC = "facetrail.sightings.v1"
+SCHEMA_VERSION: Literal[1] = 1
 
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
@@ -80,7 +79,7 @@ class SightingEvent(BaseModel):
         return self
 
     @classmethod
-    def create(cls, *, camera_id: str, entry_id: str, first_seen: datetime, **fields) -> "SightingEvent":
+    def create(cls, *, camera_id: str, entry_id: str, first_seen: datetime, **fields: Any) -> "SightingEvent":
         event_id = sighting_event_id(camera_id, entry_id, first_seen)
         return cls(event_id=event_id, camera_id=camera_id, entry_id=entry_id, first_seen=first_seen, **fields)
 

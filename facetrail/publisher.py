@@ -6,8 +6,9 @@ evidence key points at an object that exists. Only matched passes get here.
 
 from __future__ import annotations
 
-from facetrail.bus.base import HEALTH_TOPIC, EventBus
-from facetrail.events import SIGHTINGS_TOPIC, SightingEvent
+from facetrail.bus.base import EventBus
+from facetrail.bus.channels import HEALTH, SIGHTINGS
+from facetrail.events import SightingEvent
 from facetrail.health import CameraHealth
 from facetrail.storage.objects import ObjectStore
 
@@ -20,11 +21,10 @@ class SightingPublisher:
     def publish(self, event: SightingEvent, crop_jpeg: bytes | None) -> None:
         if crop_jpeg is not None and event.evidence_key:
             self._objects.put(event.evidence_key, crop_jpeg, "image/jpeg")
-        # Keyed by person so one person's publications stay in order on one partition.
-        self._bus.publish(SIGHTINGS_TOPIC, event.entry_id, event.to_json())
+        SIGHTINGS.publish(self._bus, event)  # keyed by person: one person's publications stay in order
 
     def report_health(self, report: CameraHealth) -> None:
-        self._bus.publish(HEALTH_TOPIC, report.camera_id, report.model_dump_json().encode())
+        HEALTH.publish(self._bus, report)
 
     def flush(self) -> None:
         self._bus.flush()

@@ -21,40 +21,12 @@ from facetrail.ingest.camera import READ_AHEAD_FRAMES, read_file
 from facetrail.ingest.frames import Frame
 from facetrail.ingest.readahead import read_ahead
 from facetrail.publisher import SightingPublisher
-from facetrail.storage.database import Database
 from facetrail.storage.health_store import HealthStore
-from facetrail.storage.models import ReprocessProgressRow
+from facetrail.storage.progress_store import ProgressLedger, source_id
 
 CHECKPOINT_EVERY_S = 5.0
 # A live worker's report this recent keeps the camera's health: reprocessing old footage does not hide a live stream.
 LIVE_REPORT_WINS_S = 60.0
-
-
-def source_id(camera_id: str, path: Path) -> str:
-    stat = path.stat()
-    key = f"{camera_id}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-@dataclass
-class ProgressLedger:
-    db: Database
-
-    def load(self, sid: str) -> ReprocessProgressRow | None:
-        with self.db.session() as session:
-            return session.get(ReprocessProgressRow, sid)
-
-    def save(self, sid: str, camera_id: str, path: Path, done_until_s: float, completed: bool) -> None:
-        with self.db.session() as session, session.begin():
-            row = session.get(ReprocessProgressRow, sid) or ReprocessProgressRow(source_id=sid, camera_id=camera_id, path=str(path))
-            row.done_until_s, row.completed, row.updated_at = done_until_s, completed, datetime.now(timezone.utc)
-            session.add(row)
-
-    def forget(self, sid: str) -> None:
-        with self.db.session() as session, session.begin():
-            row = session.get(ReprocessProgressRow, sid)
-            if row is not None:
-                session.delete(row)
 
 
 @dataclass(frozen=True)

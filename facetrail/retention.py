@@ -18,14 +18,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
-
 from facetrail.audit.log import AuditLog
+from facetrail.bus.base import ErasableBus, EventBus
 from facetrail.config import Config
 from facetrail.erasure import delete_evidence_before, delete_sightings_before, delete_tracks_before, erase_entry
 from facetrail.storage.database import Database
-from facetrail.storage.models import SightingRow
 from facetrail.storage.objects import ObjectStore
+from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.watchlist_store import WatchlistStore
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,7 @@ def _evidence_day(key: str) -> datetime | None:
 
 
 def _delete_orphan_evidence(db: Database, objects: ObjectStore, now: datetime) -> int:
-    with db.session() as session:
-        referenced = set(session.scalars(select(SightingRow.evidence_key).where(SightingRow.evidence_key.is_not(None))))
+    referenced = SightingStore(db).evidence_keys()
     deleted = 0
     for key in list(objects.keys("evidence/")):
         day = _evidence_day(key)
@@ -71,7 +69,7 @@ def _delete_orphan_evidence(db: Database, objects: ObjectStore, now: datetime) -
     return deleted
 
 
-def sweep(config: Config, db: Database, objects: ObjectStore, bus, audit: AuditLog, now: datetime | None = None) -> SweepReport:
+def sweep(config: Config, db: Database, objects: ObjectStore, bus: EventBus | None, audit: AuditLog, now: datetime | None = None) -> SweepReport:
     now = now or datetime.now(timezone.utc)
     retention = config.retention
     expired, objects_deleted, messages = [], 0, 0
@@ -90,7 +88,7 @@ def sweep(config: Config, db: Database, objects: ObjectStore, bus, audit: AuditL
     objects_deleted += delete_evidence_before(now - timedelta(days=retention.evidence_days), db, objects)
     tracks = delete_tracks_before(now - timedelta(days=retention.tracks_days), db)
     objects_deleted += _delete_orphan_evidence(db, objects, now)
-    if hasattr(bus, "delete_published_before"):  # an embedded bus; Kafka topics carry retention.ms instead
+    if isinstance(bus, ErasableBus):  # an embedded bus; Kafka topics carry retention.ms instead
         shortest = min(retention.sightings_days, retention.tracks_days, retention.evidence_days)
         messages += bus.delete_published_before((now - timedelta(days=shortest)).timestamp())
     report = SweepReport(now, tuple(expired), sightings, tracks, objects_deleted, messages)

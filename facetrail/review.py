@@ -19,19 +19,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable
 
 import cv2
 import numpy as np
-from sqlalchemy import distinct, func, select, update
 
 from facetrail.analytics.face_models import FaceModels
 from facetrail.audit.log import AuditLog
 from facetrail.config import ReviewConfig
 from facetrail.storage.database import Database
-from facetrail.storage.models import ReviewRow, SightingRow
 from facetrail.storage.objects import ObjectStore
+from facetrail.storage.review_store import ReviewDecision, ReviewStore
+from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.watchlist_store import WatchlistStore
 
 log = logging.getLogger(__name__)
@@ -45,6 +44,14 @@ class ReviewError(Exception):
     """A decision that cannot be taken; the message says why."""
 
 
+class UnknownSighting(ReviewError):
+    """No sighting has this id."""
+
+
+class AlreadyDecided(ReviewError):
+    """The sighting is already confirmed or rejected: a decided sighting is not decided again."""
+
+
 @dataclass(frozen=True)
 class ReviewOutcome:
     status: str  # "candidate" | "confirmed" | "rejected"
@@ -52,13 +59,7 @@ class ReviewOutcome:
     required: int
 
 
-@dataclass(frozen=True)
-class ReviewDecision:
-    event_id: str
-    reviewer: str
-    decision: str
-    note: str
-    decided_at: datetime
+__all__ = ["DECISIONS", "AlreadyDecided", "ReviewDecision", "ReviewDesk", "ReviewError", "ReviewOutcome", "UnknownSighting"]
 
 
 class ReviewDesk:
@@ -75,6 +76,7 @@ class ReviewDesk:
         """`objects` is needed to keep rejected examples (their crops live there); `face_models` gives the
         detector and embedder the matcher uses, loaded on the first rejection (dlib's when not given)."""
         self._db, self._audit = db, audit
+        self._reviews, self._sightings = ReviewStore(db), SightingStore(db)
         self.required = ReviewConfig().reviewers_required if reviewers_required is None else int(reviewers_required)
         if self.required not in (1, 2):
             raise ValueError("reviewers_required must be 1 or 2")
@@ -99,59 +101,31 @@ class ReviewDesk:
         return outcome
 
     def outcome(self, event_id: str) -> ReviewOutcome:
-        with self._db.session() as session:
-            row = session.get(SightingRow, event_id)
-            if row is None:
-                raise ReviewError(f"no sighting with id {event_id!r}")
-            return ReviewOutcome(row.status, len(self._confirmers(session, event_id)), self.required)
+        found = self._reviews.status(event_id)
+        if found is None:
+            raise UnknownSighting(f"no sighting with id {event_id!r}")
+        status, confirmations = found
+        return ReviewOutcome(status, confirmations, self.required)
 
     def confirmations_of(self, event_ids: list[str]) -> dict[str, int]:
         """Different people who confirmed each sighting so far (sightings nobody confirmed are left out)."""
-        counts: dict[str, int] = {}
-        with self._db.session() as session:
-            for start in range(0, len(event_ids), 500):
-                query = select(ReviewRow.event_id, func.count(distinct(ReviewRow.reviewer))).where(
-                    ReviewRow.event_id.in_(event_ids[start:start + 500]), ReviewRow.decision == "confirm"
-                ).group_by(ReviewRow.event_id)
-                counts.update(dict(session.execute(query).all()))
-        return counts
+        return self._reviews.confirmations_of(event_ids)
 
     def decisions(self, event_id: str) -> list[ReviewDecision]:
-        with self._db.session() as session:
-            rows = session.scalars(select(ReviewRow).where(ReviewRow.event_id == event_id).order_by(ReviewRow.id)).all()
-            return [ReviewDecision(r.event_id, r.reviewer, r.decision, r.note, r.decided_at) for r in rows]
-
-    @staticmethod
-    def _confirmers(session, event_id: str) -> set[str]:
-        return set(session.scalars(select(ReviewRow.reviewer).where(
-            ReviewRow.event_id == event_id, ReviewRow.decision == "confirm")).all())
+        return self._reviews.decisions(event_id)
 
     def _apply(self, event_id: str, reviewer: str, decision: str, note: str) -> tuple[ReviewOutcome, str, bool]:
-        with self._db.session() as session, session.begin():
-            # A no-op write first takes the write lock, so two reviewers deciding at once are serialised.
-            session.execute(update(SightingRow).where(SightingRow.event_id == event_id).values(status=SightingRow.status))
-            row = session.get(SightingRow, event_id)
-            if row is None:
-                raise ReviewError(f"no sighting with id {event_id!r}")
-            if row.status != "candidate":
-                raise ReviewError(f"sighting {event_id} is already {row.status}; a decided sighting cannot be decided again")
-            confirmers = self._confirmers(session, event_id)
-            counted = not (decision == "confirm" and reviewer in confirmers)
-            if counted:
-                session.add(ReviewRow(event_id=event_id, entry_id=row.entry_id, reviewer=reviewer, decision=decision,
-                                      note=note, decided_at=datetime.now(timezone.utc)))
-                if decision == "confirm":
-                    confirmers.add(reviewer)
-            if decision == "reject":
-                row.status = "rejected"
-            elif len(confirmers) >= self.required:
-                row.status = "confirmed"
-            return ReviewOutcome(row.status, len(confirmers), self.required), row.entry_id, counted
+        recorded = self._reviews.record(event_id, reviewer, decision, note, self.required)
+        if recorded is None:
+            raise UnknownSighting(f"no sighting with id {event_id!r}")
+        if recorded.decided_before:
+            raise AlreadyDecided(f"sighting {event_id} is already {recorded.status}; a decided sighting cannot be decided again")
+        return ReviewOutcome(recorded.status, recorded.confirmations, self.required), recorded.entry_id, recorded.counted
 
     def _keep_rejected_example(self, event_id: str, entry_id: str) -> str:
         """Re-embed the rejected crop as a 'not this person' example, then delete the crop; returns what happened."""
-        with self._db.session() as session:
-            key = session.scalar(select(SightingRow.evidence_key).where(SightingRow.event_id == event_id))
+        stored = self._sightings.get(event_id)
+        key = stored.event.evidence_key if stored else None
         if key is None or self._objects is None:
             return "no evidence crop available" if key is None else "not kept: no object store given"
         try:
@@ -168,8 +142,7 @@ class ReviewDesk:
                 WatchlistStore(self._db).add_rejected_example(entry_id, embedding, model=model)
                 kept = "kept"
         self._objects.delete(key)
-        with self._db.session() as session, session.begin():
-            session.execute(update(SightingRow).where(SightingRow.event_id == event_id).values(evidence_key=None))
+        self._sightings.drop_evidence([event_id])
         return kept
 
     def _loaded(self) -> FaceModels:
@@ -191,4 +164,5 @@ class ReviewDesk:
         if not faces:
             return None
         main = max(faces, key=lambda d: d.w * d.h)  # the crop was cut around one face; it is the largest
-        return models.embedder.embed(image, [main])[0]
+        embedding: np.ndarray = models.embedder.embed(image, [main])[0]
+        return embedding

@@ -1,30 +1,49 @@
-"""The stores a config selects, opened on first use; shared by the CLI and the API."""
+"""The composition root: every object a process needs, built from the config in one place, each on first use.
+
+One process holds one ``Stores``: one database connection pool, one bus client, one object store, whatever
+commands, the API, the runtime and the analysis workers ask of it. The schema is brought up to date once,
+explicitly: by the process that loads the config (``Stores.load``); processes it starts (analysis workers)
+open the database without migrating it (``migrate_schema=False``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facetrail.analytics.face_models import FaceModels, build_face_models
 from facetrail.audit.anchor import default_anchor
 from facetrail.audit.log import AuditLog
+from facetrail.auth.accounts import DEFAULT_TOKEN_TTL, Accounts
+from facetrail.auth.throttle import LoginThrottle, ThrottleLimits
+from facetrail.bus.base import EventBus
 from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
+from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
 from facetrail.storage.health_store import HealthStore
+from facetrail.storage.objects import ObjectStore
+from facetrail.storage.progress_store import ProgressLedger
 from facetrail.storage.select import open_object_store
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
+from facetrail.storage.user_store import UserStore
 from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.tracks import CameraPlan
 from facetrail.trajectory.service import Restitcher
-from facetrail.trajectory.tracks import CameraPlan
 
+if TYPE_CHECKING:
+    from facetrail.review import ReviewDesk
 
 @dataclass
 class Stores:
     config: Config
     config_path: str = ""
+    migrate_schema: bool = True
+    token_ttl: timedelta = DEFAULT_TOKEN_TTL  # how long an API login lasts
 
     @classmethod
     def load(cls, config_path: str | Path) -> "Stores":
@@ -32,14 +51,14 @@ class Stores:
 
     @cached_property
     def db(self) -> Database:
-        return Database(self.config.database.url)
+        return Database(self.config.database.url, migrate=self.migrate_schema)
 
     @cached_property
-    def bus(self):
+    def bus(self) -> EventBus:
         return open_bus(self.config.bus)
 
     @cached_property
-    def objects(self):
+    def objects(self) -> ObjectStore:
         return open_object_store(self.config.objects)
 
     @cached_property
@@ -63,10 +82,40 @@ class Stores:
         return HealthStore(self.db)
 
     @cached_property
+    def progress(self) -> ProgressLedger:
+        return ProgressLedger(self.db)
+
+    @cached_property
+    def publisher(self) -> SightingPublisher:
+        return SightingPublisher(self.bus, self.objects)
+
+    @cached_property
+    def camera_plan(self) -> CameraPlan:
+        return CameraPlan.from_cameras(self.config.cameras)
+
+    @cached_property
     def face_models(self) -> FaceModels:
         """Detector and embedder, loaded on first use (a second or so): only commands that look at faces need them."""
         return build_face_models(self.config.analysis, self.config.models)
 
     @cached_property
     def restitcher(self) -> Restitcher:
-        return Restitcher(self.sightings, self.tracks, CameraPlan.from_cameras(self.config.cameras), self.config.trajectory)
+        return Restitcher(self.sightings, self.tracks, self.camera_plan, self.config.trajectory)
+
+    @cached_property
+    def review(self) -> "ReviewDesk":
+        from facetrail.review import ReviewDesk  # OpenCV and the models load only where reviews are taken
+
+        review = self.config.review
+        return ReviewDesk(self.db, self.audit, review.reviewers_required, review.keep_rejected_examples,
+                          objects=self.objects, face_models=lambda: self.face_models)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(UserStore(self.db), self.token_ttl)
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        login = self.config.api.login
+        return LoginThrottle(self.db, ThrottleLimits(login.failures_per_account, login.failures_per_client,
+                                                     login.window_minutes * 60, login.lockout_minutes * 60))

@@ -16,24 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import cv2
-from sqlalchemy.exc import DBAPIError
 
 from facetrail.analytics.detector import FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.face_models import build_face_models
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
-from facetrail.audit.anchor import default_anchor
-from facetrail.audit.log import AuditLog
-from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
 from facetrail.health import CameraHealth
 from facetrail.ingest.camera import LiveCamera
 from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
-from facetrail.storage.database import Database
-from facetrail.storage.select import open_object_store
 from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +47,11 @@ class AnalysisKit:
     embedder: FaceEmbedder
 
     @classmethod
-    def build(cls, config: Config, threads: int = 0) -> "AnalysisKit":
-        db = Database(config.database.url)
-        publisher = SightingPublisher(open_bus(config.bus), open_object_store(config.objects))
-        models = build_face_models(config.analysis, config.models, threads)
+    def build(cls, stores: Stores, threads: int = 0) -> "AnalysisKit":
+        models = build_face_models(stores.config.analysis, stores.config.models, threads)
         for note in models.notes:
             log.warning("%s", note)
-        return cls(config, WatchlistStore(db), publisher, models.detector, models.embedder)
+        return cls(stores.config, stores.watchlist, stores.publisher, models.detector, models.embedder)
 
     def matcher(self) -> tuple[Matcher, str]:
         loaded = load_matcher(self.watchlist, self.embedder.space, self.config.analysis.matching)
@@ -90,26 +83,14 @@ class _CameraSlot:
         )
 
 
-def _audit_log(config: Config, attempts: int = 5) -> AuditLog:
-    """Workers starting together on PostgreSQL may race installing the audit log's guard trigger; retry."""
-    for attempt in range(attempts):
-        try:
-            return AuditLog(Database(config.database.url), default_anchor(config.database.url, config.audit.anchor))
-        except DBAPIError as exc:
-            if attempt == attempts - 1 or "concurrently" not in str(exc.orig):
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
 class AnalysisLoop:
     """One process's cameras, analysed in one loop; cameras may be added and removed between steps."""
 
-    def __init__(self, config: Config, threads: int = 0):
-        self.config = config
-        self.kit = AnalysisKit.build(config, threads)
+    def __init__(self, stores: Stores, threads: int = 0):
+        self.config = stores.config
+        self.kit = AnalysisKit.build(stores, threads)
         # Accountability: each camera's deployment (start, watch-list changes, stop) is in the audit log.
-        self.audit = _audit_log(config)
+        self.audit = stores.audit
         self.slots: dict[str, _CameraSlot] = {}
         self.version = self.kit.watchlist.version()
         self._next_health = self._next_check = time.monotonic()
@@ -172,9 +153,9 @@ class AnalysisLoop:
         self.kit.publisher.flush()
 
 
-def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.Event", threads: int = 0) -> None:
+def serve_cameras(stores: Stores, camera_ids: list[str], stop: "mp.synchronize.Event", threads: int = 0) -> None:
     """One process's loop over its cameras until `stop` is set."""
-    loop = AnalysisLoop(config, threads)
+    loop = AnalysisLoop(stores, threads)
     try:
         for camera_id in camera_ids:
             loop.add(camera_id)
@@ -185,12 +166,12 @@ def serve_cameras(config: Config, camera_ids: list[str], stop: "mp.synchronize.E
         loop.close()
 
 
-def serve_assigned(config: Config, stop, expected_members: int = 1, threads: int = 0) -> None:
+def serve_assigned(stores: Stores, stop, expected_members: int = 1, threads: int = 0) -> None:
     """One process's loop over the cameras the workers group assigns it (bus.kind: kafka), until `stop` is set."""
-    from facetrail.assignment import CameraAssignment
+    from facetrail.bus.assignment import CameraAssignment
 
-    loop = AnalysisLoop(config, threads)
-    assignment = CameraAssignment(config, loop.add, loop.remove, expected_members)
+    loop = AnalysisLoop(stores, threads)
+    assignment = CameraAssignment(stores.config, loop.add, loop.remove, expected_members)
     try:
         while not stop.is_set():
             assignment.poll()  # starts and stops cameras here, so analysis stays on this one thread
@@ -216,7 +197,8 @@ def _child(config_path: str, camera_ids: list[str], stop, processes: int) -> Non
     from facetrail.logs import configure_logging
 
     configure_logging()
-    serve_cameras(load_config(config_path), camera_ids, stop, share_cores(processes))
+    # The parent migrated the schema before starting this process: opened as it is.
+    serve_cameras(Stores(load_config(config_path), config_path, migrate_schema=False), camera_ids, stop, share_cores(processes))
 
 
 def _assigned_child(config_path: str, expected_members: int, stop) -> None:
@@ -224,7 +206,8 @@ def _assigned_child(config_path: str, expected_members: int, stop) -> None:
     from facetrail.logs import configure_logging
 
     configure_logging()
-    serve_assigned(load_config(config_path), stop, expected_members, share_cores(expected_members))
+    serve_assigned(Stores(load_config(config_path), config_path, migrate_schema=False), stop, expected_members,
+                   share_cores(expected_members))
 
 
 def split_cameras(camera_ids: list[str], processes: int) -> list[list[str]]:

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC
+from facetrail.bus.channels import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import TrajectoryConfig
 from facetrail.event_schemas import PAYLOADS, generated_schema, schema_text, shipped_schema
-from facetrail.events import SIGHTINGS_TOPIC, Box, SightingEvent
+from facetrail.events import Box, SightingEvent
 from facetrail.health import CameraHealth
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database

@@ -1,4 +1,4 @@
-"""Dependencies point one way: ingest and analytics never reach into later stages."""
+"""Dependencies point one way: no stage reaches into a later one, and only storage touches the database's rows."""
 
 import ast
 from pathlib import Path
@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "facetrail"
 
 FORBIDDEN = {
     "ingest": ("facetrail.analytics", "facetrail.trajectory", "facetrail.api", "facetrail.cli", "facetrail.worker"),
-    "analytics": ("facetrail.trajectory", "facetrail.api", "facetrail.cli", "facetrail.worker"),
-    "storage": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.trajectory.service"),
+    "analytics": ("facetrail.trajectory", "facetrail.storage", "facetrail.api", "facetrail.cli", "facetrail.worker"),
+    "storage": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.trajectory", "facetrail.audit.log"),
     "bus": ("facetrail.api", "facetrail.cli", "facetrail.trajectory", "facetrail.analytics"),
 }
 
@@ -33,5 +33,33 @@ def test_a_stage_never_imports_a_later_stage(stage):
         for path in (PACKAGE / stage).rglob("*.py")
         for name in _imports(path)
         if name.startswith(FORBIDDEN[stage])
+    )
+    assert offenders == []
+
+
+def test_only_storage_imports_the_database_rows():
+    offenders = sorted(
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        if PACKAGE / "storage" not in path.parents
+        for name in _imports(path)
+        if name == "facetrail.storage.models" or (name == "facetrail.storage" and "models" in _names_from(path, name))
+    )
+    assert offenders == []
+
+
+def _names_from(path: Path, module: str) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == module
+            for alias in node.names}
+
+
+def test_only_storage_opens_database_sessions():
+    offenders = sorted(
+        f"{path.relative_to(PACKAGE)}:{node.lineno} calls .session()"
+        for path in PACKAGE.rglob("*.py")
+        if PACKAGE / "storage" not in path.parents
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "session"
     )
     assert offenders == []

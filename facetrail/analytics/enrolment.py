@@ -109,7 +109,7 @@ def main_face(image_shape: tuple[int, ...], faces: list[Detection]) -> Detection
     def prominence(d: Detection) -> float:
         cx, cy = d.centre
         off_centre = ((cx - width / 2) ** 2 + (cy - height / 2) ** 2) ** 0.5 / half_diagonal
-        return d.w * (1.0 - 0.5 * off_centre)
+        return float(d.w * (1.0 - 0.5 * off_centre))
 
     main = max(faces, key=prominence)
     rivals = [d for d in faces if d is not main and d.w >= BACKGROUND_FACE_RATIO * main.w]

@@ -94,7 +94,8 @@ def matching_rule(matching: MatchingConfig, space: EmbeddingSpace, calibrated: O
 
 def _euclidean(probes: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     sq = (probes**2).sum(1)[:, None] + (matrix**2).sum(1)[None, :] - 2.0 * probes @ matrix.T
-    return np.sqrt(np.maximum(sq, 0.0))
+    distances: np.ndarray = np.sqrt(np.maximum(sq, 0.0))
+    return distances
 
 
 def _per_person_min(probes: np.ndarray, matrix: np.ndarray, owners: np.ndarray, people: int) -> np.ndarray:
@@ -163,7 +164,8 @@ class Matcher:
 
     def _eligible(self, probes: np.ndarray, now: datetime | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per probe: candidate people (safe indices), their distances, and which are eligible (live, not suppressed)."""
-        people, refs, rejected = self._candidates(probes) if self._index is not None else self._everyone(probes)
+        index = self._index
+        people, refs, rejected = self._candidates(index, probes) if index is not None else self._everyone(probes)
         now_s = (now or datetime.now(timezone.utc)).timestamp()
         valid = people >= 0
         safe = np.where(valid, people, 0)
@@ -226,9 +228,9 @@ class Matcher:
         people = np.broadcast_to(np.arange(len(self._ids)), refs.shape)
         return people, metric_distance(refs, self.metric), metric_distance(rejected, self.metric)
 
-    def _candidates(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _candidates(self, index: AnnIndex, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Approximate: the people owning each probe's nearest rows, with their exact distances."""
-        rows, dists = self._index.search(probes, CANDIDATE_ROWS)
+        rows, dists = index.search(probes, CANDIDATE_ROWS)
         owners = np.where(rows >= 0, self._ref_owner[np.maximum(rows, 0)], -1)
         # Rows come nearest first, so a person's first appearance is its smallest distance.
         people = np.full(rows.shape, -1, np.int64)

@@ -34,7 +34,7 @@ from facetrail.config import AnalysisConfig
 from facetrail.events import Box, SightingEvent, sighting_event_id
 from facetrail.ingest.frames import Frame
 from facetrail.ingest.pixels import Pixels
-from facetrail.storage.objects import evidence_key
+from facetrail.object_keys import evidence_key
 
 CROP_MARGIN = 0.25
 JPEG_QUALITY = 90

@@ -214,8 +214,9 @@ class FaceTracker:
             if track.best is not shot and shot.quality > track.best.quality:
                 track.best = shot
                 update.improved.append((track, shot))
-            if looks[di] is not None and self.appearance is not None:
-                track.looked_like(looks[di])
+            look = looks[di]
+            if look is not None and self.appearance is not None:
+                track.looked_like(look)
             update.linked.append(Linked(track, shot, di))
         return update
 
@@ -235,7 +236,8 @@ class FaceTracker:
         if look is None or self.appearance is None:
             return None
         rule = self.appearance
-        distances = [(rule.distance(t.appearance, look), t.track_id, t) for t in self._waiting(now, taken)]
+        distances = [(rule.distance(appearance, look), t.track_id, t)
+                     for t in self._waiting(now, taken) if (appearance := t.appearance) is not None]
         if not distances:
             return None
         distance, _, track = min(distances, key=lambda d: d[:2])

@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
 from facetrail.api.schemas import Problem, SightingPage, Window
-from facetrail.api.sighting_queries import find_sightings
 from facetrail.api.sightings import sighting_views
 from facetrail.api.windows import time_window
 from facetrail.auth.dependencies import Principal, require_roles
@@ -26,7 +25,7 @@ def alert_queue(window: Window = Depends(time_window), principal: Principal = De
                 ctx: ApiContext = Depends(api_context)) -> SightingPage:
     """Candidate sightings awaiting review, newest first."""
     entries = ctx.visible_entries(principal.role)
-    found = find_sightings(ctx.db, entry_ids=list(entries), since=window.since, until=window.until, limit=window.limit,
+    found = ctx.sightings.search(entry_ids=list(entries), since=window.since, until=window.until, limit=window.limit,
                            offset=window.offset, status="candidate", newest_first=True)
     ctx.audit.record(principal.username, "alerts.search", "", {
         "since": window.since.isoformat(), "until": window.until.isoformat(), "limit": window.limit,

@@ -79,8 +79,10 @@ def _lifespan(ctx: ApiContext, live_alerts: bool):
     return lifespan
 
 
-def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live_alerts: bool = True) -> FastAPI:
-    ctx = ApiContext(config, token_ttl=token_ttl)
+def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live_alerts: bool = True,
+               context: ApiContext | None = None) -> FastAPI:
+    """The app over ``context`` (the process's composition root), or over one built here from ``config``."""
+    ctx = context or ApiContext(config, token_ttl=token_ttl)
     app = FastAPI(title="facetrail", version="1", lifespan=_lifespan(ctx, live_alerts), docs_url=None, redoc_url=None,
                   description="Watch-list sightings, movement tracks, evidence and live alerts. "
                               "Log in with `POST /api/v1/login` and send the token as `Authorization: Bearer <token>`.")

@@ -1,4 +1,4 @@
-"""Live alerts: a thread follows ALERTS_TOPIC on the bus and fans each alert out to connected browsers.
+"""Live alerts: a thread follows the ALERTS channel on the bus and fans each alert out to connected browsers.
 
 The consumer group is new at every start and skips what is already on the
 topic before serving, so history is never replayed as live (the alert queue
@@ -18,8 +18,9 @@ from pydantic import ValidationError
 from facetrail.api import schemas
 from facetrail.api.context import ApiContext
 from facetrail.api import views
-from facetrail.bus.base import ALERTS_TOPIC, Consumer
-from facetrail.trajectory.service import Alert
+from facetrail.auth.roles import ROLES, role_allows
+from facetrail.bus.base import Consumer
+from facetrail.bus.channels import ALERTS
 
 log = logging.getLogger(__name__)
 QUEUE_DEPTH = 200
@@ -53,7 +54,7 @@ class AlertFanout:
 
     def publish(self, alert: schemas.Alert, roles_allowed: frozenset[str]) -> None:
         for subscriber in list(self._subscribers):
-            if subscriber.role != "admin" and subscriber.role not in roles_allowed:
+            if not role_allows(subscriber.role, tuple(roles_allowed)):
                 continue
             try:
                 subscriber.queue.put_nowait(alert)
@@ -73,7 +74,7 @@ class AlertFeed:
     def __init__(self, ctx: ApiContext, fanout: AlertFanout, loop: asyncio.AbstractEventLoop):
         self._ctx, self._fanout, self._loop = ctx, fanout, loop
         self._stop = threading.Event()
-        self._consumer: Consumer = ctx.bus.consumer(ALERTS_TOPIC, f"facetrail-api-{uuid.uuid4().hex[:12]}")
+        self._consumer: Consumer = ALERTS.consumer(ctx.bus, f"facetrail-api-{uuid.uuid4().hex[:12]}")
         self.skipped = _skip_history(self._consumer)
         self.received = 0
         self._thread = threading.Thread(target=self._run, name="alert-feed", daemon=True)
@@ -97,9 +98,9 @@ class AlertFeed:
 
     def _forward(self, raw: bytes) -> None:
         try:
-            alert = Alert.model_validate_json(raw)
+            alert = ALERTS.decode(raw)
         except ValidationError:
-            log.warning("ignored a malformed alert on %s", ALERTS_TOPIC)
+            log.warning("ignored a malformed alert on %s", ALERTS.name)
             return
         self.received += 1
         record = self._ctx.watchlist.get(alert.sighting.entry_id)
@@ -116,7 +117,4 @@ class AlertFeed:
 
 
 def _roles_seeing(ctx: ApiContext, watchlist: str) -> frozenset[str]:
-    from facetrail.auth.roles import ROLES
-
-    allows = getattr(ctx.config.watchlist, "allows", None)
-    return frozenset(r for r in ROLES if allows is None or allows(watchlist, r))
+    return frozenset(r for r in ROLES if ctx.config.watchlist.allows(watchlist, r))

@@ -12,17 +12,13 @@ import time
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import func, select
 
 from facetrail.api.context import ApiContext
 from facetrail.api.live import AlertFanout
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR, OPERATOR
-from facetrail.events import SIGHTINGS_TOPIC
-from facetrail.storage.models import SightingRow, WatchlistEntryRow
-
-# The group `facetrail trajectory` and `facetrail run` consume sightings with (facetrail/cli/pipeline.py).
-TRAJECTORY_GROUP = "facetrail-trajectory"
+from facetrail.bus.base import LagReporting
+from facetrail.bus.channels import SIGHTINGS, TRAJECTORY_GROUP
 
 router = APIRouter(tags=["operations"])
 
@@ -72,9 +68,9 @@ class StoreCollector:
         if self._ctx.bus is None:
             return None
         if self._lag_consumer is None:
-            self._lag_consumer = self._ctx.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP)
-        lag = getattr(self._lag_consumer, "lag", None)  # the SQLite bus knows its lag; Kafka reports it itself
-        return lag() if lag else None
+            self._lag_consumer = SIGHTINGS.consumer(self._ctx.bus, TRAJECTORY_GROUP)
+        # the SQLite bus knows its lag; Kafka reports it itself
+        return self._lag_consumer.lag() if isinstance(self._lag_consumer, LagReporting) else None
 
 
 class SightingCounts:
@@ -85,14 +81,8 @@ class SightingCounts:
 
     def collect(self):
         sightings = GaugeMetricFamily("facetrail_sightings", "stored sightings by review status", labels=["status"])
-        query = select(SightingRow.status, func.count()).group_by(SightingRow.status)
-        lists = self._ctx.visible_lists(self._role)
-        if lists is not None:
-            query = query.join(WatchlistEntryRow, WatchlistEntryRow.entry_id == SightingRow.entry_id).where(
-                WatchlistEntryRow.watchlist.in_(lists))
-        with self._ctx.db.session() as session:
-            for status, count in session.execute(query):
-                sightings.add_metric([status], count)
+        for status, count in self._ctx.sightings.count_by_status(self._ctx.visible_lists(self._role)).items():
+            sightings.add_metric([status], count)
         yield sightings
 
 

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
 from facetrail.api.schemas import DecisionRequest, DecisionResponse, Problem, Sighting, SightingPage, Window
-from facetrail.api.sighting_queries import find_sightings
 from facetrail.api.windows import time_window
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import OPERATOR
@@ -46,7 +45,7 @@ def search_sightings(person: str | None = Query(None, pattern=r"^[A-Za-z0-9_-]{1
                      ctx: ApiContext = Depends(api_context)) -> SightingPage:
     entries = ctx.visible_entries(principal.role)
     wanted = [e for e in ([person] if person else entries) if e in entries]
-    found = find_sightings(ctx.db, entry_ids=wanted, since=window.since, until=window.until, limit=window.limit,
+    found = ctx.sightings.search(entry_ids=wanted, since=window.since, until=window.until, limit=window.limit,
                            offset=window.offset, camera_id=camera, status=status)
     ctx.audit.record(principal.username, "sightings.search", person or "", {
         "camera": camera, "status": status, "since": window.since.isoformat(), "until": window.until.isoformat(),
@@ -81,13 +80,13 @@ def evidence(event_id: str = EVENT_ID, principal: Principal = Depends(require_ro
              responses={404: {"model": Problem}, 409: {"model": Problem}})
 def decide(body: DecisionRequest, event_id: str = EVENT_ID, principal: Principal = Depends(require_roles(OPERATOR)),
            ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
-    from facetrail.review import ReviewError
+    from facetrail.review import AlreadyDecided, ReviewError, UnknownSighting
 
     found, _ = visible_sighting(ctx, principal, event_id)
     try:
         outcome = ctx.review.decide(event_id, principal.username, body.decision, body.note)
     except ReviewError as exc:
-        code = 409 if "already" in str(exc) else 404 if str(exc).startswith("no sighting") else 422
+        code = 409 if isinstance(exc, AlreadyDecided) else 404 if isinstance(exc, UnknownSighting) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from None
     if outcome.status == "rejected":  # a false match must not shape the person's track
         ctx.restitcher.restitch(found.event.entry_id, found.event.first_seen)

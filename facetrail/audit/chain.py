@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 GENESIS = "0" * 64
 
@@ -23,12 +24,12 @@ class AuditRecord:
     actor: str
     action: str
     subject: str
-    details: dict
+    details: dict[str, Any]
     prev_hash: str
     hash: str
 
 
-def record_hash(seq: int, at: datetime, actor: str, action: str, subject: str, details: dict, prev_hash: str) -> str:
+def record_hash(seq: int, at: datetime, actor: str, action: str, subject: str, details: dict[str, Any], prev_hash: str) -> str:
     canonical = json.dumps(
         [seq, at.isoformat(timespec="microseconds"), actor, action, subject, details, prev_hash],
         sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime
-from typing import Iterable, TextIO
+from typing import Any, Iterable, TextIO
 
 from facetrail.audit.chain import AuditRecord
 
@@ -17,7 +17,7 @@ FORMATS = ("jsonl", "csv")
 COLUMNS = ("seq", "at", "actor", "action", "subject", "details", "prev_hash", "hash")
 
 
-def _row(record: AuditRecord) -> dict:
+def _row(record: AuditRecord) -> dict[str, Any]:
     return {
         "seq": record.seq, "at": record.at.isoformat(timespec="microseconds"), "actor": record.actor,
         "action": record.action, "subject": record.subject, "details": record.details,

@@ -2,7 +2,8 @@
 
 Appends take the next sequence number inside one transaction; the unique
 sequence key makes a concurrent writer's append fail and retry rather than
-fork the chain. Triggers make the table append-only in the database itself.
+fork the chain. Triggers, installed with the schema (storage/migrate.py), make
+the table append-only in the database itself.
 Each append also advances the head anchor kept outside the table (see
 anchor.py), so `verify` detects deletion of the last records too.
 """
@@ -12,49 +13,23 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import Text, func, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from facetrail.audit.anchor import AnchorError, FileAnchor, Head, default_anchor
-from facetrail.audit.chain import GENESIS, AuditRecord, ChainVerdict, UnreadableRecord, record_hash, verify_chain
+from facetrail.audit.chain import AuditRecord, ChainVerdict, UnreadableRecord, verify_chain
+from facetrail.storage.audit_store import AuditStore, RawRecord
 from facetrail.storage.database import Database
-from facetrail.storage.models import AuditRow
-
-_SQLITE_GUARDS = [
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-]
-_POSTGRES_GUARDS = [
-    "CREATE OR REPLACE FUNCTION facetrail_audit_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql",
-    "DROP TRIGGER IF EXISTS audit_append_only ON audit_log",
-    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION facetrail_audit_append_only()",
-]
 
 
-def _install_guards(db: Database) -> None:
-    statements = _SQLITE_GUARDS if db.engine.dialect.name == "sqlite" else _POSTGRES_GUARDS
-    with db.engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement))
-
-
-def _record(row: AuditRow) -> AuditRecord:
-    return AuditRecord(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.details), row.prev_hash, row.hash)
-
-
-def _stored_time(value) -> datetime:
+def _stored_time(value: object) -> datetime:
     """The `at` column as stored: a datetime (PostgreSQL) or the text SQLite keeps, read without trusting it."""
     at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
 
 
-def _checked_record(row) -> AuditRecord | UnreadableRecord:
+def _checked_record(row: RawRecord) -> AuditRecord | UnreadableRecord:
     seq, at, actor, action, subject, details, prev_hash, digest = row
     try:
         parsed = json.loads(details)
@@ -95,11 +70,10 @@ def _check_head(verdict: ChainVerdict, last: AuditRecord | UnreadableRecord | No
 
 class AuditLog:
     def __init__(self, db: Database, anchor: FileAnchor | None = _DEFAULT):  # type: ignore[assignment]
-        self._db = db
+        self._store = AuditStore(db)
         self.anchor: FileAnchor | None = default_anchor(db.url) if anchor is _DEFAULT else anchor
-        _install_guards(db)
 
-    def record(self, actor: str, action: str, subject: str = "", details: dict | None = None) -> AuditRecord:
+    def record(self, actor: str, action: str, subject: str = "", details: dict[str, Any] | None = None) -> AuditRecord:
         details = json.loads(json.dumps(details or {}, default=str))
         for _ in range(20):
             try:
@@ -111,23 +85,11 @@ class AuditLog:
             return appended
         raise RuntimeError("could not append to the audit log under contention")
 
-    def _append(self, actor: str, action: str, subject: str, details: dict) -> AuditRecord:
-        with self._db.session() as session, session.begin():
-            last = session.execute(select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)).first()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-            at = datetime.now(timezone.utc)
-            digest = record_hash(seq, at, actor, action, subject, details, prev)
-            row = AuditRow(seq=seq, at=at, actor=actor, action=action, subject=subject,
-                           details=json.dumps(details, sort_keys=True), prev_hash=prev, hash=digest)
-            session.add(row)
-        return _record(row)
+    def _append(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> AuditRecord:
+        return self._store.append(actor, action, subject, details)
 
     def records(self, since_seq: int = 0, limit: int | None = None) -> list[AuditRecord]:
-        query = select(AuditRow).where(AuditRow.seq > since_seq).order_by(AuditRow.seq)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._db.session() as session:
-            return [_record(r) for r in session.scalars(query).all()]
+        return self._store.records(since_seq, limit)
 
     def iter_all(self, batch: int = 5000) -> Iterator[AuditRecord]:
         after = 0
@@ -137,15 +99,12 @@ class AuditLog:
 
     def _checked_records(self, batch: int = 5000) -> Iterator[AuditRecord | UnreadableRecord]:
         """Every stored row, read column by column so that a malformed one is reported, not raised."""
-        columns = (AuditRow.seq, type_coerce(AuditRow.at, Text), AuditRow.actor, AuditRow.action, AuditRow.subject,
-                   AuditRow.details, AuditRow.prev_hash, AuditRow.hash)
         after = 0
         while True:
-            with self._db.session() as session:
-                rows = session.execute(select(*columns).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)).all()
+            rows = self._store.raw_records(after, batch)
             if not rows:
                 return
-            yield from (_checked_record(tuple(row)) for row in rows)
+            yield from (_checked_record(row) for row in rows)
             after = rows[-1][0]
 
     def verify(self) -> ChainVerdict:
@@ -167,5 +126,4 @@ class AuditLog:
         return ChainVerdict(False, len(records), problems[0][0], problems[0][1], problems)
 
     def count(self) -> int:
-        with self._db.session() as session:
-            return session.scalar(select(func.count()).select_from(AuditRow)) or 0
+        return self._store.count()

@@ -1,14 +1,23 @@
-"""The four roles and what each is for; admin may do everything."""
+"""The four roles and what each is for; admin may do everything. Defined here once: the config, the API and
+the command line take them from here."""
 
 from __future__ import annotations
 
-OPERATOR = "operator"  # tracks, sightings, alerts, cameras, evidence, review decisions
-ENROLLER = "enroller"  # the watch-list
-AUDITOR = "auditor"  # the audit log
-ADMIN = "admin"  # everything
+from typing import Literal, get_args
 
-ROLES: tuple[str, ...] = (OPERATOR, ENROLLER, AUDITOR, ADMIN)
+Role = Literal["operator", "enroller", "auditor", "admin"]
+OPERATOR: Role = "operator"  # tracks, sightings, alerts, cameras, evidence, review decisions
+ENROLLER: Role = "enroller"  # the watch-list
+AUDITOR: Role = "auditor"  # the audit log
+ADMIN: Role = "admin"  # everything
+
+ROLES: tuple[str, ...] = get_args(Role)
+
+
+def sees_everything(role: str) -> bool:
+    """Admins may do and see everything, every watch-list included."""
+    return role == ADMIN
 
 
 def role_allows(role: str, allowed: tuple[str, ...]) -> bool:
-    return role == ADMIN or role in allowed
+    return sees_everything(role) or role in allowed

@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from facetrail.storage.database import Database
-from facetrail.storage.models import LoginFailureRow, LoginLockoutRow
+from facetrail.storage.login_store import LoginStore
 
 
 @dataclass(frozen=True)
@@ -34,53 +33,28 @@ class LoginThrottle:
     """Failed attempts in a sliding window, per account and per client; at the limit, a lockout."""
 
     def __init__(self, db: Database, limits: ThrottleLimits = ThrottleLimits(), clock: Callable[[], float] = time.time):
-        self._db = db
+        self._store = LoginStore(db)
         self.limits = limits
         self._clock = clock
 
     def retry_after(self, username: str, client: str | None) -> int | None:
         """Whole seconds until this account or client may try again, or None when it may now."""
         now = self._clock()
-        with self._db.session() as session:
-            until = session.scalar(select(func.max(LoginLockoutRow.locked_until)).where(
-                LoginLockoutRow.key.in_(self._keys_of(username, client)), LoginLockoutRow.locked_until > now))
+        until = self._store.locked_until(self._keys_of(username, client), now)
         return math.ceil(until - now) if until is not None else None
 
     def failed(self, username: str, client: str | None) -> None:
         for _ in range(3):  # another process may create the same lockout row at the same moment
             try:
-                self._count_failure(username, client, self._clock())
+                self._store.count_failure(self._limits_of(username, client), self._clock(), self.limits.window_s,
+                                          self.limits.lockout_s)
                 return
             except IntegrityError:
                 continue
 
     def succeeded(self, username: str) -> None:
         """A right password clears the account's count; the client's stays (it may be guessing at others)."""
-        key = self._account(username)
-        with self._db.session() as session, session.begin():
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
-            session.execute(delete(LoginLockoutRow).where(LoginLockoutRow.key == key))
-
-    def _count_failure(self, username: str, client: str | None, now: float) -> None:
-        with self._db.session() as session, session.begin():
-            # Failures that left the window, and ended lockouts, go first: the tables hold only what still counts.
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.failed_at <= now - self.limits.window_s))
-            session.execute(delete(LoginLockoutRow).where(LoginLockoutRow.locked_until <= now))
-            for key, limit in self._limits_of(username, client):
-                session.add(LoginFailureRow(key=key, failed_at=now))
-                session.flush()
-                recent = session.scalar(select(func.count()).select_from(LoginFailureRow).where(LoginFailureRow.key == key))
-                if recent >= limit:
-                    self._lock(session, key, now + self.limits.lockout_s)
-
-    @staticmethod
-    def _lock(session, key: str, until: float) -> None:
-        lockout = session.get(LoginLockoutRow, key)
-        if lockout is None:
-            session.add(LoginLockoutRow(key=key, locked_until=until))
-        else:
-            lockout.locked_until = max(lockout.locked_until, until)
-        session.execute(delete(LoginFailureRow).where(LoginFailureRow.key == key))
+        self._store.clear(self._account(username))
 
     @staticmethod
     def _account(username: str) -> str:

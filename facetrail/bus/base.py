@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-HEALTH_TOPIC = "facetrail.camera-health.v1"
-ALERTS_TOPIC = "facetrail.alerts.v1"
-DEAD_LETTER_TOPIC = "facetrail.dead-letter.v1"
+from typing import Protocol, runtime_checkable
 
 
 class BusError(Exception):
@@ -45,3 +41,24 @@ class EventBus(Protocol):
     def consumer(self, topic: str, group: str) -> Consumer: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ErasableBus(Protocol):
+    """A bus whose messages facetrail itself can delete: the embedded SQLite log.
+
+    Erasure and retention delete a person's messages and old ones from it. Kafka cannot delete single
+    messages: its topics carry ``retention.ms`` (retention.bus_days) instead."""
+
+    def delete_where_key(self, topic: str, key: str) -> int:
+        """Delete every message of ``topic`` with this key (a person's entry id); returns how many."""
+
+    def delete_published_before(self, before_epoch_s: float) -> int:
+        """Delete every message published before this moment; returns how many."""
+
+
+@runtime_checkable
+class LagReporting(Protocol):
+    """A consumer that can tell how many messages wait for it (the SQLite bus; Kafka reports lag itself)."""
+
+    def lag(self) -> int: ...

@@ -18,10 +18,15 @@ as long as this process lives, and nothing blocks for longer than stated:
 
 The bound on what an outage can cost is therefore this process's queue: if the
 process itself dies while the broker is away, at most ``buffer_max_messages``
-undelivered messages are lost. Producers use ``acks='all'`` and idempotence, so
-once acknowledged a message is durable and written once. A re-send after a
-failed batch may repeat or, rarely, reorder publications; every consumer
-upserts by the event's deterministic id, so neither changes the result.
+undelivered messages are lost. Producers use ``acks='all'`` and, on purpose, no
+idempotence (kafka-python supports it since 2.2, but after an expired batch its
+idempotent producer may stall until it can bump its epoch; see
+``_connected_producer``). What holds: once acknowledged, a message is durable on
+every in-sync replica; one request in flight per connection keeps each
+partition in publish order while the broker answers; a retry after a lost
+acknowledgement, or this class re-sending a failed batch, may write a message
+twice or, rarely, put a re-sent message after later ones (at-least-once). Every
+consumer upserts by the event's deterministic id, so neither changes the result.
 
 Messages are keyed (sightings by ``entry_id``), so one person's events share a
 partition and keep their order. Consumers never auto-commit: ``commit`` is
@@ -51,23 +56,14 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, BusError, Record
+from facetrail.bus.base import BusError, Record
+from facetrail.bus.channels import TOPICS
 from facetrail.config import KafkaBusConfig
-from facetrail.events import SIGHTINGS_TOPIC
 
 log = logging.getLogger(__name__)
 
-CAMERAS_TOPIC = "facetrail.cameras.v1"
-
-# Partitions per topic: sightings are spread over several so analysis can scale out;
-# the low-volume topics keep one partition and so one total order.
-DEFAULT_TOPICS: dict[str, int] = {
-    SIGHTINGS_TOPIC: 6,
-    HEALTH_TOPIC: 1,
-    ALERTS_TOPIC: 1,
-    DEAD_LETTER_TOPIC: 1,
-    CAMERAS_TOPIC: 1,
-}
+# Partitions per topic, as each channel declares them (bus/channels.py).
+DEFAULT_TOPICS: dict[str, int] = {topic.name: topic.partitions for topic in TOPICS}
 
 # How long one attempt may wait on the network; every loop retries after it.
 _CONNECT_TIMEOUT_MS = 2_000

@@ -8,8 +8,9 @@ from datetime import timedelta
 import click
 
 from facetrail.bus.select import ensure_topics_of
-from facetrail.cli.context import CONFIG_OPTION, Stores
+from facetrail.cli.context import CONFIG_OPTION
 from facetrail.cli.errors import UsageProblem
+from facetrail.config import load_config
 
 
 def _loopback(host: str) -> str:
@@ -35,11 +36,12 @@ def api(config_path: str, host: str, port: int, token_hours: float) -> None:
     import uvicorn
 
     from facetrail.api.app import create_app
+    from facetrail.api.context import ApiContext
 
     host = _loopback(host)
-    stores = Stores.load(config_path)
+    stores = ApiContext(load_config(config_path), config_path, token_ttl=timedelta(hours=token_hours))
     ensure_topics_of(stores.config)  # the live alert feed and the lag metric consume from the bus
-    app = create_app(stores.config, token_ttl=timedelta(hours=token_hours))
+    app = create_app(stores.config, context=stores)
     if not app.state.accounts.users():
         click.echo("warning: no users yet; create one with: facetrail users add NAME --role admin", err=True)
     click.echo(f"facetrail API on http://{host}:{port}/ (Ctrl-C stops)", err=True)

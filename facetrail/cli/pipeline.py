@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
-import signal
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -15,25 +12,14 @@ from tqdm import tqdm
 from facetrail.analytics.face_models import choose
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.log import os_user
-from facetrail.bus.base import HEALTH_TOPIC
 from facetrail.bus.select import ensure_topics_of
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
-from facetrail.config import KafkaBusConfig
-from facetrail.events import SIGHTINGS_TOPIC
-from facetrail.health import CameraHealth
 from facetrail.ingest.camera import SourceError, file_duration_s
 from facetrail.matching import load_matcher
-from facetrail.publisher import SightingPublisher
-from facetrail.reprocess import ProgressLedger, ReprocessRun, consecutive_starts, recording_start, reprocess_file
-from facetrail.retention import sweep
-from facetrail.trajectory.service import TrajectoryService, settled_heap
-from facetrail.trajectory.tracks import CameraPlan
-from facetrail.worker import start_assigned_workers, start_workers
-
-TRAJECTORY_GROUP = "facetrail-trajectory"
-HEALTH_GROUP = "facetrail-health"
-SWEEP_EVERY_S = 15 * 60.0
+from facetrail.reprocess import ReprocessRun, consecutive_starts, recording_start, reprocess_file
+from facetrail.runtime import LiveRun, serve_trajectory, trajectory_service
+from facetrail.trajectory.service import settled_heap
 
 
 def parse_time(value: str | None, option: str) -> datetime | None:
@@ -46,24 +32,6 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise UsageProblem(f"{option}: give a timezone, e.g. {value}Z or {value}+01:00")
     return parsed
-
-
-def trajectory_service(stores: Stores) -> TrajectoryService:
-    return TrajectoryService(
-        stores.bus, stores.bus.consumer(SIGHTINGS_TOPIC, TRAJECTORY_GROUP), stores.sightings, stores.tracks,
-        CameraPlan.from_cameras(stores.config.cameras), stores.config.trajectory,
-    )
-
-
-def record_health(stores: Stores, consumer) -> int:
-    records = consumer.poll(0.0, 1000)
-    for record in records:
-        try:
-            stores.health.record(CameraHealth.model_validate_json(record.value))
-        except ValueError:
-            continue
-    consumer.commit()
-    return len(records)
 
 
 @click.command("reprocess")
@@ -93,7 +61,7 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
         click.echo(f"warning: no watch-list entry has {models.embedder.space.model} templates, so no sighting can "
                    "result (run `facetrail watchlist reembed`)", err=True)
     analyser_args = (stores.config.analysis, models.detector, models.embedder, loaded.matcher, loaded.version)
-    publisher, ledger = SightingPublisher(stores.bus, stores.objects), ProgressLedger(stores.db)
+    publisher, ledger = stores.publisher, stores.progress
     run = ReprocessRun.of(camera_id, stores.watchlist.version(), videos)
     stores.audit.record(os_user(), "reprocess.start", camera_id, run.start_details())
     failures = 0
@@ -141,21 +109,7 @@ def trajectory(config_path: str, drain: bool) -> None:
             totals = service.drain()
             click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
             return
-        _serve(stores, service)
-
-
-def _serve(stores: Stores, service: TrajectoryService) -> None:
-    """The trajectory service and camera health, until SIGTERM."""
-    health = stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    try:
-        while not stopping:
-            service.step(timeout_s=0.2)
-            record_health(stores, health)
-    finally:
-        service.close()  # the last batch's alerts leave before the process does, and the group sees it go
-        health.close()
+        serve_trajectory(stores, service)
 
 
 @click.command("run")
@@ -173,44 +127,14 @@ def run(config_path: str, duration: float | None) -> None:
     audit.record(os_user(), "run.start", config_path, {
         "config_sha256": hashlib.sha256(Path(config_path).read_bytes()).hexdigest(),
         "cameras": [c.id for c in stores.config.cameras], "watchlist_version": stores.watchlist.version()})
-    stop = mp.get_context("spawn").Event()
-    if isinstance(stores.config.bus, KafkaBusConfig):
-        # Scale-out: the workers share the cameras through a Kafka consumer group, so more
-        # `facetrail worker` processes elsewhere (or a dead one's absence) rebalance them.
-        from facetrail.assignment import ensure_camera_partitions  # imports Kafka only when it is the bus
-
-        ensure_camera_partitions(stores.config.bus, len(stores.config.cameras),
-                                 retention_ms=stores.config.retention.bus_retention_ms)
-        workers = start_assigned_workers(config_path, stores.config, stop)
-    else:
-        workers = start_workers(config_path, stores.config, [c.id for c in stores.config.cameras], stop)
+    live = LiveRun.start(stores)
     choice = choose(stores.config.analysis, stores.config.models)
     for note in choice.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(workers)} worker process(es), "
+    click.echo(f"running {len(stores.config.cameras)} camera(s) on {len(live.workers)} worker process(es), "
                f"{choice.describe()}; Ctrl-C stops", err=True)
-    service, health = trajectory_service(stores), stores.bus.consumer(HEALTH_TOPIC, HEALTH_GROUP)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    deadline = None if duration is None else time.monotonic() + duration
-    next_sweep = time.monotonic()  # retention: expired entries and old data are erased at start, then every 15 min
-    with settled_heap():
-        try:
-            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-                service.step(timeout_s=0.2)
-                record_health(stores, health)
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + SWEEP_EVERY_S
-                    sweep(stores.config, stores.db, stores.objects, stores.bus, audit)
-                if not any(w.is_alive() for w in workers):
-                    break
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop.set()
-            for worker in workers:
-                worker.join(timeout=15)
-                if worker.is_alive():
-                    worker.kill()
-            service.drain()
-            record_health(stores, health)
-            audit.record(os_user(), "run.stop", config_path, {"watchlist_version": stores.watchlist.version()})
+    try:
+        with settled_heap():
+            live.serve(duration)
+    finally:
+        audit.record(os_user(), "run.stop", config_path, {"watchlist_version": stores.watchlist.version()})

@@ -7,15 +7,10 @@ import sys
 import click
 
 from facetrail.audit.log import os_user
-from facetrail.auth.accounts import AccountError, Accounts
+from facetrail.auth.accounts import AccountError
 from facetrail.auth.roles import ROLES
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
-from facetrail.storage.user_store import UserStore
-
-
-def _accounts(stores: Stores) -> Accounts:
-    return Accounts(UserStore(stores.db))
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -42,7 +37,7 @@ def add_user(username: str, config_path: str, role: str, password_stdin: bool) -
     stores = Stores.load(config_path)
     password = _read_password(password_stdin)
     try:
-        user = _accounts(stores).create_user(username, role, password)
+        user = stores.accounts.create_user(username, role, password)
     except AccountError as exc:
         raise UsageProblem(str(exc)) from None
     stores.audit.record(os_user(), "user.add", user.username, {"role": user.role})
@@ -53,7 +48,7 @@ def add_user(username: str, config_path: str, role: str, password_stdin: bool) -
 @CONFIG_OPTION
 def list_users(config_path: str) -> None:
     """Show users and their roles (never password hashes)."""
-    users = _accounts(Stores.load(config_path)).users()
+    users = Stores.load(config_path).accounts.users()
     if not users:
         click.echo("no users; create one with: facetrail users add NAME --role admin")
         return
@@ -68,7 +63,7 @@ def list_users(config_path: str) -> None:
 def remove_user(username: str, config_path: str) -> None:
     """Remove USERNAME; their tokens stop working at once."""
     stores = Stores.load(config_path)
-    if not _accounts(stores).remove_user(username):
+    if not stores.accounts.remove_user(username):
         raise UsageProblem(f"no user named {username!r}")
     stores.audit.record(os_user(), "user.remove", username)
     click.echo(f"removed {username}")

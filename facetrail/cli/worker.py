@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from facetrail.cli.context import CONFIG_OPTION
+from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.config import KafkaBusConfig, load_config
 
@@ -16,7 +16,8 @@ from facetrail.config import KafkaBusConfig, load_config
 @CONFIG_OPTION
 def worker(config_path: str) -> None:
     """Analyse the cameras Kafka assigns this process; start more on other machines to share them out."""
-    config = load_config(config_path)
+    stores = Stores.load(config_path)
+    config = stores.config
     if not isinstance(config.bus, KafkaBusConfig):
         raise UsageProblem(f"{config_path}: `facetrail worker` needs bus.kind: kafka (with the sqlite bus use `facetrail run`)")
     if not config.cameras:
@@ -30,7 +31,7 @@ def worker(config_path: str) -> None:
     click.echo(f"worker: sharing {len(config.cameras)} camera(s) with the group at {config.bus.bootstrap_servers}; "
                "Ctrl-C stops", err=True)
     try:
-        serve_assigned(config, stop)
+        serve_assigned(stores, stop)
     except BusError as exc:
         raise UsageProblem(str(exc)) from None
 
@@ -47,13 +48,14 @@ def upgrade(config_path: str) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import OperationalError
 
-    from facetrail.storage.migrate import current_revision, upgrade as migrate
+    from facetrail.storage.migrate import current_revision, install_audit_guards, upgrade as migrate
 
     config = load_config(config_path)
     engine = create_engine(config.database.url)
     try:
         before = current_revision(engine)
         after = migrate(engine)
+        install_audit_guards(engine)
     except OperationalError as exc:
         raise UsageProblem(f"cannot reach the database: {str(exc.orig).strip().splitlines()[0]}") from None
     finally:

@@ -16,10 +16,8 @@ from pathlib import Path
 
 import click
 
-from facetrail.auth.accounts import Accounts
 from facetrail.cli.main import cli
 from facetrail.demo.scenario import ScenarioError, build_scenario
-from facetrail.storage.user_store import UserStore
 from facetrail.stores import Stores
 
 DEMO_DIR = Path("demo-data")
@@ -79,7 +77,7 @@ def main() -> int:
 def _serve_dashboard(config: str) -> None:
     """Fresh random passwords each run: the demo has users, never default credentials."""
     stores = Stores.load(config)
-    accounts = Accounts(UserStore(stores.db))
+    accounts = stores.accounts
     click.echo(f"\ndashboard: http://127.0.0.1:{DEMO_PORT}/  (Ctrl-C stops)  log in as:", err=True)
     for username, role in DEMO_USERS:
         password = secrets.token_urlsafe(12)

@@ -14,10 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC
-from facetrail.events import SIGHTINGS_TOPIC, SightingEvent
-from facetrail.health import CameraHealth
-from facetrail.trajectory.service import Alert, DeadLetter
+from facetrail.bus.channels import CHANNELS
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -34,12 +31,7 @@ class Payload:
         return f"{self.topic}.schema.json"
 
 
-PAYLOADS: tuple[Payload, ...] = (
-    Payload(SIGHTINGS_TOPIC, SightingEvent, "entry_id"),
-    Payload(ALERTS_TOPIC, Alert, "sighting.entry_id"),
-    Payload(HEALTH_TOPIC, CameraHealth, "camera_id"),
-    Payload(DEAD_LETTER_TOPIC, DeadLetter, "the refused message's own key"),
-)
+PAYLOADS: tuple[Payload, ...] = tuple(Payload(channel.name, channel.payload, channel.key_holds) for channel in CHANNELS)
 
 
 def _every_field_required(schema) -> None:

@@ -28,8 +28,9 @@ class FrameSampler:
         # Half a millisecond of slack absorbs rounding in container timestamps.
         if self._next_due is not None and t < self._next_due - 5e-4:
             return False
-        behind = self._next_due is None or t - self._next_due >= self.interval
-        self._next_due = (t if behind else self._next_due) + self.interval
+        due = self._next_due
+        behind = due is None or t - due >= self.interval
+        self._next_due = (t if due is None or behind else due) + self.interval
         return True
 
 

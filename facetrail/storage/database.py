@@ -1,4 +1,4 @@
-"""Engine and session factory; the schema is created (or migrated) on open."""
+"""Engine and session factory; ``migrate`` creates or migrates the schema (by default once, on open)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from facetrail.sqlite_wal import checkpoint_and_truncate, switch_to_wal
-from facetrail.storage.migrate import stamp_head, upgrade
+from facetrail.storage.migrate import install_audit_guards, stamp_head, upgrade
 from facetrail.storage.models import Base
 
 
@@ -21,7 +21,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, migrate: bool = True):
+        """``migrate=False`` opens a database some other process has brought up to date (facetrail.stores)."""
         self.url = url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -29,6 +30,12 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if migrate:
+            self.migrate()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision, with the audit log's append-only guards; idempotent."""
         if self.engine.dialect.name == "postgresql":
             upgrade(self.engine)  # deployments: Alembic migrations, so the schema can evolve in place
         elif not inspect(self.engine).get_table_names():
@@ -37,7 +44,7 @@ class Database:
             stamp_head(self.engine)
         else:
             upgrade(self.engine)  # an embedded database from an earlier release is migrated in place too
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        install_audit_guards(self.engine)
 
     def session(self) -> Session:
         return self._sessions()

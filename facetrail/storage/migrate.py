@@ -20,6 +20,20 @@ INITIAL_REVISION = "0001"
 # Any 64-bit number facetrail alone uses: serialises concurrent upgrades of one database.
 _LOCK_ID = 0x66616365747261
 
+_SQLITE_AUDIT_GUARDS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+]
+_POSTGRES_AUDIT_GUARDS = [
+    "CREATE OR REPLACE FUNCTION facetrail_audit_append_only() RETURNS trigger AS $$ "
+    "BEGIN RAISE EXCEPTION 'the audit log is append-only'; END; $$ LANGUAGE plpgsql",
+    "DROP TRIGGER IF EXISTS audit_append_only ON audit_log",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION facetrail_audit_append_only()",
+]
+
 
 def alembic_config(url: str) -> AlembicConfig:
     config = AlembicConfig()
@@ -63,3 +77,16 @@ def upgrade(engine: Engine) -> str:
             command.stamp(config, INITIAL_REVISION)
         command.upgrade(config, "head")
     return head
+
+
+def install_audit_guards(engine: Engine) -> None:
+    """Triggers that refuse UPDATE and DELETE on the audit log, in the database itself.
+
+    On PostgreSQL the advisory lock of upgrades serialises processes installing them at once (re-creating a
+    trigger concurrently fails with "tuple concurrently updated")."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as connection:
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        for statement in _POSTGRES_AUDIT_GUARDS if postgres else _SQLITE_AUDIT_GUARDS:
+            connection.execute(text(statement))

@@ -1,44 +1,19 @@
 """Object store interface for evidence crops of matches, and the local-folder default.
 
-Keys are built only by ``evidence_key``/``enrolment_key`` from validated ids, so
+Keys are built only by ``evidence_key``/``enrolment_key`` (facetrail.object_keys) from validated ids, so
 no outside input ever reaches a path or an object name unescaped.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Protocol
 
-_KEY = re.compile(r"^[a-z]+(/[A-Za-z0-9_.-]+)+$")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from facetrail.object_keys import ObjectStoreError, check_key, enrolment_key, evidence_key
 
-
-class ObjectStoreError(Exception):
-    pass
-
-
-def _safe_id(value: str) -> str:
-    if not _ID.match(value):
-        raise ObjectStoreError(f"unsafe id for an object key: {value!r}")
-    return value
-
-
-def evidence_key(camera_id: str, captured_at: datetime, event_id: str) -> str:
-    return f"evidence/{_safe_id(camera_id)}/{captured_at:%Y-%m-%d}/{_safe_id(event_id)}.jpg"
-
-
-def enrolment_key(entry_id: str, index: int) -> str:
-    return f"enrolment/{_safe_id(entry_id)}/{int(index)}.jpg"
-
-
-def check_key(key: str) -> str:
-    if not _KEY.match(key) or ".." in key:
-        raise ObjectStoreError(f"invalid object key: {key!r}")
-    return key
+__all__ = ["LocalObjectStore", "ObjectStore", "ObjectStoreError", "check_key", "enrolment_key", "evidence_key"]
 
 
 class ObjectStore(Protocol):

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
 from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
-from facetrail.storage.models import SightingRow, WatchlistEntryRow
+from facetrail.storage.models import ReviewRow, SightingRow, WatchlistEntryRow
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,10 @@ class SightingStore:
         until: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        status: str | None = None,
+        newest_first: bool = False,
     ) -> list[StoredSighting]:
+        """One page of sightings overlapping [since, until], by first sighting (oldest or newest first): one query."""
         query = select(SightingRow)
         if entry_ids is not None:
             query = query.where(SightingRow.entry_id.in_(entry_ids))
@@ -155,7 +158,10 @@ class SightingStore:
             query = query.where(SightingRow.last_seen >= since)
         if until is not None:
             query = query.where(SightingRow.first_seen <= until)
-        query = query.order_by(SightingRow.first_seen, SightingRow.event_id).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(SightingRow.status == status)
+        first_seen = SightingRow.first_seen.desc() if newest_first else SightingRow.first_seen
+        query = query.order_by(first_seen, SightingRow.event_id).limit(limit).offset(offset)
         with self._db.session() as session:
             return [StoredSighting(_event(r), r.status) for r in session.scalars(query).all()]
 
@@ -165,3 +171,53 @@ class SightingStore:
             if row is None:
                 raise KeyError(event_id)
             row.status = status
+
+    def drop_evidence(self, event_ids: list[str]) -> None:
+        """These sightings keep their rows but no longer name a crop (it was deleted)."""
+        with self._db.session() as session, session.begin():
+            for start in range(0, len(event_ids), 500):
+                session.execute(update(SightingRow).where(SightingRow.event_id.in_(event_ids[start:start + 500]))
+                                .values(evidence_key=None))
+
+    def count_of(self, entry_id: str) -> int:
+        with self._db.session() as session:
+            return session.scalar(select(func.count()).select_from(SightingRow).where(SightingRow.entry_id == entry_id)) or 0
+
+    def evidence_keys_of(self, entry_id: str) -> list[str]:
+        with self._db.session() as session:
+            return [k for k in session.scalars(select(SightingRow.evidence_key).where(SightingRow.entry_id == entry_id)) if k]
+
+    def evidence_keys(self) -> set[str]:
+        """Every crop some sighting refers to."""
+        with self._db.session() as session:
+            return {k for k in session.scalars(select(SightingRow.evidence_key).where(SightingRow.evidence_key.is_not(None))) if k}
+
+    def ended_before(self, cutoff: datetime) -> list[tuple[str, str | None]]:
+        """(event id, evidence key) of the sightings that ended before ``cutoff``."""
+        with self._db.session() as session:
+            rows = session.execute(select(SightingRow.event_id, SightingRow.evidence_key).where(SightingRow.last_seen < cutoff))
+            return [(event_id, key) for event_id, key in rows]
+
+    def crops_first_seen_before(self, cutoff: datetime) -> list[tuple[str, str]]:
+        """(event id, evidence key) of the sightings first seen before ``cutoff`` that still have a crop."""
+        with self._db.session() as session:
+            rows = session.execute(select(SightingRow.event_id, SightingRow.evidence_key).where(
+                SightingRow.first_seen < cutoff, SightingRow.evidence_key.is_not(None)))
+            return [(event_id, key) for event_id, key in rows if key]
+
+    def delete(self, event_ids: list[str]) -> None:
+        """Delete these sightings and the reviews of them: one transaction."""
+        with self._db.session() as session, session.begin():
+            for start in range(0, len(event_ids), 500):
+                chunk = event_ids[start : start + 500]
+                session.execute(delete(ReviewRow).where(ReviewRow.event_id.in_(chunk)))
+                session.execute(delete(SightingRow).where(SightingRow.event_id.in_(chunk)))
+
+    def count_by_status(self, watchlists: list[str] | None = None) -> dict[str, int]:
+        """Stored sightings by review status, of these watch-lists only (of all when None)."""
+        query = select(SightingRow.status, func.count()).group_by(SightingRow.status)
+        if watchlists is not None:
+            query = query.join(WatchlistEntryRow, WatchlistEntryRow.entry_id == SightingRow.entry_id).where(
+                WatchlistEntryRow.watchlist.in_(watchlists))
+        with self._db.session() as session:
+            return {status: count for status, count in session.execute(query)}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
-from facetrail.trajectory.tracks import GrownTail, TailState, Track, Visit
+from facetrail.tracks import GrownTail, TailState, Track, Visit
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class TrackStore:
     def tail_states(self, entry_ids: set[str]) -> dict[str, TailState]:
         """Each person's last track (latest start) with only its last visit, in two queries; people without one are absent.
 
-        Growing a track needs no more of it (trajectory.tracks.TailState), so this reads two rows a person
+        Growing a track needs no more of it (facetrail.tracks.TailState), so this reads two rows a person
         however long the track is.
         """
         dialect = self._db.engine.dialect
@@ -185,3 +185,12 @@ class TrackStore:
                 (entry_id, StoredVisit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, v.plausible_arrival, v.speed_mps))
                 for v, entry_id in session.execute(query).all()
             ]
+
+    def count_of(self, entry_id: str) -> int:
+        with self._db.session() as session:
+            return session.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.entry_id == entry_id)) or 0
+
+    def delete_ended_before(self, cutoff: datetime) -> int:
+        """Delete tracks that ended before ``cutoff`` (their visits cascade); returns how many."""
+        with self._db.session() as session, session.begin():
+            return session.execute(delete(TrackRow).where(TrackRow.ended_at < cutoff)).rowcount or 0

@@ -8,60 +8,27 @@ in a DeadLetter that says where it came from and why, and the service carries on
 
 from __future__ import annotations
 
-import base64
 import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Literal, Mapping
+from datetime import datetime, timedelta
+from typing import Callable, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, BusError, Consumer, EventBus, Record
+from facetrail.alerts import Alert, DeadLetter
+from facetrail.bus.base import BusError, Consumer, EventBus, Record
+from facetrail.bus.channels import ALERTS, DEAD_LETTERS, SIGHTINGS
 from facetrail.config import TrajectoryConfig
 from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
+from facetrail.tracks import CameraPlan, Track
 from facetrail.trajectory.stitch import grow_tail, stitch
-from facetrail.trajectory.tracks import CameraPlan, Track
 
 log = logging.getLogger(__name__)
-
-
-class Alert(BaseModel):
-    """A new candidate match, announced to operators once it is stored and stitched."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: Literal[1] = 1
-    sighting: SightingEvent
-    track_id: str | None = Field(description="the track the sighting joined; null when a reviewer's reject keeps it out")
-
-
-class DeadLetter(BaseModel):
-    """A message the trajectory service could not read as a sighting, kept exactly as it came for inspection."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: Literal[1] = 1
-    topic: str = Field(description="facetrail topic it was read from, without the deployment's topic_prefix")
-    partition: int = Field(ge=0)
-    offset: int = Field(ge=0)
-    key: str = Field(description="its key, as it came")
-    reason: str = Field(description="why it was refused: the fields at fault and the kind of fault, never their values")
-    value_base64: str = Field(description="the message's bytes, exactly as they came, in base64")
-    dead_lettered_at: datetime
-
-    @classmethod
-    def of(cls, record: Record, reason: str) -> "DeadLetter":
-        return cls(topic=record.topic, partition=record.partition, offset=record.offset, key=record.key, reason=reason,
-                   value_base64=base64.b64encode(record.value).decode(), dead_lettered_at=datetime.now(timezone.utc))
-
-    @property
-    def value(self) -> bytes:
-        return base64.b64decode(self.value_base64)
 
 
 def _refusal(exc: ValueError) -> str:
@@ -84,13 +51,13 @@ def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], i
     events, dead = [], 0
     for record in records:
         try:
-            events.append(SightingEvent.from_json(record.value))
+            events.append(SIGHTINGS.decode(record.value))
         except (ValidationError, ValueError) as exc:
             dead += 1
             # The raw value is kept on the dead-letter topic for inspection; the log names only the offset.
             log.warning("dead-lettered malformed sighting at offset %s (%s errors)", record.offset,
                         exc.error_count() if isinstance(exc, ValidationError) else 1)
-            bus.publish(DEAD_LETTER_TOPIC, record.key, DeadLetter.of(record, _refusal(exc)).model_dump_json().encode())
+            DEAD_LETTERS.publish(bus, DeadLetter.of(record, _refusal(exc)))
     return events, dead
 
 
@@ -116,7 +83,7 @@ def settled_heap() -> Iterator[None]:
 class Restitcher:
     """Re-stitches one person's tracks around a moment, from the stored sightings."""
 
-    def __init__(self, sightings: SightingStore, tracks: TrackStore, positions: dict[str, tuple[float, float]],
+    def __init__(self, sightings: SightingStore, tracks: TrackStore, positions: Mapping[str, tuple[float, float]],
                  config: TrajectoryConfig):
         self._sightings, self._tracks = sightings, tracks
         # Checked once here, not by every stitch call (one a person a step).
@@ -189,7 +156,7 @@ class TrajectoryService:
         consumer: Consumer,
         sightings: SightingStore,
         tracks: TrackStore,
-        positions: dict[str, tuple[float, float]],
+        positions: Mapping[str, tuple[float, float]],
         config: TrajectoryConfig,
         on_alert: Callable[[Alert], None] | None = None,
     ):
@@ -239,7 +206,7 @@ class TrajectoryService:
         self.confirm_alerts()
         # One transaction (or one hand-over to the Kafka sender) for the batch, not one per alert.
         try:
-            self._bus.publish_many(ALERTS_TOPIC, [(a.sighting.entry_id, a.model_dump_json().encode()) for a in alerts])
+            ALERTS.publish_many(self._bus, alerts)
         except BusError as exc:
             # The sightings are stored and committed, so they wait in the review queue; only the live push is lost.
             log.warning("%d alert(s) not published, the bus refused them: %s", len(alerts), exc)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from facetrail.events import SightingEvent
-from facetrail.trajectory.tracks import CameraPlan, GrownTail, TailState, Track, Transition, Visit, track_id_for
+from facetrail.tracks import CameraPlan, GrownTail, TailState, Track, Transition, Visit, track_id_for
 
 # Clocks of different cameras disagree by a little and overlapping views make the
 # travel time zero or negative; travel is never credited as faster than this, so
@@ -197,7 +197,7 @@ class _OpenVisit:
         )
 
 
-def _assembled(visits: list[Visit | _OpenVisit], run: list[SightingEvent]) -> list[Visit]:
+def _assembled(visits: list[_OpenVisit], run: list[SightingEvent]) -> list[Visit]:
     """Merge passes into the visits so far (none for a new track), in order of entry.
 
     A pass joins its camera's latest visit when nothing else was seen since, or
@@ -212,7 +212,7 @@ def _assembled(visits: list[Visit | _OpenVisit], run: list[SightingEvent]) -> li
             continue
         visit = latest_at[sighting.camera_id] = _OpenVisit.of(sighting)
         visits.append(visit)
-    return [visit.frozen() if isinstance(visit, _OpenVisit) else visit for visit in visits]
+    return [visit.frozen() for visit in visits]
 
 
 def _transition(before: Visit, after: Visit, plan: CameraPlan, max_speed_mps: float, min_travel_s: float) -> Transition:

@@ -20,11 +20,11 @@ from facetrail.analytics.detector import HogDetector
 from facetrail.analytics.dlib_embedder import DlibEmbedder
 from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.audit.log import AuditLog
+from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import AnalysisConfig, Config, load_config
 from facetrail.demo.photos import PhotoError, fetch_photo
 from facetrail.enrolment import EnrolmentRequest, enrol
-from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.ingest.frames import Frame
 from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher

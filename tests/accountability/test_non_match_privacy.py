@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, inspect, select, table
 
-from facetrail.bus.base import HEALTH_TOPIC
+from facetrail.bus.channels import HEALTH_TOPIC
 from facetrail.health import CameraHealth
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.health_store import HealthStore

@@ -8,10 +8,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
+from facetrail.bus.channels import ALERTS_TOPIC, DEAD_LETTER_TOPIC, SIGHTINGS_TOPIC
 from facetrail.cli.main import cli
 from facetrail.config import RetentionConfig
-from facetrail.events import SIGHTINGS_TOPIC
 from facetrail.retention import sweep
 from facetrail.storage.models import EmbeddingRow, SightingRow, TrackRow, VisitRow
 

@@ -14,17 +14,18 @@ import cv2
 import numpy as np
 
 from facetrail.auth.accounts import Accounts
+from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import Config, load_config
-from facetrail.events import SIGHTINGS_TOPIC, Box, SightingEvent
+from facetrail.events import Box, SightingEvent
 from facetrail.storage.database import Database
 from facetrail.storage.objects import LocalObjectStore, enrolment_key, evidence_key
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.user_store import UserStore
 from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.tracks import CameraPlan
 from facetrail.trajectory.service import TrajectoryService
-from facetrail.trajectory.tracks import CameraPlan
 from facetrail.watchlist import EntryRecord
 
 PASSWORD = "correct horse battery staple"

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from facetrail.bus.base import DEAD_LETTER_TOPIC
+from facetrail.bus.channels import DEAD_LETTER_TOPIC, SIGHTINGS_TOPIC
 from facetrail.bus.kafka_bus import KafkaBus, ensure_topics
 from facetrail.config import load_config
-from facetrail.events import SIGHTINGS_TOPIC, Box, SightingEvent
+from facetrail.events import Box, SightingEvent
 from facetrail.trajectory.service import DeadLetter
 from tests.backbone.conftest import facetrail
 from tests.backbone.world import database_rows, kafka_messages, sightings_json

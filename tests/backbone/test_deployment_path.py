@@ -16,10 +16,9 @@ import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from minio import Minio
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC
+from facetrail.bus.channels import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, SIGHTINGS_TOPIC
 from facetrail.bus.kafka_bus import DEFAULT_TOPICS
 from facetrail.config import RetentionConfig
-from facetrail.events import SIGHTINGS_TOPIC
 from tests.backbone.conftest import facetrail
 from tests.backbone.stores import reset_kafka
 from tests.backbone.world import bucket_keys, database_rows, kcat_messages, kcat_partitions

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from facetrail.bus.base import HEALTH_TOPIC
+from facetrail.bus.channels import HEALTH_TOPIC
 from facetrail.health import CameraHealth
 from services_fixtures import run_services
 from tests.backbone.conftest import start_facetrail, stop_facetrail

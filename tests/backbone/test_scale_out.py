@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from facetrail.bus.base import ALERTS_TOPIC, HEALTH_TOPIC
-from facetrail.events import SIGHTINGS_TOPIC, SightingEvent
+from facetrail.bus.channels import ALERTS_TOPIC, HEALTH_TOPIC, SIGHTINGS_TOPIC
+from facetrail.events import SightingEvent
 from facetrail.health import CameraHealth
 from tests.backbone.conftest import facetrail
 from tests.backbone.world import bucket_keys, database_rows, kafka_messages, routes, sightings_json

@@ -8,14 +8,16 @@ from facetrail.analytics.detector import HogDetector
 from facetrail.analytics.dlib_embedder import DlibEmbedder
 from facetrail.analytics.matcher import Matcher
 from facetrail.analytics.pipeline import CameraAnalyser
+from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import AnalysisConfig
 from facetrail.enrolment import EnrolmentRequest, enrol, photos_in
-from facetrail.events import SIGHTINGS_TOPIC, SightingEvent
+from facetrail.events import SightingEvent
 from facetrail.publisher import SightingPublisher
-from facetrail.reprocess import ProgressLedger, reprocess_file
+from facetrail.reprocess import reprocess_file
 from facetrail.storage.database import Database
 from facetrail.storage.objects import LocalObjectStore
+from facetrail.storage.progress_store import ProgressLedger
 from facetrail.storage.watchlist_store import WatchlistStore
 
 pytestmark = pytest.mark.e2e

@@ -83,3 +83,24 @@ def test_reading_a_window_gives_the_same_events_whether_or_not_the_just_stored_o
     window = {"e1": NOW - timedelta(minutes=30)}
     by_id = lambda events: sorted(events, key=lambda e: e.event_id)  # noqa: E731
     assert by_id(store.for_entries(window, {e.event_id: e for e in fresh})) == by_id(store.for_entries(window)) == by_id(older + fresh)
+
+
+def test_search_filters_by_review_status_and_pages_newest_first(db, enrolled):
+    store = SightingStore(db)
+    early, late = _event(), _event(first_seen=NOW + timedelta(hours=1), last_seen=NOW + timedelta(hours=1, seconds=1))
+    store.upsert_many([early, late])
+    store.set_status(early.event_id, "confirmed")
+    assert [s.event.event_id for s in store.search(newest_first=True)] == [late.event_id, early.event_id]
+    assert [s.event.event_id for s in store.search(status="candidate")] == [late.event_id]
+    assert store.count_by_status() == {"candidate": 1, "confirmed": 1}
+    assert store.count_by_status(["another-list"]) == {}
+
+
+def test_deleting_old_sightings_takes_their_rows_and_leaves_the_newer(db, enrolled):
+    store = SightingStore(db)
+    old, new = _event(), _event(first_seen=NOW + timedelta(days=2), last_seen=NOW + timedelta(days=2, seconds=1))
+    store.upsert_many([old, new])
+    ended = store.ended_before(NOW + timedelta(days=1))
+    assert [event_id for event_id, _ in ended] == [old.event_id]
+    store.delete([old.event_id])
+    assert [s.event.event_id for s in store.search()] == [new.event_id] and store.count_of("e1") == 1

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from facetrail.bus.base import ALERTS_TOPIC, DEAD_LETTER_TOPIC
+from facetrail.bus.channels import ALERTS_TOPIC, DEAD_LETTER_TOPIC, SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import KafkaBusConfig, TrajectoryConfig
-from facetrail.events import SIGHTINGS_TOPIC, Box, SightingEvent
+from facetrail.events import Box, SightingEvent
 from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore

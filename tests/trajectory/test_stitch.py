@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from facetrail.events import Box, SightingEvent
+from facetrail.tracks import CameraPlan, TailState, Visit
 from facetrail.trajectory.stitch import extend_tail, grow_tail, stitch
-from facetrail.trajectory.tracks import CameraPlan, TailState, Visit
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 PLAN = CameraPlan({"gate": (0.0, 0.0), "hall": (30.0, 0.0), "lab": (30.0, 40.0), "yard": (2000.0, 0.0)})

@@ -1,4 +1,4 @@
-"""Typed values of the trajectory stage: the camera plan, visits, transitions, tracks.
+"""Typed values of tracks: the camera plan, visits, transitions, tracks; the trajectory stage makes them, storage keeps them.
 
 All of them are immutable and carry tz-aware UTC datetimes, so a track computed
 twice from the same sightings compares equal.

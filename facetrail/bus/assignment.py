@@ -27,7 +27,8 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import InvalidPartitionsError, KafkaError
 
-from facetrail.bus.kafka_bus import CAMERAS_TOPIC, DEFAULT_TOPICS, BusError, ensure_topics
+from facetrail.bus.channels import CAMERAS_TOPIC
+from facetrail.bus.kafka_bus import DEFAULT_TOPICS, BusError, ensure_topics
 from facetrail.config import Config, KafkaBusConfig
 
 log = logging.getLogger(__name__)

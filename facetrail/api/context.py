@@ -8,6 +8,7 @@ from functools import cached_property
 
 from fastapi import Request
 
+from facetrail.api.photo_shelf import PhotoShelf
 from facetrail.auth.accounts import Accounts
 from facetrail.auth.throttle import LoginThrottle, ThrottleLimits
 from facetrail.config import CameraConfig
@@ -38,6 +39,10 @@ class ApiContext(Stores):
         options = {} if review is None else {
             "reviewers_required": review.reviewers_required, "rejected_examples": review.keep_rejected_examples}
         return ReviewDesk(self.db, self.audit, objects=self.objects, face_models=lambda: self.face_models, **options)
+
+    @cached_property
+    def photo_shelf(self) -> PhotoShelf:
+        return PhotoShelf()
 
     @cached_property
     def cameras(self) -> dict[str, CameraConfig]:

@@ -192,3 +192,55 @@ class MatchingOut(_Out):
     max_distance_ratio: float
     source: str = Field(description="where the rule comes from: config, a calibration, or the model's default")
     operating_point: OperatingPointOut | None = Field(description="null until `facetrail calibrate` ran for this model")
+
+
+# --- enrolment in the browser -------------------------------------------------------------------------------------
+
+class FaceBox(_Out):
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class FoundFace(_Out):
+    index: int
+    box: FaceBox = Field(description="in pixels of the uploaded photo")
+    problems: list[str] = Field(description="why it would make a poor template (too small, blurred, turned away); "
+                                            "empty when it can be enrolled")
+    main: bool = Field(description="the face `facetrail watchlist import` would enrol without --face")
+
+
+class UploadedPhoto(_Out):
+    """A photo held for enrolment (in memory, for its uploader, until saved or expired); nothing of it is stored."""
+
+    upload_id: str
+    width: int
+    height: int
+    faces: list[FoundFace]
+    expires_in_s: int = Field(description="the photo is forgotten after this unless the entry is saved")
+
+
+class ChosenFace(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upload_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    face: int = Field(ge=0, le=1000, description="index of the person's face among the photo's faces")
+
+
+class NewPerson(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=200)
+    watchlist: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    legal_basis: str = Field(min_length=1, max_length=2000, description="legal basis or case reference")
+    image_source: str = Field(min_length=1, max_length=2000, description="where the photos came from")
+    expires_in_days: int = Field(ge=1, le=3650, description="capped by watchlist.max_expiry_days")
+    photos: list[ChosenFace] = Field(min_length=1, max_length=12)
+
+
+class ExpiryChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_days: int = Field(ge=1, le=3650, description="from now; capped by watchlist.max_expiry_days")
+    reason: str = Field(min_length=1, max_length=2000)

@@ -34,10 +34,16 @@ EXPECTED = {
     ("GET", "/api/v1/alerts/stream"): {"operator", "admin"},
     ("GET", "/api/v1/cameras"): {"operator", "admin"},
     ("GET", "/api/v1/matching"): set(ROLES),
+    ("POST", "/api/v1/enrolment/photos"): {"enroller", "admin"},
+    ("DELETE", "/api/v1/enrolment/photos/{upload_id}"): {"enroller", "admin"},
+    ("POST", "/api/v1/people"): {"enroller", "admin"},
+    ("POST", "/api/v1/people/{entry_id}/expiry"): {"enroller", "admin"},
 }
 # Ids that exist nowhere, so an admitted call touches nothing (404), whatever the route does.
-PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate"}
-BODIES = {"/api/v1/sightings/{event_id}/decision": {"decision": "confirm"}}
+PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate",
+               "upload_id": "0" * 32}
+BODIES = {"/api/v1/sightings/{event_id}/decision": {"decision": "confirm"},
+          "/api/v1/people/{entry_id}/expiry": {"expires_in_days": 1, "reason": "test"}}
 
 
 def _routes():

@@ -48,7 +48,8 @@ function signOut(message) {
   sessionStorage.removeItem("facetrail-token");
   clearInterval(state.poll); state.poll = null;
   if (state.stream) state.stream.abort();
-  $("app").hidden = true; $("who").hidden = true; $("login-view").hidden = false;
+  document.querySelectorAll(".view").forEach((view) => { view.hidden = true; });
+  $("tabs").hidden = true; $("who").hidden = true; $("login-view").hidden = false;
   $("login-error").textContent = message || "";
 }
 
@@ -75,11 +76,19 @@ $("logout").addEventListener("click", async () => {
   signOut();
 });
 
+// Each role gets its consoles (consoles.js); operators and admins also the live feed.
 async function start() {
   const me = await json("/me");
+  state.role = me.role;
   $("user").textContent = `${me.username} (${me.role})`;
-  $("login-view").hidden = true; $("app").hidden = false; $("who").hidden = false;
+  $("login-view").hidden = true; $("who").hidden = false;
   showMatching(await json("/matching"));
+  const views = showTabs(me.role);
+  if (views.includes("app")) await startLive();
+  await openView(views[0]);
+}
+
+async function startLive() {
   await loadCameras();
   await Promise.all([loadAlerts(), loadTracks()]);
   streamAlerts();

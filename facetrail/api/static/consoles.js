@@ -1,0 +1,171 @@
+// The consoles of each role beside the live feed (app.js): watch-list, audit log, track search, review queue, admin.
+// Same rules as app.js: plain JS, no network beyond this server, no inline script or style (the CSP forbids both).
+"use strict";
+
+const LOADERS = {};
+const daysUntil = (iso) => Math.ceil((new Date(iso) - Date.now()) / 86400000);
+const setStatus = (id, text, error) => { $(id).textContent = text; $(id).classList.toggle("error", Boolean(error)); };
+const jsonBody = (method, body) => ({ method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+function emptyRow(columns, text) {
+  const row = el("tr");
+  row.append(el("td", { colspan: String(columns), class: "muted" }, text));
+  return row;
+}
+
+// ---- tabs ------------------------------------------------------------------------------------------------------
+function showTabs(role) {
+  const views = [];
+  for (const tab of $("tabs").querySelectorAll("button")) {
+    const allowed = role === "admin" || tab.dataset.roles === role;
+    tab.hidden = !allowed;
+    if (allowed) views.push(tab.dataset.view);
+    tab.onclick = () => openView(tab.dataset.view);
+  }
+  $("tabs").hidden = views.length < 2;
+  return views;
+}
+
+async function openView(view) {
+  document.querySelectorAll(".view").forEach((node) => { node.hidden = node.id !== view; });
+  for (const tab of $("tabs").querySelectorAll("button")) tab.setAttribute("aria-pressed", String(tab.dataset.view === view));
+  if (LOADERS[view]) await LOADERS[view]().catch((e) => console.warn(view, e.message));
+}
+
+// ---- enroller: the watch-list ----------------------------------------------------------------------------------
+const enrolment = { uploads: [] }; // {upload_id, file, faces, picked, node}
+
+LOADERS["people-view"] = loadPeople;
+
+async function loadPeople() {
+  const page = await json("/people?limit=500");
+  const rows = page.items.map(personRow);
+  $("people-table").querySelector("tbody").replaceChildren(...(rows.length ? rows : [emptyRow(7, "No entries.")]));
+}
+
+function personRow(p) {
+  const row = el("tr", { "data-entry": p.entry_id });
+  const days = daysUntil(p.expires_at);
+  const actions = el("td", { class: "row-actions" });
+  const extend = el("button", { type: "button", class: "extend" }, "Extend");
+  const erase = el("button", { type: "button", class: "erase" }, "Erase");
+  extend.addEventListener("click", () => extendForm(p, actions));
+  erase.addEventListener("click", () => eraseEntry(p, erase));
+  actions.append(extend, erase);
+  row.append(el("td", {}, p.display_name), el("td", {}, p.watchlist), el("td", {}, p.legal_basis),
+    el("td", {}, p.enrolled_by), el("td", {}, String(p.photos)),
+    el("td", { class: "expiry" }, `in ${days} day${days === 1 ? "" : "s"} (${p.expires_at.slice(0, 10)})`), actions);
+  return row;
+}
+
+function extendForm(person, cell) {
+  const form = el("form", { class: "inline-form" });
+  const days = el("input", { type: "number", min: "1", value: "30", required: "", "aria-label": `new expiry of ${person.display_name}, days from now` });
+  const reason = el("input", { required: "", maxlength: "2000", "aria-label": "reason for the change", placeholder: "reason" });
+  form.append(days, reason, el("button", { type: "submit" }, "Set expiry"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await json(`/people/${person.entry_id}/expiry`, jsonBody("POST", { expires_in_days: Number(days.value), reason: reason.value }));
+      await loadPeople();
+      setStatus("people-status", `Expiry of ${person.display_name} changed.`);
+    } catch (e) { setStatus("people-status", e.message, true); }
+  });
+  cell.replaceChildren(form);
+  days.focus();
+}
+
+async function eraseEntry(person, button) {
+  if (button.dataset.armed !== "yes") { // a second press erases: nothing is erased by one slip
+    button.dataset.armed = "yes"; button.textContent = `Really erase ${person.display_name}?`;
+    return;
+  }
+  try {
+    await json(`/people/${person.entry_id}`, { method: "DELETE" });
+    await loadPeople();
+    setStatus("people-status", `${person.display_name} erased with everything derived from the entry.`);
+  } catch (e) { setStatus("people-status", e.message, true); }
+}
+
+$("enrol-photos").addEventListener("change", async (event) => {
+  for (const file of event.target.files) await uploadPhoto(file);
+  event.target.value = "";
+});
+
+async function uploadPhoto(file) {
+  setStatus("enrol-status", `Looking for faces in ${file.name}…`);
+  try {
+    const uploaded = await json("/enrolment/photos", { method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
+    const mains = uploaded.faces.filter((f) => f.main && !f.problems.length);
+    const entry = { ...uploaded, file, picked: mains.length ? mains[0].index : null };
+    if (entry.picked === null) {
+      const usable = uploaded.faces.filter((f) => !f.problems.length);
+      if (usable.length === 1 && uploaded.faces.length === 1) entry.picked = usable[0].index;
+    }
+    enrolment.uploads.push(entry);
+    $("enrol-uploads").append(uploadCard(entry, enrolment.uploads.length));
+    const count = uploaded.faces.length;
+    setStatus("enrol-status", count ? `${file.name}: ${count} face${count === 1 ? "" : "s"} found${count > 1 ? "; pick the person's face" : ""}.`
+      : `${file.name}: no face found.`, !count);
+  } catch (e) { setStatus("enrol-status", `${file.name}: ${e.message}`, true); }
+}
+
+function uploadCard(entry, number) {
+  const card = el("li", { class: "upload", "data-upload": entry.upload_id });
+  const frame = el("div", { class: "photo-frame" });
+  frame.append(el("img", { src: URL.createObjectURL(entry.file), alt: `photo ${number}` }));
+  const notes = el("ul", { class: "face-notes" });
+  for (const face of entry.faces) {
+    const label = face.problems.length ? `Face ${face.index + 1}: ${face.problems.join("; ")}` : `Face ${face.index + 1}`;
+    const button = el("button", { type: "button", class: "face", "data-face": String(face.index), "aria-label": `${label}, photo ${number}`,
+      "aria-pressed": String(entry.picked === face.index) });
+    placeBox(button, face.box, entry);
+    button.append(el("span", {}, String(face.index + 1)));
+    if (face.problems.length) button.classList.add("poor");
+    button.addEventListener("click", () => pickFace(entry, face.index, card));
+    frame.append(button);
+    notes.append(el("li", { class: face.problems.length ? "poor" : "" }, face.problems.length ? label : `${label}: can be enrolled`));
+  }
+  const remove = el("button", { type: "button", class: "remove" }, "Remove photo");
+  remove.addEventListener("click", () => removeUpload(entry, card));
+  card.append(frame, notes, remove);
+  return card;
+}
+
+// Boxes are placed in percent of the photo, so they stay on the faces at any displayed size (CSSOM, not inline style).
+function placeBox(node, box, entry) {
+  node.style.left = `${(100 * box.x) / entry.width}%`; node.style.top = `${(100 * box.y) / entry.height}%`;
+  node.style.width = `${(100 * box.w) / entry.width}%`; node.style.height = `${(100 * box.h) / entry.height}%`;
+}
+
+function pickFace(entry, index, card) {
+  entry.picked = index;
+  card.querySelectorAll("button.face").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.face) === index)));
+  setStatus("enrol-status", `Face ${index + 1} picked.`);
+}
+
+async function removeUpload(entry, card) {
+  enrolment.uploads = enrolment.uploads.filter((u) => u !== entry);
+  card.remove();
+  await api(`/enrolment/photos/${entry.upload_id}`, { method: "DELETE" }).catch(() => {});
+}
+
+$("enrol-save").addEventListener("click", async () => {
+  const form = $("enrol-form");
+  if (!form.reportValidity()) return;
+  if (!enrolment.uploads.length) { setStatus("enrol-status", "Add at least one photo.", true); return; }
+  const unpicked = enrolment.uploads.findIndex((u) => u.picked === null);
+  if (unpicked >= 0) { setStatus("enrol-status", `Pick the person's face in photo ${unpicked + 1}, or remove the photo.`, true); return; }
+  try {
+    const person = await json("/people", jsonBody("POST", {
+      display_name: $("enrol-name").value, watchlist: $("enrol-list").value, legal_basis: $("enrol-basis").value,
+      image_source: $("enrol-source").value, expires_in_days: Number($("enrol-days").value),
+      photos: enrolment.uploads.map((u) => ({ upload_id: u.upload_id, face: u.picked })),
+    }));
+    enrolment.uploads = [];
+    $("enrol-uploads").replaceChildren();
+    form.reset();
+    setStatus("enrol-status", `${person.display_name} enrolled (${person.photos} photo${person.photos === 1 ? "" : "s"}).`);
+    await loadPeople();
+  } catch (e) { setStatus("enrol-status", e.message, true); }
+});

@@ -1,0 +1,93 @@
+"""Each role's console in a real browser (Debian's chromium) against a real `facetrail api`: one journey per role.
+
+Each journey is done with the keyboard where the issue asks for it (the enrolment face picker,
+confirm and reject), asserts what the page shows, saves a screenshot under test-artifacts/
+(the README shows them), and runs axe-core on the page: no serious or critical violation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from api.enrolment_photos import group_photo, jpeg_bytes
+from api.server import facetrail_api
+from api.world import PASSWORD, populated_world
+from browser.accessibility import serious_violations
+from browser.test_dashboard import ARTIFACTS, _browser, _chromium
+from facetrail.audit.log import AuditLog
+
+VIEWPORT = {"width": 1280, "height": 860}
+
+
+@pytest.fixture
+def server(tmp_path):
+    _chromium()
+    now = datetime.now(timezone.utc)
+    world = populated_world(tmp_path, now - timedelta(hours=2))
+    world.enrol("cy", "Cy Twombly")
+    world.publish("gate", "cy", now - timedelta(seconds=120))
+    world.publish("lobby", "cy", now - timedelta(seconds=60))
+    world.stitch()
+    with facetrail_api(world.config_path) as base:
+        yield world, base
+    world.close()
+
+
+def _sign_in(page, base: str, username: str, ready: str) -> None:
+    page.goto(base + "/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector(ready, timeout=10_000)
+
+
+def _screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_and_saves_the_entry(server, tmp_path):
+    world, base = server
+    photo = tmp_path / "press-photo.jpg"
+    photo.write_bytes(jpeg_bytes(group_photo()))
+    with _browser() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        _sign_in(page, base, "enroller1", "#people-table tbody tr[data-entry]")
+        assert page.locator("#tabs").is_hidden() and page.locator("#app").is_hidden()
+        page.fill("#enrol-name", "Barack Obama")
+        page.fill("#enrol-basis", "case 2026/114")
+        page.fill("#enrol-source", "press archive, photo 7")
+        page.set_input_files("#enrol-photos", str(photo))
+        page.wait_for_selector("button.face >> nth=1", timeout=60_000)
+        assert page.locator("button.face[aria-pressed=true]").count() == 0  # two similar faces: the enroller decides
+        assert "pick the person's face" in page.inner_text("#enrol-status")
+
+        page.click("#enrol-save")
+        assert "Pick the person's face in photo 1" in page.inner_text("#enrol-status")
+        left = min(range(2), key=lambda i: page.locator("button.face").nth(i).bounding_box()["x"])
+        page.locator("button.face").nth(left).focus()
+        page.keyboard.press("Enter")
+        assert page.locator("button.face[aria-pressed=true]").count() == 1
+        _screenshot(page, "console-enroller.png")
+        assert serious_violations(page) == []
+
+        page.locator("#enrol-save").focus()
+        page.keyboard.press("Enter")
+        row = page.wait_for_selector('#people-table tr:has-text("Barack Obama")', timeout=30_000)
+        assert "case 2026/114" in row.inner_text() and "enroller1" in row.inner_text() and "in 30 days" in row.inner_text()
+        assert page.locator("#enrol-uploads li").count() == 0
+
+        row.query_selector("button.extend").click()
+        page.fill('#people-table tr:has-text("Barack Obama") input[type=number]', "60")
+        page.fill('#people-table tr:has-text("Barack Obama") input[placeholder=reason]', "court order 2026/9")
+        page.click('#people-table tr:has-text("Barack Obama") button[type=submit]')
+        page.wait_for_selector('#people-table tr:has-text("Barack Obama") td.expiry:has-text("in 60 days")')
+
+        page.click('#people-table tr:has-text("Cy Twombly") button.erase')
+        page.click('#people-table tr:has-text("Cy Twombly") button.erase')
+        page.wait_for_selector('#people-status:has-text("Cy Twombly erased")')
+        assert page.locator('#people-table tr:has-text("Cy Twombly")').count() == 0
+    actions = [r.action for r in AuditLog(world.db).records() if r.actor == "enroller1"]
+    assert {"watchlist.enrol", "watchlist.expiry", "watchlist.remove"} <= set(actions)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -244,3 +244,50 @@ class ExpiryChange(BaseModel):
 
     expires_in_days: int = Field(ge=1, le=3650, description="from now; capped by watchlist.max_expiry_days")
     reason: str = Field(min_length=1, max_length=2000)
+
+
+# --- the audit log in the browser ---------------------------------------------------------------------------------
+
+class AuditEntry(_Out):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any] = Field(description="what the action recorded: ids, counts, hashes of free text; never a face")
+    hash: str
+
+
+class AuditPage(_Out):
+    items: list[AuditEntry] = Field(description="newest first")
+    limit: int
+    offset: int
+    total: int = Field(description="records matching the filter")
+
+
+class ChainCheck(_Out):
+    intact: bool
+    records: int
+    first_bad_seq: int | None
+    reason: str
+    problems: list[str] = Field(description="every broken record, as 'seq N: why'")
+
+
+class EntryAccountability(_Out):
+    """What an auditor sees of a watch-list entry: why it is there and until when; never a face."""
+
+    entry_id: str
+    display_name: str
+    watchlist: str
+    legal_basis: str
+    image_source: str
+    enrolled_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class EntryAccountabilityPage(_Out):
+    items: list[EntryAccountability]
+    limit: int
+    offset: int
+    total: int

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import getpass
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import Text, func, select, text, type_coerce
+from sqlalchemy import Text, func, or_, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from facetrail.audit.anchor import AnchorError, FileAnchor, Head, default_anchor
@@ -66,6 +67,32 @@ def _checked_record(row) -> AuditRecord | UnreadableRecord:
 
 
 _DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which records an auditor asks for; None matches anything. `action` also matches the actions under it
+    ('watchlist' matches 'watchlist.enrol')."""
+
+    actor: str | None = None
+    action: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def conditions(self) -> list:
+        found = []
+        if self.actor is not None:
+            found.append(AuditRow.actor == self.actor)
+        if self.action is not None:
+            found.append(or_(AuditRow.action == self.action, AuditRow.action.startswith(self.action + ".", autoescape=True)))
+        if self.subject is not None:
+            found.append(AuditRow.subject == self.subject)
+        if self.since is not None:
+            found.append(AuditRow.at >= self.since)
+        if self.until is not None:
+            found.append(AuditRow.at <= self.until)
+        return found
 
 
 def os_user() -> str:
@@ -165,6 +192,15 @@ class AuditLog:
             return verdict
         problems = (*verdict.problems, (at_head.first_bad_seq, at_head.reason))
         return ChainVerdict(False, len(records), problems[0][0], problems[0][1], problems)
+
+    def search(self, audit_filter: "AuditFilter", limit: int = 100, offset: int = 0) -> tuple[list[AuditRecord], int]:
+        """Records matching the filter, newest first, and how many match in all."""
+        conditions = audit_filter.conditions()
+        with self._db.session() as session:
+            total = session.scalar(select(func.count()).select_from(AuditRow).where(*conditions)) or 0
+            rows = session.scalars(select(AuditRow).where(*conditions).order_by(AuditRow.seq.desc())
+                                   .limit(limit).offset(offset)).all()
+            return [_record(r) for r in rows], total
 
     def count(self) -> int:
         with self._db.session() as session:

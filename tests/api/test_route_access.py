@@ -38,6 +38,10 @@ EXPECTED = {
     ("DELETE", "/api/v1/enrolment/photos/{upload_id}"): {"enroller", "admin"},
     ("POST", "/api/v1/people"): {"enroller", "admin"},
     ("POST", "/api/v1/people/{entry_id}/expiry"): {"enroller", "admin"},
+    ("GET", "/api/v1/audit"): {"auditor", "admin"},
+    ("GET", "/api/v1/audit/verify"): {"auditor", "admin"},
+    ("GET", "/api/v1/audit/export"): {"auditor", "admin"},
+    ("GET", "/api/v1/audit/entries"): {"auditor", "admin"},
 }
 # Ids that exist nowhere, so an admitted call touches nothing (404), whatever the route does.
 PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate",

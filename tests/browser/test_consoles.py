@@ -7,8 +7,11 @@ confirm and reject), asserts what the page shows, saves a screenshot under test-
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import httpx
 import pytest
 
 from api.enrolment_photos import group_photo, jpeg_bytes
@@ -91,3 +94,33 @@ def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_a
         assert page.locator('#people-table tr:has-text("Cy Twombly")').count() == 0
     actions = [r.action for r in AuditLog(world.db).records() if r.actor == "enroller1"]
     assert {"watchlist.enrol", "watchlist.expiry", "watchlist.remove"} <= set(actions)
+
+
+def _as(base: str, username: str) -> dict[str, str]:
+    token = httpx.post(base + "/api/v1/login", json={"username": username, "password": PASSWORD}).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_an_auditor_filters_the_log_verifies_the_chain_exports_it_and_sees_no_face(server):
+    world, base = server
+    httpx.get(base + "/api/v1/tracks", headers=_as(base, "operator1"))
+    with _browser() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        _sign_in(page, base, "auditor1", "#audit-table tbody tr[data-seq]")
+        page.fill("#audit-action", "tracks")
+        page.click("#audit-form button[type=submit]")
+        page.wait_for_selector('#audit-range:has-text("records 1–1 of 1")')
+        assert "operator1" in page.inner_text("#audit-table tbody") and "tracks.search" in page.inner_text("#audit-table tbody")
+
+        page.click("#audit-verify")
+        page.wait_for_selector('#audit-verdict:has-text("Chain intact")')
+        with page.expect_download() as download:
+            page.click("#audit-export")
+        lines = Path(download.value.path()).read_text().splitlines()
+        assert json.loads(lines[-1])["action"] == "audit.export"
+
+        entries = page.inner_text("#audit-entries")
+        assert "Cy Twombly" in entries and "case 2026/17" in entries
+        assert page.locator("img").count() == 0  # auditors never see faces
+        _screenshot(page, "console-auditor.png")
+        assert serious_violations(page) == []

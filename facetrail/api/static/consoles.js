@@ -169,3 +169,76 @@ $("enrol-save").addEventListener("click", async () => {
     await loadPeople();
   } catch (e) { setStatus("enrol-status", e.message, true); }
 });
+
+// ---- auditor: the audit log ------------------------------------------------------------------------------------
+const audit = { offset: 0, limit: 50, total: 0 };
+const isoOf = (local) => (local ? new Date(local).toISOString() : null);
+
+LOADERS["audit-view"] = async () => { await Promise.all([loadAudit(), loadAuditEntries()]); };
+
+function auditQuery(extra = {}) {
+  const query = new URLSearchParams();
+  const fields = { actor: $("audit-actor").value.trim(), action: $("audit-action").value.trim(),
+    subject: $("audit-subject").value.trim(), since: isoOf($("audit-since").value), until: isoOf($("audit-until").value) };
+  for (const [name, value] of Object.entries({ ...fields, ...extra })) if (value !== null && value !== "") query.set(name, value);
+  return query;
+}
+
+async function loadAudit() {
+  try {
+    const page = await json(`/audit?${auditQuery({ limit: audit.limit, offset: audit.offset })}`);
+    audit.total = page.total;
+    const rows = page.items.map((r) => {
+      const row = el("tr", { "data-seq": String(r.seq) });
+      row.append(el("td", {}, String(r.seq)), el("td", {}, dateTime(r.at)), el("td", {}, r.actor), el("td", {}, r.action),
+        el("td", {}, r.subject), el("td", { class: "details" }, JSON.stringify(r.details)));
+      return row;
+    });
+    $("audit-table").querySelector("tbody").replaceChildren(...(rows.length ? rows : [emptyRow(6, "No record matches.")]));
+    const last = Math.min(audit.offset + audit.limit, page.total);
+    $("audit-range").textContent = page.total ? `records ${audit.offset + 1}–${last} of ${page.total}, newest first` : "0 records";
+    $("audit-prev").disabled = audit.offset === 0;
+    $("audit-next").disabled = last >= page.total;
+  } catch (e) { setStatus("audit-verdict", e.message, true); }
+}
+
+async function loadAuditEntries() {
+  const page = await json("/audit/entries?limit=500");
+  const rows = page.items.map((p) => {
+    const row = el("tr", { "data-entry": p.entry_id });
+    const days = daysUntil(p.expires_at);
+    row.append(el("td", {}, p.display_name), el("td", {}, p.watchlist), el("td", {}, p.legal_basis), el("td", {}, p.image_source),
+      el("td", {}, p.enrolled_by), el("td", {}, p.created_at.slice(0, 10)), el("td", {}, `${p.expires_at.slice(0, 10)} (in ${days} days)`));
+    return row;
+  });
+  $("audit-entries").querySelector("tbody").replaceChildren(...(rows.length ? rows : [emptyRow(7, "No entries.")]));
+}
+
+$("audit-form").addEventListener("submit", (event) => { event.preventDefault(); audit.offset = 0; loadAudit(); });
+$("audit-prev").addEventListener("click", () => { audit.offset = Math.max(0, audit.offset - audit.limit); loadAudit(); });
+$("audit-next").addEventListener("click", () => { audit.offset += audit.limit; loadAudit(); });
+
+$("audit-verify").addEventListener("click", async () => {
+  try {
+    const check = await json("/audit/verify");
+    const text = check.intact ? `Chain intact: ${check.records} records.`
+      : `Chain broken at record ${check.first_bad_seq}: ${check.reason}`;
+    setStatus("audit-verdict", text, !check.intact);
+    $("audit-verdict").className = `status-line ${check.intact ? "verdict-ok" : "verdict-bad error"}`;
+  } catch (e) { setStatus("audit-verdict", e.message, true); }
+});
+
+$("audit-export").addEventListener("click", async () => {
+  try {
+    const format = $("audit-format").value;
+    const query = new URLSearchParams({ format });
+    const since = isoOf($("audit-since").value);
+    if (since) query.set("since", since);
+    const response = await api(`/audit/export?${query}`);
+    const name = (response.headers.get("Content-Disposition") || "").split("filename=")[1] || `audit.${format}`;
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name.replaceAll('"', "") });
+    document.body.append(link); link.click(); link.remove();
+    setStatus("audit-verdict", `Export downloaded (${format}); the export is on the log too.`);
+    loadAudit();
+  } catch (e) { setStatus("audit-verdict", e.message, true); }
+});

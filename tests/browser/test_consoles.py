@@ -124,3 +124,40 @@ def test_an_auditor_filters_the_log_verifies_the_chain_exports_it_and_sees_no_fa
         assert page.locator("img").count() == 0  # auditors never see faces
         _screenshot(page, "console-auditor.png")
         assert serious_violations(page) == []
+
+
+def test_an_operator_searches_tracks_opens_a_visits_evidence_and_reviews_the_queue_with_the_keyboard(server):
+    world, base = server
+    with _browser() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        _sign_in(page, base, "operator1", "#live-state.live")
+        page.click('#tabs button[data-view="search-view"]')
+        page.wait_for_selector('#search-person option:has-text("Cy Twombly")', state="attached")
+        page.select_option("#search-person", label="Cy Twombly")
+        page.select_option("#search-camera", label="Lobby")
+        page.click("#search-form button[type=submit]")
+        page.click("#search-results button")
+        assert page.locator("#search-visits tbody tr").count() == 2
+        page.click('#search-visits tr[data-camera="lobby"] button.evidence')
+        page.wait_for_selector("#search-evidence img", timeout=5_000)
+        assert "candidate" in page.inner_text("#search-evidence")
+        _screenshot(page, "console-operator-search.png")
+        assert serious_violations(page) == []
+
+        page.click('#tabs button[data-view="review-view"]')
+        page.wait_for_selector("#review-list .alert >> nth=1")
+        assert "6 sightings waiting for a first reviewer" in page.inner_text("#review-status")  # Ada 3, Bob 1, Cy 2
+        first, second = page.locator("#review-list .alert").all()[:2]
+        first.locator("button.confirm").focus()
+        page.keyboard.press("Enter")
+        first.locator('.status:text-is("candidate, 1/2 confirmations")').wait_for()
+        second.locator("button.reject").focus()
+        page.keyboard.press("Space")
+        second.locator('.status:text-is("rejected")').wait_for()
+
+        page.select_option("#review-filter", "second")
+        page.click("#review-form button[type=submit]")
+        page.wait_for_selector('#review-status:has-text("1 sighting waiting for a second reviewer")')
+        assert "1/2 confirmations" in page.inner_text("#review-list")
+        _screenshot(page, "console-operator-review.png")
+        assert serious_violations(page) == []

@@ -242,3 +242,86 @@ $("audit-export").addEventListener("click", async () => {
     loadAudit();
   } catch (e) { setStatus("audit-verdict", e.message, true); }
 });
+
+// ---- operator: track search and the review queue ---------------------------------------------------------------
+LOADERS["search-view"] = async () => {
+  if ($("search-person").options.length > 1) return;
+  const [people, cameras] = await Promise.all([json("/people?limit=500"), json("/cameras")]);
+  $("search-person").append(...people.items.map((p) => el("option", { value: p.entry_id }, p.display_name)));
+  $("search-camera").append(...cameras.items.map((c) => el("option", { value: c.camera_id }, c.name)));
+};
+
+$("search-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const query = new URLSearchParams({ limit: "500" });
+  const fields = { person: $("search-person").value, camera: $("search-camera").value,
+    since: isoOf($("search-since").value), until: isoOf($("search-until").value) };
+  for (const [name, value] of Object.entries(fields)) if (value) query.set(name, value);
+  try {
+    const page = await json(`/tracks?${query}`);
+    $("search-results").replaceChildren(...page.items.map((t) => {
+      const item = el("li");
+      const button = el("button", { type: "button", "data-track": t.track_id },
+        `${t.person} · ${dateTime(t.started_at)} · ${t.visits.length} camera${t.visits.length === 1 ? "" : "s"}`);
+      button.addEventListener("click", () => showSearchedTrack(t));
+      item.append(button);
+      return item;
+    }));
+    setStatus("search-status", `${page.items.length} track${page.items.length === 1 ? "" : "s"} from ${dateTime(page.window.since)} to ${dateTime(page.window.until)}.`);
+  } catch (e) { setStatus("search-status", e.message, true); }
+});
+
+function showSearchedTrack(track) {
+  $("search-title").textContent = `${track.person}, ${dateTime(track.started_at)}`;
+  $("search-evidence").replaceChildren();
+  $("search-visits").querySelector("tbody").replaceChildren(...track.visits.map((v, i) => {
+    const row = el("tr", { "data-camera": v.camera_id });
+    const open = el("button", { type: "button", class: "evidence" }, "Open");
+    open.setAttribute("aria-label", `evidence of visit ${i + 1} at ${v.camera_name}`);
+    open.addEventListener("click", () => openVisitEvidence(track, v));
+    const cell = el("td");
+    cell.append(open);
+    row.append(el("td", {}, String(i + 1)), el("td", {}, v.camera_name), el("td", {}, time(v.entered_at)),
+      el("td", {}, time(v.exited_at)), el("td", {}, v.best_score.toFixed(2)), cell);
+    return row;
+  }));
+}
+
+// A visit's sightings are those of the person at that camera within the visit (a second's slack either side).
+async function openVisitEvidence(track, visit) {
+  const since = new Date(new Date(visit.entered_at).getTime() - 1000).toISOString();
+  const until = new Date(new Date(visit.exited_at).getTime() + 1000).toISOString();
+  const query = new URLSearchParams({ person: track.entry_id, camera: visit.camera_id, since, until });
+  try {
+    const page = await json(`/sightings?${query}`);
+    const items = [];
+    for (const s of page.items) {
+      const item = el("li", { "data-event": s.event_id });
+      item.append(await image(s.evidence_url, `evidence crop, ${s.camera_name}, ${time(s.first_seen)}`),
+        el("div", {}, `${time(s.first_seen)} · score ${s.score.toFixed(2)} · ${statusText(s.status, s.confirmations, s.required)}`));
+      items.push(item);
+    }
+    $("search-evidence").replaceChildren(...(items.length ? items : [el("li", { class: "muted" }, "No sighting stored for this visit.")]));
+  } catch (e) { $("search-evidence").replaceChildren(el("li", { class: "error" }, e.message)); }
+}
+
+LOADERS["review-view"] = loadReview;
+$("review-form").addEventListener("submit", (event) => { event.preventDefault(); loadReview(); });
+
+// First and second reviewer are both candidates; they differ by how many have confirmed so far.
+async function loadReview() {
+  const filter = $("review-filter").value;
+  const status = filter === "first" || filter === "second" ? "candidate" : filter;
+  const query = new URLSearchParams({ status, limit: "500" });
+  const since = isoOf($("review-since").value);
+  if (since) query.set("since", since);
+  try {
+    const page = await json(`/sightings?${query}`);
+    const wanted = page.items.filter((s) => filter === "first" ? s.confirmations === 0 : filter === "second" ? s.confirmations > 0 : true)
+      .reverse();
+    const cards = [];
+    for (const s of wanted) cards.push(await alertCard({ sighting: s, track_id: null }, false));
+    $("review-list").replaceChildren(...cards);
+    setStatus("review-status", `${wanted.length} sighting${wanted.length === 1 ? "" : "s"} ${$("review-filter").selectedOptions[0].textContent}.`);
+  } catch (e) { setStatus("review-status", e.message, true); }
+}

@@ -17,7 +17,20 @@ from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from facetrail.api import alerts, audit_log, cameras, enrolment, matching, metrics, people, session, sightings, tracks
+from facetrail.api import (
+    alerts,
+    audit_log,
+    cameras,
+    enrolment,
+    matching,
+    metrics,
+    people,
+    session,
+    sightings,
+    site_plan,
+    tracks,
+    users,
+)
 from facetrail.api.context import ApiContext
 from facetrail.api.docs import serve_docs
 from facetrail.api.live import AlertFanout, AlertFeed
@@ -27,7 +40,7 @@ from facetrail.auth.accounts import DEFAULT_TOKEN_TTL
 from facetrail.config import Config
 
 STATIC = Path(__file__).parent / "static"
-IMAGE_UPLOAD_PATHS = (enrolment.UPLOAD_PATH,)
+IMAGE_UPLOAD_PATHS = (enrolment.UPLOAD_PATH, site_plan.UPLOAD_PATH)
 SHELF_PURGE_S = 60
 log = logging.getLogger("facetrail.api")
 
@@ -105,7 +118,8 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(HTTPException, _audited_refusals(ctx))
     app.add_exception_handler(Exception, _internal_problem)
-    for module in (session, people, enrolment, audit_log, tracks, sightings, alerts, cameras, matching, metrics):
+    for module in (session, people, enrolment, audit_log, users, tracks, sightings, alerts, cameras, site_plan, matching,
+                   metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     serve_docs(app)

@@ -291,3 +291,44 @@ class EntryAccountabilityPage(_Out):
     limit: int
     offset: int
     total: int
+
+
+# --- admin: users and the site plan --------------------------------------------------------------------------------
+
+class UserOut(_Out):
+    username: str
+    role: str
+    created_at: datetime
+    disabled: bool
+    last_login_at: datetime | None
+    locked_until: datetime | None = Field(description="set while failed logins lock the account out")
+
+
+class UserList(_Out):
+    items: list[UserOut]
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=63)
+    role: Literal["operator", "enroller", "auditor", "admin"]
+    password: str = Field(min_length=1, max_length=1000, description="12 characters or more, not guessable (zxcvbn)")
+
+
+class UserState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disabled: bool
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1000, description="12 characters or more, not guessable (zxcvbn)")
+
+
+class SitePlanOut(_Out):
+    media_type: str
+    width: int
+    height: int

@@ -46,6 +46,14 @@ class LoginThrottle:
                 LoginLockoutRow.key.in_(self._keys_of(username, client)), LoginLockoutRow.locked_until > now))
         return math.ceil(until - now) if until is not None else None
 
+    def locked_accounts(self) -> dict[str, float]:
+        """Accounts locked out now, with when each lockout ends (seconds since the epoch)."""
+        prefix = self._account("")
+        with self._db.session() as session:
+            rows = session.execute(select(LoginLockoutRow.key, LoginLockoutRow.locked_until).where(
+                LoginLockoutRow.key.startswith(prefix, autoescape=True), LoginLockoutRow.locked_until > self._clock())).all()
+        return {key.removeprefix(prefix): until for key, until in rows}
+
     def failed(self, username: str, client: str | None) -> None:
         for _ in range(3):  # another process may create the same lockout row at the same moment
             try:

@@ -35,6 +35,11 @@ def enrolment_key(entry_id: str, index: int) -> str:
     return f"enrolment/{_safe_id(entry_id)}/{int(index)}.jpg"
 
 
+def site_plan_key() -> str:
+    """The site plan image shown under the camera markers (one per deployment)."""
+    return "site/plan"
+
+
 def check_key(key: str) -> str:
     if not _KEY.match(key) or ".." in key:
         raise ObjectStoreError(f"invalid object key: {key!r}")

@@ -11,7 +11,9 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from api.enrolment_photos import group_photo, jpeg_bytes
@@ -131,6 +133,8 @@ def test_an_operator_searches_tracks_opens_a_visits_evidence_and_reviews_the_que
     with _browser() as browser:
         page = browser.new_page(viewport=VIEWPORT)
         _sign_in(page, base, "operator1", "#live-state.live")
+        page.wait_for_selector("#alert-list .alert")
+        assert serious_violations(page) == []  # the live feed
         page.click('#tabs button[data-view="search-view"]')
         page.wait_for_selector('#search-person option:has-text("Cy Twombly")', state="attached")
         page.select_option("#search-person", label="Cy Twombly")
@@ -161,3 +165,50 @@ def test_an_operator_searches_tracks_opens_a_visits_evidence_and_reviews_the_que
         assert "1/2 confirmations" in page.inner_text("#review-list")
         _screenshot(page, "console-operator-review.png")
         assert serious_violations(page) == []
+
+
+def test_an_admin_adds_and_disables_users_resets_a_password_and_puts_the_site_plan_under_the_cameras(server, tmp_path):
+    world, base = server
+    plan = tmp_path / "plan.png"
+    image = np.full((360, 640, 3), 245, np.uint8)
+    cv2.rectangle(image, (30, 30), (610, 330), (60, 60, 60), 4)
+    cv2.line(image, (320, 30), (320, 200), (60, 60, 60), 3)
+    plan.write_bytes(cv2.imencode(".png", image)[1].tobytes())
+    for _ in range(5):  # someone guessing at the auditor's password
+        httpx.post(base + "/api/v1/login", json={"username": "auditor1", "password": "not the password at all"})
+    with _browser() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
+        _sign_in(page, base, "admin1", "#live-state.live")
+        page.click('#tabs button[data-view="admin-view"]')
+        page.wait_for_selector('#users-table tr[data-user="operator1"]')
+        assert "locked out until" in page.inner_text('#users-table tr[data-user="auditor1"] td.state')
+
+        page.fill("#user-name", "dora")
+        page.select_option("#user-role", "enroller")
+        page.fill("#user-password", "violet tractor seventeen lanterns")
+        page.click("#user-form button[type=submit]")
+        page.wait_for_selector('#users-table tr[data-user="dora"]')
+        assert "enroller" in page.inner_text('#users-table tr[data-user="dora"]')
+
+        page.click('#users-table tr[data-user="operator1"] button.toggle')
+        page.wait_for_selector('#users-table tr[data-user="operator1"] td.state:text-is("disabled")')
+        page.click('#users-table tr[data-user="enroller1"] button.reset')
+        page.fill('#users-table tr[data-user="enroller1"] input[type=password]', "password1234")
+        page.click('#users-table tr[data-user="enroller1"] button[type=submit]')
+        page.wait_for_selector('#admin-status.error:has-text("too easy to guess")')
+        page.fill('#users-table tr[data-user="enroller1"] input[type=password]', "amber glacier quietly forty owls")
+        page.click('#users-table tr[data-user="enroller1"] button[type=submit]')
+        page.wait_for_selector('#admin-status:has-text("Password of enroller1 reset")')
+
+        page.set_input_files("#plan-file", str(plan))
+        page.wait_for_selector("#plan-preview img")
+        assert page.locator('#cameras-table tr[data-camera="lobby"]').inner_text().split("\t")[2:4] == ["40", "10"]
+        _screenshot(page, "console-admin.png")
+        assert serious_violations(page) == []
+
+        page.click('#tabs button[data-view="app"]')
+        page.wait_for_selector("#plan #plan-image", state="attached")
+        assert page.evaluate("document.querySelector('#plan').firstElementChild.id") == "plan-image"  # under the markers
+        _screenshot(page, "console-admin-plan.png")
+    assert httpx.post(base + "/api/v1/login", json={"username": "operator1", "password": PASSWORD}).status_code == 401
+    assert httpx.post(base + "/api/v1/login", json={"username": "dora", "password": "violet tractor seventeen lanterns"}).is_success

@@ -89,6 +89,7 @@ async function start() {
 }
 
 async function startLive() {
+  await loadSitePlan();
   await loadCameras();
   await Promise.all([loadAlerts(), loadTracks()]);
   streamAlerts();
@@ -128,6 +129,14 @@ async function loadCameras() {
   }));
 }
 
+// The uploaded site plan (an admin's upload), drawn under the camera markers; null when there is none.
+async function loadSitePlan() {
+  if (state.planUrl) URL.revokeObjectURL(state.planUrl);
+  state.planUrl = null;
+  const response = await fetch(`${API}/site-plan`, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (response.ok) state.planUrl = URL.createObjectURL(await response.blob());
+}
+
 function planScale() {
   const xs = state.cameras.map((c) => c.x), ys = state.cameras.map((c) => c.y);
   const minX = Math.min(...xs), maxX = Math.max(...xs), minY = Math.min(...ys), maxY = Math.max(...ys);
@@ -138,6 +147,7 @@ function planScale() {
 function drawPlan(track) {
   const plan = $("plan");
   plan.replaceChildren();
+  if (state.planUrl) plan.append(svg("image", { id: "plan-image", href: state.planUrl, x: 0, y: 0, width: 640, height: 360, preserveAspectRatio: "xMidYMid meet" }));
   if (!state.cameras.length) { plan.append(svg("text", { x: 20, y: 30 }, "No cameras configured")); return; }
   const at = planScale();
   if (track) {

@@ -325,3 +325,99 @@ async function loadReview() {
     setStatus("review-status", `${wanted.length} sighting${wanted.length === 1 ? "" : "s"} ${$("review-filter").selectedOptions[0].textContent}.`);
   } catch (e) { setStatus("review-status", e.message, true); }
 }
+
+// ---- admin: users, cameras, the site plan ----------------------------------------------------------------------
+LOADERS["admin-view"] = async () => { await Promise.all([loadUsers(), loadCameraTable(), showPlanPreview()]); };
+
+async function loadUsers() {
+  const list = await json("/users");
+  $("users-table").querySelector("tbody").replaceChildren(...list.items.map(userRow));
+}
+
+function userRow(u) {
+  const row = el("tr", { "data-user": u.username });
+  const stateText = u.disabled ? "disabled" : u.locked_until ? `locked out until ${time(u.locked_until)}` : "active";
+  const actions = el("td", { class: "row-actions" });
+  const toggle = el("button", { type: "button", class: "toggle" }, u.disabled ? "Enable" : "Disable");
+  toggle.addEventListener("click", () => setUserState(u, !u.disabled));
+  const reset = el("button", { type: "button", class: "reset" }, "Reset password");
+  reset.addEventListener("click", () => resetForm(u, actions));
+  actions.append(toggle, reset);
+  row.append(el("td", {}, u.username), el("td", {}, u.role), el("td", {}, u.created_at.slice(0, 10)),
+    el("td", {}, u.last_login_at ? dateTime(u.last_login_at) : "never"), el("td", { class: "state" }, stateText), actions);
+  return row;
+}
+
+async function setUserState(user, disabled) {
+  try {
+    await json(`/users/${user.username}/state`, jsonBody("POST", { disabled }));
+    await loadUsers();
+    setStatus("admin-status", `${user.username} ${disabled ? "disabled: their sessions ended" : "enabled"}.`);
+  } catch (e) { setStatus("admin-status", e.message, true); }
+}
+
+function resetForm(user, cell) {
+  const form = el("form", { class: "inline-form" });
+  const password = el("input", { type: "password", required: "", minlength: "12", autocomplete: "new-password",
+    "aria-label": `new password for ${user.username}` });
+  form.append(password, el("button", { type: "submit" }, "Set password"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api(`/users/${user.username}/password`, jsonBody("POST", { password: password.value }));
+      await loadUsers();
+      setStatus("admin-status", `Password of ${user.username} reset; their sessions ended.`);
+    } catch (e) { setStatus("admin-status", e.message, true); }
+  });
+  cell.replaceChildren(form);
+  password.focus();
+}
+
+$("user-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const user = await json("/users", jsonBody("POST", { username: $("user-name").value, role: $("user-role").value,
+      password: $("user-password").value }));
+    $("user-form").reset();
+    await loadUsers();
+    setStatus("admin-status", `${user.username} added as ${user.role}.`);
+  } catch (e) { setStatus("admin-status", e.message, true); }
+  $("user-password").value = "";
+});
+
+async function loadCameraTable() {
+  const data = await json("/cameras");
+  $("cameras-table").querySelector("tbody").replaceChildren(...data.items.map((c) => {
+    const row = el("tr", { "data-camera": c.camera_id });
+    row.append(el("td", {}, c.camera_id), el("td", {}, c.name), el("td", {}, String(c.x)), el("td", {}, String(c.y)),
+      el("td", {}, c.health ? c.health.state : "no report"));
+    return row;
+  }));
+}
+
+async function showPlanPreview() {
+  await loadSitePlan();
+  $("plan-preview").replaceChildren(state.planUrl ? el("img", { src: state.planUrl, alt: "site plan" })
+    : el("p", { class: "muted" }, "No site plan: the plan shows the cameras on an empty ground."));
+}
+
+$("plan-file").addEventListener("change", async (event) => {
+  const [file] = event.target.files;
+  if (!file) return;
+  try {
+    const plan = await json("/site-plan", { method: "PUT", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
+    await showPlanPreview();
+    drawPlan();
+    setStatus("admin-status", `Site plan uploaded (${plan.width}×${plan.height}).`);
+  } catch (e) { setStatus("admin-status", e.message, true); }
+  event.target.value = "";
+});
+
+$("plan-remove").addEventListener("click", async () => {
+  try {
+    await api("/site-plan", { method: "DELETE" });
+    await showPlanPreview();
+    drawPlan();
+    setStatus("admin-status", "Site plan removed.");
+  } catch (e) { setStatus("admin-status", e.message, true); }
+});

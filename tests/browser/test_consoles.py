@@ -83,6 +83,8 @@ def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_a
         row = page.wait_for_selector('#people-table tr:has-text("Barack Obama")', timeout=30_000)
         assert "case 2026/114" in row.inner_text() and "enroller1" in row.inner_text() and "in 30 days" in row.inner_text()
         assert page.locator("#enrol-uploads li").count() == 0
+        row.query_selector("button.show-photos").click()
+        page.wait_for_selector('#people-table tr:has-text("Barack Obama") td.photos img')
 
         row.query_selector("button.extend").click()
         page.fill('#people-table tr:has-text("Barack Obama") input[type=number]', "60")
@@ -95,7 +97,7 @@ def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_a
         page.wait_for_selector('#people-status:has-text("Cy Twombly erased")')
         assert page.locator('#people-table tr:has-text("Cy Twombly")').count() == 0
     actions = [r.action for r in AuditLog(world.db).records() if r.actor == "enroller1"]
-    assert {"watchlist.enrol", "watchlist.expiry", "watchlist.remove"} <= set(actions)
+    assert {"watchlist.enrol", "watchlist.expiry", "watchlist.remove", "watchlist.photo.view"} <= set(actions)
 
 
 def _as(base: str, username: str) -> dict[str, str]:
@@ -163,6 +165,10 @@ def test_an_operator_searches_tracks_opens_a_visits_evidence_and_reviews_the_que
         page.click("#review-form button[type=submit]")
         page.wait_for_selector('#review-status:has-text("1 sighting waiting for a second reviewer")')
         assert "1/2 confirmations" in page.inner_text("#review-list")
+        page.locator("#review-list .alert button.track").first.click()  # its track, drawn on the live plan
+        page.wait_for_selector("#track-path", state="attached")
+        assert page.locator("#app").is_visible()
+        page.click('#tabs button[data-view="review-view"]')
         _screenshot(page, "console-operator-review.png")
         assert serious_violations(page) == []
 

@@ -182,6 +182,7 @@ function showTrack(track) {
 }
 
 async function openTrackOf(entryId, trackId) {
+  if ($("app").hidden) await openView("app"); // from the review queue: the track is drawn on the live plan
   try {
     if (trackId) { showTrack(await json(`/tracks/${trackId}`)); return; }
     const page = await json(`/tracks?person=${encodeURIComponent(entryId)}&limit=500`);

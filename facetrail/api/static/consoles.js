@@ -53,9 +53,26 @@ function personRow(p) {
   erase.addEventListener("click", () => eraseEntry(p, erase));
   actions.append(extend, erase);
   row.append(el("td", {}, p.display_name), el("td", {}, p.watchlist), el("td", {}, p.legal_basis),
-    el("td", {}, p.enrolled_by), el("td", {}, String(p.photos)),
+    el("td", {}, p.enrolled_by), photosCell(p),
     el("td", { class: "expiry" }, `in ${days} day${days === 1 ? "" : "s"} (${p.expires_at.slice(0, 10)})`), actions);
   return row;
+}
+
+// Photos are fetched when asked for (each view is audited), not with every listing.
+function photosCell(person) {
+  const cell = el("td", { class: "photos" });
+  if (!person.photos) { cell.textContent = "0"; return cell; }
+  const show = el("button", { type: "button", class: "show-photos" }, `Show ${person.photos}`);
+  show.setAttribute("aria-label", `show the ${person.photos} enrolled photo(s) of ${person.display_name}`);
+  show.addEventListener("click", async () => {
+    const images = [];
+    for (let i = 0; i < person.photos; i++) {
+      images.push(await image(`${API}/people/${person.entry_id}/photos/${i}`, `enrolled photo ${i + 1} of ${person.display_name}`));
+    }
+    cell.replaceChildren(...images);
+  });
+  cell.append(show);
+  return cell;
 }
 
 function extendForm(person, cell) {

@@ -19,7 +19,7 @@ from facetrail.api.schemas import (
     EntryAccountabilityPage,
     Problem,
 )
-from facetrail.api.windows import EARLIEST, LATEST, invalid, page
+from facetrail.api.windows import aware, page
 from facetrail.audit.export import write_export
 from facetrail.audit.log import AuditFilter
 from facetrail.auth.dependencies import Principal, require_roles
@@ -30,24 +30,10 @@ NAME = r"^[A-Za-z0-9._@-]{1,100}$"
 EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 
 
-def _moment(value: datetime | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise invalid("query", name, "give a timezone, e.g. 2026-01-01T09:00:00Z", value.isoformat())
-    try:
-        utc = value.astimezone(timezone.utc)
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST <= utc <= LATEST:
-        raise invalid("query", name, f"give a time between {EARLIEST.year} and {LATEST.year}", value.isoformat())
-    return utc
-
-
 def audit_filter(actor: str | None = Query(None, pattern=NAME), action: str | None = Query(None, pattern=r"^[a-z_.]{1,64}$"),
                  subject: str | None = Query(None, max_length=200), since: datetime | None = None,
                  until: datetime | None = None) -> AuditFilter:
-    return AuditFilter(actor, action, subject, _moment(since, "since"), _moment(until, "until"))
+    return AuditFilter(actor, action, subject, aware(since, "since"), aware(until, "until"))
 
 
 def _asked(audit: AuditFilter) -> dict:
@@ -83,7 +69,7 @@ def export_audit_log(fmt: Literal["jsonl", "csv"] = Query("jsonl", alias="format
                      principal: Principal = Depends(require_roles(AUDITOR)), ctx: ApiContext = Depends(api_context)) -> Response:
     """`facetrail audit export`: every record with its hashes, so the chain can be checked without this server.
     The export is recorded before it is written, so it is in the file itself."""
-    since = _moment(since, "since")
+    since = aware(since, "since")
     ctx.audit.record(principal.username, "audit.export", "", {"format": fmt, "since": since.isoformat() if since else None,
                                                               "via": "api"})
     out = io.StringIO()
@@ -102,7 +88,5 @@ def entries_for_audit(paging: tuple[int, int] = Depends(page), principal: Princi
     chosen = records[offset:offset + limit]
     ctx.audit.record(principal.username, "watchlist.read", "", {"limit": limit, "offset": offset,
                                                                 "returned": len(chosen), "view": "accountability"})
-    items = [EntryAccountability(entry_id=r.entry_id, display_name=r.display_name, watchlist=r.watchlist,
-                                 legal_basis=r.legal_basis, image_source=r.image_source, enrolled_by=r.enrolled_by,
-                                 created_at=r.created_at, expires_at=r.expires_at) for r in chosen]
+    items = [EntryAccountability(**views.accountability(r)) for r in chosen]
     return EntryAccountabilityPage(items=items, limit=limit, offset=offset, total=len(records))

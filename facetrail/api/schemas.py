@@ -43,7 +43,9 @@ class Window(_Out):
     offset: int
 
 
-class Person(_Out):
+class EntryAccountability(_Out):
+    """What an auditor sees of a watch-list entry: why it is there and until when; never a face."""
+
     entry_id: str
     display_name: str
     watchlist: str
@@ -52,6 +54,11 @@ class Person(_Out):
     enrolled_by: str
     created_at: datetime
     expires_at: datetime
+
+
+class Person(EntryAccountability):
+    """An entry as enrollers (and operators) see it: its accountability record and how many photos it has."""
+
     photos: int = Field(description="enrolled photos, served by /api/v1/people/{entry_id}/photos/{index}")
 
 
@@ -271,19 +278,6 @@ class ChainCheck(_Out):
     first_bad_seq: int | None
     reason: str
     problems: list[str] = Field(description="every broken record, as 'seq N: why'")
-
-
-class EntryAccountability(_Out):
-    """What an auditor sees of a watch-list entry: why it is there and until when; never a face."""
-
-    entry_id: str
-    display_name: str
-    watchlist: str
-    legal_basis: str
-    image_source: str
-    enrolled_by: str
-    created_at: datetime
-    expires_at: datetime
 
 
 class EntryAccountabilityPage(_Out):

@@ -8,7 +8,6 @@ confirm and reject), asserts what the page shows, saves a screenshot under test-
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import cv2
@@ -17,10 +16,9 @@ import numpy as np
 import pytest
 
 from api.enrolment_photos import group_photo, jpeg_bytes
-from api.server import facetrail_api
-from api.world import PASSWORD, populated_world
+from api.world import PASSWORD
 from browser.accessibility import serious_violations
-from browser.test_dashboard import ARTIFACTS, _browser, _chromium
+from browser.test_dashboard import ARTIFACTS, _browser, serving_cy
 from facetrail.audit.log import AuditLog
 
 VIEWPORT = {"width": 1280, "height": 860}
@@ -28,16 +26,9 @@ VIEWPORT = {"width": 1280, "height": 860}
 
 @pytest.fixture
 def server(tmp_path):
-    _chromium()
-    now = datetime.now(timezone.utc)
-    world = populated_world(tmp_path, now - timedelta(hours=2))
-    world.enrol("cy", "Cy Twombly")
-    world.publish("gate", "cy", now - timedelta(seconds=120))
-    world.publish("lobby", "cy", now - timedelta(seconds=60))
-    world.stitch()
-    with facetrail_api(world.config_path) as base:
-        yield world, base
-    world.close()
+    """As the dashboard test's, with the default two-reviewer rule."""
+    with serving_cy(tmp_path, config="") as served:
+        yield served
 
 
 def _sign_in(page, base: str, username: str, ready: str) -> None:

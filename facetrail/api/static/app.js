@@ -195,14 +195,17 @@ async function loadTracks() {
   const page = await json("/tracks?limit=100");
   const list = $("track-list");
   if (!page.items.length) { list.replaceChildren(el("li", { class: "muted" }, "No tracks.")); return; }
-  list.replaceChildren(...page.items.slice().reverse().map((t) => {
-    const item = el("li");
-    const button = el("button", { type: "button", "data-track": t.track_id },
-      `${t.person} · ${time(t.started_at)} · ${t.visits.length} camera${t.visits.length === 1 ? "" : "s"}`);
-    button.addEventListener("click", () => showTrack(t));
-    item.append(button);
-    return item;
-  }));
+  list.replaceChildren(...page.items.slice().reverse().map((t) => trackItem(t, time, showTrack)));
+}
+
+// A list item naming a track ("person · start · cameras") that opens it.
+function trackItem(t, when, open) {
+  const item = el("li");
+  const button = el("button", { type: "button", "data-track": t.track_id },
+    `${t.person} · ${when(t.started_at)} · ${t.visits.length} camera${t.visits.length === 1 ? "" : "s"}`);
+  button.addEventListener("click", () => open(t));
+  item.append(button);
+  return item;
 }
 
 async function alertCard(alert, fresh) {

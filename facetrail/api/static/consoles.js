@@ -276,14 +276,7 @@ $("search-form").addEventListener("submit", async (event) => {
   for (const [name, value] of Object.entries(fields)) if (value) query.set(name, value);
   try {
     const page = await json(`/tracks?${query}`);
-    $("search-results").replaceChildren(...page.items.map((t) => {
-      const item = el("li");
-      const button = el("button", { type: "button", "data-track": t.track_id },
-        `${t.person} · ${dateTime(t.started_at)} · ${t.visits.length} camera${t.visits.length === 1 ? "" : "s"}`);
-      button.addEventListener("click", () => showSearchedTrack(t));
-      item.append(button);
-      return item;
-    }));
+    $("search-results").replaceChildren(...page.items.map((t) => trackItem(t, dateTime, showSearchedTrack)));
     setStatus("search-status", `${page.items.length} track${page.items.length === 1 ? "" : "s"} from ${dateTime(page.window.since)} to ${dateTime(page.window.until)}.`);
   } catch (e) { setStatus("search-status", e.message, true); }
 });

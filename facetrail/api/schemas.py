@@ -324,5 +324,7 @@ class PasswordReset(BaseModel):
 
 class SitePlanOut(_Out):
     media_type: str
-    width: int
+    width: int = Field(description="pixels")
     height: int
+    width_m: float = Field(description="metres the image spans left to right; its top-left corner is x=0, y=0")
+    height_m: float = Field(description="metres it spans top to bottom")

@@ -40,6 +40,11 @@ def site_plan_key() -> str:
     return "site/plan"
 
 
+def site_plan_extent_key() -> str:
+    """What the site plan image covers, in metres (JSON), so camera positions land on the building they are in."""
+    return "site/plan-extent.json"
+
+
 def check_key(key: str) -> str:
     if not _KEY.match(key) or ".." in key:
         raise ObjectStoreError(f"invalid object key: {key!r}")

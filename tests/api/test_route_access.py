@@ -48,6 +48,7 @@ EXPECTED = {
     ("POST", "/api/v1/users/{username}/password"): {"admin"},
     ("PUT", "/api/v1/site-plan"): {"admin"},
     ("GET", "/api/v1/site-plan"): {"operator", "admin"},
+    ("GET", "/api/v1/site-plan/extent"): {"operator", "admin"},
     ("DELETE", "/api/v1/site-plan"): {"admin"},
 }
 # Ids that exist nowhere, so an admitted call touches nothing (404), whatever the route does.

@@ -197,6 +197,8 @@ def test_an_admin_adds_and_disables_users_resets_a_password_and_puts_the_site_pl
         page.click('#users-table tr[data-user="enroller1"] button[type=submit]')
         page.wait_for_selector('#admin-status:has-text("Password of enroller1 reset")')
 
+        page.fill("#plan-width-m", "100")
+        page.fill("#plan-height-m", "60")
         page.set_input_files("#plan-file", str(plan))
         page.wait_for_selector("#plan-preview img")
         assert page.locator('#cameras-table tr[data-camera="lobby"]').inner_text().split("\t")[2:4] == ["40", "10"]
@@ -206,6 +208,8 @@ def test_an_admin_adds_and_disables_users_resets_a_password_and_puts_the_site_pl
         page.click('#tabs button[data-view="app"]')
         page.wait_for_selector("#plan #plan-image", state="attached")
         assert page.evaluate("document.querySelector('#plan').firstElementChild.id") == "plan-image"  # under the markers
+        lobby = page.locator('#plan g.cam[data-camera="lobby"] circle')  # (40 m, 10 m) on a 640x360 plan of 100x60 m
+        assert (float(lobby.get_attribute("cx")), float(lobby.get_attribute("cy"))) == (256, 60)
         _screenshot(page, "console-admin-plan.png")
     assert httpx.post(base + "/api/v1/login", json={"username": "operator1", "password": PASSWORD}).status_code == 401
     assert httpx.post(base + "/api/v1/login", json={"username": "dora", "password": "violet tractor seventeen lanterns"}).is_success

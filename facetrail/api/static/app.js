@@ -132,12 +132,29 @@ async function loadCameras() {
 // The uploaded site plan (an admin's upload), drawn under the camera markers; null when there is none.
 async function loadSitePlan() {
   if (state.planUrl) URL.revokeObjectURL(state.planUrl);
-  state.planUrl = null;
-  const response = await fetch(`${API}/site-plan`, { headers: { Authorization: `Bearer ${state.token}` } });
-  if (response.ok) state.planUrl = URL.createObjectURL(await response.blob());
+  state.planUrl = null; state.plan = null;
+  const headers = { Authorization: `Bearer ${state.token}` };
+  const extent = await fetch(`${API}/site-plan/extent`, { headers });
+  if (!extent.ok) return;
+  const image = await fetch(`${API}/site-plan`, { headers });
+  if (!image.ok) return;
+  state.plan = await extent.json();
+  state.planUrl = URL.createObjectURL(await image.blob());
 }
 
+// With a site plan, metres are measured from its top-left corner over the extent the admin gave;
+// without one, the cameras' own extent fills the frame.
 function planScale() {
+  if (state.plan) {
+    const p = state.plan;
+    const scale = Math.min(640 / p.width, 360 / p.height);
+    const w = p.width * scale, h = p.height * scale, left = (640 - w) / 2, top = (360 - h) / 2;
+    return (x, y) => [left + (x / p.width_m) * w, top + (y / p.height_m) * h];
+  }
+  return cameraScale();
+}
+
+function cameraScale() {
   const xs = state.cameras.map((c) => c.x), ys = state.cameras.map((c) => c.y);
   const minX = Math.min(...xs), maxX = Math.max(...xs), minY = Math.min(...ys), maxY = Math.max(...ys);
   const scale = Math.min(470 / Math.max(maxX - minX, 1), 270 / Math.max(maxY - minY, 1));

@@ -415,10 +415,12 @@ $("plan-file").addEventListener("change", async (event) => {
   const [file] = event.target.files;
   if (!file) return;
   try {
-    const plan = await json("/site-plan", { method: "PUT", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
+    if (!$("plan-form").reportValidity()) { event.target.value = ""; return; }
+    const extent = new URLSearchParams({ width_m: $("plan-width-m").value, height_m: $("plan-height-m").value });
+    const plan = await json(`/site-plan?${extent}`, { method: "PUT", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file });
     await showPlanPreview();
     drawPlan();
-    setStatus("admin-status", `Site plan uploaded (${plan.width}×${plan.height}).`);
+    setStatus("admin-status", `Site plan uploaded (${plan.width}×${plan.height} px spanning ${plan.width_m}×${plan.height_m} m).`);
   } catch (e) { setStatus("admin-status", e.message, true); }
   event.target.value = "";
 });

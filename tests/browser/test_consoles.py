@@ -87,6 +87,9 @@ def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_a
         page.click('#people-table tr:has-text("Cy Twombly") button.erase')
         page.wait_for_selector('#people-status:has-text("Cy Twombly erased")')
         assert page.locator('#people-table tr:has-text("Cy Twombly")').count() == 0
+        page.click("#logout")
+        page.wait_for_selector("#login-view:not([hidden])")
+        assert page.locator("#people-table tbody tr").count() == 0 and page.locator("main img").count() == 0
     actions = [r.action for r in AuditLog(world.db).records() if r.actor == "enroller1"]
     assert {"watchlist.enrol", "watchlist.expiry", "watchlist.remove", "watchlist.photo.view"} <= set(actions)
 

@@ -49,6 +49,8 @@ function signOut(message) {
   clearInterval(state.poll); state.poll = null;
   if (state.stream) state.stream.abort();
   document.querySelectorAll(".view").forEach((view) => { view.hidden = true; });
+  $("alert-list").replaceChildren(); $("track-list").replaceChildren();
+  if (typeof clearConsoles === "function") clearConsoles(); // nothing of one user's session stays in the page
   $("tabs").hidden = true; $("who").hidden = true; $("login-view").hidden = false;
   $("login-error").textContent = message || "";
 }

@@ -13,6 +13,16 @@ function emptyRow(columns, text) {
   return row;
 }
 
+// What a console showed goes with its user: on sign-out every table, photo and message is emptied.
+function clearConsoles() {
+  enrolment.uploads = [];
+  for (const id of ["enrol-uploads", "search-results", "search-evidence", "review-list", "plan-preview"]) $(id).replaceChildren();
+  document.querySelectorAll("main.console tbody").forEach((body) => body.replaceChildren());
+  document.querySelectorAll("main.console .status-line").forEach((line) => { line.textContent = ""; });
+  document.querySelectorAll("main.console form").forEach((form) => form.reset());
+  for (const id of ["search-person", "search-camera"]) while ($(id).options.length > 1) $(id).remove(1);
+}
+
 // ---- tabs ------------------------------------------------------------------------------------------------------
 function showTabs(role) {
   const views = [];

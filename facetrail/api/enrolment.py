@@ -9,6 +9,7 @@ saved entry reaches storage, as a crop around the chosen face.
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -38,6 +39,9 @@ from facetrail.watchlist import EntryRecord
 
 router = APIRouter(prefix=views.API, tags=["watch-list"], responses={401: {"model": Problem}, 403: {"model": Problem}})
 UPLOAD_PATH = f"{views.API}/enrolment/photos"
+# Routes run on a thread pool; one detector and embedder are shared, and OpenCV's networks are not safe to call from
+# two threads at once, so enrolment uses them one request at a time.
+_MODELS_IN_USE = threading.Lock()
 
 
 def _unprocessable(message: str) -> HTTPException:
@@ -52,7 +56,9 @@ def upload_photo(principal: Principal = Depends(require_roles(ENROLLER)), image:
 
     (The caller's role is checked first, so nobody else gets an image parsed.)"""
     try:
-        faces = tuple(faces_in_photo(image.pixels(), ctx.face_models.detector))
+        pixels = image.pixels()
+        with _MODELS_IN_USE:
+            faces = tuple(faces_in_photo(pixels, ctx.face_models.detector))
     except EnrolmentError as exc:
         raise _unprocessable(str(exc)) from None
     try:
@@ -131,7 +137,8 @@ def create_person(body: NewPerson, principal: Principal = Depends(require_roles(
     try:
         expires_at = expiry_within(body.expires_in_days, ctx.config.watchlist.max_expiry_days, now)
         check_accountability(body.legal_basis, body.image_source, expires_at, now)
-        chosen = _chosen_faces(ctx, principal, body.photos)
+        with _MODELS_IN_USE:
+            chosen = _chosen_faces(ctx, principal, body.photos)
     except EnrolmentError as exc:
         ctx.audit.record(principal.username, "watchlist.enrol_refused", "", {"watchlist": body.watchlist, "reason": str(exc)})
         raise _unprocessable(str(exc)) from None

@@ -218,6 +218,14 @@ class ApiConfig(_Strict):
         32_768, ge=1024, le=104_857_600,
         description="larger request bodies are refused with 413 before they are read (API bodies are a few hundred bytes)",
     )
+    max_image_bytes: int = Field(
+        10_485_760, ge=1024, le=104_857_600,
+        description="the limit for uploaded images instead (enrolment photos, the site plan); larger ones get 413",
+    )
+    max_image_pixels: int = Field(
+        40_000_000, ge=10_000, le=400_000_000,
+        description="uploaded images with more pixels are refused with 413 before they are decoded",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -23,6 +23,7 @@ from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.enrolment import (
     BACKGROUND_FACE_RATIO,
     EnrolmentError,
+    EnrolmentFace,
     FacePick,
     PointedFace,
     enrolment_face,
@@ -85,6 +86,16 @@ def stored_photo(image: np.ndarray, face: Detection) -> bytes:
     return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
 
+def check_accountability(legal_basis: str, image_source: str, expires_at: datetime, now: datetime) -> None:
+    """What every entry must record before anything of it is stored: why, from where, and until when."""
+    if not legal_basis.strip():
+        raise EnrolmentError("a legal basis or case reference is required")
+    if not image_source.strip():
+        raise EnrolmentError("the image source is required")
+    if expires_at <= now:
+        raise EnrolmentError("the expiry must be in the future")
+
+
 def enrol(
     request: EnrolmentRequest,
     detector: FaceDetector,
@@ -94,32 +105,31 @@ def enrol(
     now: datetime | None = None,
 ) -> Enrolled:
     now = now or datetime.now(timezone.utc)
-    if not request.legal_basis.strip():
-        raise EnrolmentError("a legal basis or case reference is required")
-    if not request.image_source.strip():
-        raise EnrolmentError("the image source is required")
-    if request.expires_at <= now:
-        raise EnrolmentError("the expiry must be in the future")
+    check_accountability(request.legal_basis, request.image_source, request.expires_at, now)
     if not request.photos:
         raise EnrolmentError(f"{request.display_name}: no photos (.jpg, .png, .webp) to enrol")
-    photos, embeddings = [], []
+    chosen = []
     for path in request.photos:
         try:
-            chosen = enrolment_face(load_image(path), detector, embedder, request.face)
+            chosen.append(enrolment_face(load_image(path), detector, embedder, request.face))
         except EnrolmentError as exc:
             raise EnrolmentError(f"{path}: {exc}") from None
-        embeddings.append(chosen.embedding)
-        photos.append(stored_photo(chosen.image, chosen.face))
     record = EntryRecord(
         entry_id=uuid.uuid4().hex, display_name=request.display_name, watchlist=request.watchlist,
         legal_basis=request.legal_basis.strip(), image_source=request.image_source.strip(),
         enrolled_by=request.enrolled_by, created_at=now, expires_at=request.expires_at, threshold=request.threshold,
     )
-    keys = [enrolment_key(record.entry_id, i) for i in range(len(photos))]
-    for key, photo in zip(keys, photos):
-        objects.put(key, photo, "image/jpeg")
-    watchlist.add(record, np.stack(embeddings), keys, model=embedder.space.model)
-    return Enrolled(record, len(photos), embedder.space.model)
+    return save_entry(record, chosen, embedder.space.model, watchlist, objects)
+
+
+def save_entry(record: EntryRecord, chosen: list[EnrolmentFace], model: str, watchlist: WatchlistStore,
+               objects: ObjectStore) -> Enrolled:
+    """Store an entry: a crop around each chosen face (never the whole photo) and the templates made by `model`."""
+    keys = [enrolment_key(record.entry_id, i) for i in range(len(chosen))]
+    for key, face in zip(keys, chosen):
+        objects.put(key, stored_photo(face.image, face.face), "image/jpeg")
+    watchlist.add(record, np.stack([face.embedding for face in chosen]), keys, model=model)
+    return Enrolled(record, len(chosen), model)
 
 
 @dataclass(frozen=True)

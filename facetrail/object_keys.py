@@ -1,4 +1,4 @@
-"""Names of stored objects (evidence crops, enrolment photos), built only from validated ids.
+"""Names of stored objects (evidence crops, enrolment photos, the site plan), built only from validated ids.
 
 Below every stage: the analyser names a crop's key in the event it publishes, the object stores check keys.
 """
@@ -34,3 +34,13 @@ def check_key(key: str) -> str:
     if not _KEY.match(key) or ".." in key:
         raise ObjectStoreError(f"invalid object key: {key!r}")
     return key
+
+
+def site_plan_key() -> str:
+    """The site plan image shown under the camera markers (one per deployment)."""
+    return "site/plan"
+
+
+def site_plan_extent_key() -> str:
+    """What the site plan image covers, in metres (JSON), so camera positions land on the building they are in."""
+    return "site/plan-extent.json"

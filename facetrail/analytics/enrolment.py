@@ -175,6 +175,40 @@ def face_problems(image: np.ndarray, face: Detection, min_face_px: int = 60,
     return problems
 
 
+@dataclass(frozen=True)
+class FaceVerdict:
+    """A face found in an enrolment photo, in the photo's own pixels, and why it would make a poor template."""
+
+    face: Detection
+    problems: tuple[str, ...]
+    main: bool
+    """The face the default rule (`main`) would enrol; False for every face when rivals make the photo ambiguous."""
+
+
+def faces_in_photo(image_bgr: np.ndarray, detector: FaceDetector, min_face_px: int = 60,
+                   min_quality: float = DEFAULT_MIN_QUALITY) -> list[FaceVerdict]:
+    """Every face of an enrolment photo with the verdict `enrolment_face` would give it, so that whoever picks a face
+    (the browser's face picker) is refused or accepted exactly as the command line is."""
+    if not isinstance(image_bgr, np.ndarray) or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
+        raise EnrolmentError("the photo must be a colour image")
+    image = _shrunk(image_bgr)
+    faces = detector.detect(image)
+    try:
+        main = main_face(image.shape, faces) if faces else None
+    except EnrolmentError:
+        main = None
+    back = image_bgr.shape[1] / image.shape[1]
+    return [FaceVerdict(_scaled(face, back), tuple(face_problems(image, face, min_face_px, min_quality)), face is main)
+            for face in faces]
+
+
+def _scaled(face: Detection, factor: float) -> Detection:
+    if factor == 1:
+        return face
+    box = PointedFace(face.x, face.y, face.w, face.h).scaled(factor)
+    return Detection(box.x, box.y, box.w, box.h, face.score)
+
+
 def embed_enrolment_photo(image_bgr: np.ndarray, detector: FaceDetector, embedder: FaceEmbedder,
                           pick: FacePick = "main", min_face_px: int = 60,
                           min_quality: float = DEFAULT_MIN_QUALITY) -> np.ndarray:

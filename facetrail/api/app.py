@@ -17,7 +17,20 @@ from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from facetrail.api import alerts, cameras, matching, metrics, people, session, sightings, tracks
+from facetrail.api import (
+    alerts,
+    audit_log,
+    cameras,
+    enrolment,
+    matching,
+    metrics,
+    people,
+    session,
+    sightings,
+    site_plan,
+    tracks,
+    users,
+)
 from facetrail.api.context import ApiContext
 from facetrail.api.docs import serve_docs
 from facetrail.api.live import AlertFanout, AlertFeed
@@ -27,6 +40,8 @@ from facetrail.auth.accounts import DEFAULT_TOKEN_TTL
 from facetrail.config import Config
 
 STATIC = Path(__file__).parent / "static"
+IMAGE_UPLOAD_PATHS = (enrolment.UPLOAD_PATH, site_plan.UPLOAD_PATH)
+SHELF_PURGE_S = 60
 log = logging.getLogger("facetrail.api")
 
 
@@ -61,6 +76,13 @@ def _audited_refusals(ctx: ApiContext):
     return refused
 
 
+async def _purge_shelf(ctx: ApiContext) -> None:
+    """Abandoned enrolment uploads leave memory when their time is up, even if nobody calls the API again."""
+    while True:
+        await asyncio.sleep(SHELF_PURGE_S)
+        ctx.photo_shelf.purge()
+
+
 def _lifespan(ctx: ApiContext, live_alerts: bool):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -70,9 +92,11 @@ def _lifespan(ctx: ApiContext, live_alerts: bool):
             feed.start()
         app.state.feed = feed
         ctx.accounts.purge_expired_tokens()
+        purging = asyncio.create_task(_purge_shelf(ctx))
         try:
             yield
         finally:
+            purging.cancel()
             if feed is not None:
                 feed.stop()
 
@@ -90,12 +114,14 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
     app.state.ctx, app.state.accounts, app.state.fanout, app.state.registry = ctx, ctx.accounts, AlertFanout(), registry
     registry.register(metrics.StoreCollector(ctx, app.state.fanout))
     app.add_middleware(RequestObserver, observe=metrics.RequestMetrics(registry).observe, log=log)
-    app.add_middleware(BodyLimit, limit=config.api.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=config.api.max_body_bytes, image_limit=config.api.max_image_bytes,
+                       image_paths=IMAGE_UPLOAD_PATHS)
     app.add_middleware(SecurityHeaders)  # outermost, so refusals by BodyLimit carry the headers too
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(HTTPException, _audited_refusals(ctx))
     app.add_exception_handler(Exception, _internal_problem)
-    for module in (session, people, tracks, sightings, alerts, cameras, matching, metrics):
+    for module in (session, people, enrolment, audit_log, users, tracks, sightings, alerts, cameras, site_plan, matching,
+                   metrics):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     serve_docs(app)

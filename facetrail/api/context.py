@@ -7,6 +7,7 @@ from functools import cached_property
 
 from fastapi import Request
 
+from facetrail.api.photo_shelf import PhotoShelf
 from facetrail.auth.roles import sees_everything
 from facetrail.config import CameraConfig
 from facetrail.stores import Stores
@@ -15,6 +16,10 @@ from facetrail.watchlist import EntryRecord
 
 @dataclass
 class ApiContext(Stores):
+    @cached_property
+    def photo_shelf(self) -> PhotoShelf:
+        return PhotoShelf()
+
     @cached_property
     def cameras(self) -> dict[str, CameraConfig]:
         return {camera.id: camera for camera in self.config.cameras}

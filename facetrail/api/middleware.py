@@ -82,23 +82,27 @@ class RequestObserver:
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(status_code=413, detail=f"the request body is larger than {limit} bytes (api.max_body_bytes)")
+    def __init__(self, limit: int, setting: str = "api.max_body_bytes") -> None:
+        super().__init__(status_code=413, detail=f"the request body is larger than {limit} bytes ({setting})")
 
 
 class BodyLimit:
-    """413 for a body over `limit` bytes: at once from Content-Length, else as soon as the chunks read pass it."""
+    """413 for a body over `limit` bytes: at once from Content-Length, else as soon as the chunks read pass it.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    Paths in `image_paths` (image uploads) have `image_limit` instead."""
+
+    def __init__(self, app: ASGIApp, limit: int, image_limit: int = 0, image_paths: tuple[str, ...] = ()) -> None:
+        self.app, self.limit, self.image_limit, self.image_paths = app, limit, image_limit, image_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        image = self.image_limit and scope["path"] in self.image_paths
+        limit, setting = (self.image_limit, "api.max_image_bytes") if image else (self.limit, "api.max_body_bytes")
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _problem(send, BodyTooLarge(self.limit))
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _problem(send, BodyTooLarge(limit, setting))
             return
         received = 0
 
@@ -107,8 +111,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)  # FastAPI passes HTTPExceptions from body reading on as they are
+                if received > limit:
+                    raise BodyTooLarge(limit, setting)  # FastAPI passes HTTPExceptions from body reading on as they are
             return message
 
         await self.app(scope, bounded_receive, send)

@@ -25,7 +25,7 @@ def visible_entry(ctx: ApiContext, principal: Principal, entry_id: str) -> Entry
 
 
 @router.get("/people", response_model=PeoplePage)
-def list_people(paging: tuple[int, int] = Depends(page), principal: Principal = Depends(require_roles(ENROLLER)),
+def list_people(paging: tuple[int, int] = Depends(page), principal: Principal = Depends(require_roles(ENROLLER, OPERATOR)),
                 ctx: ApiContext = Depends(api_context)) -> PeoplePage:
     limit, offset = paging
     records = sorted(ctx.visible_entries(principal.role).values(), key=lambda r: (r.display_name, r.entry_id))

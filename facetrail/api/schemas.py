@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,7 +43,9 @@ class Window(_Out):
     offset: int
 
 
-class Person(_Out):
+class EntryAccountability(_Out):
+    """What an auditor sees of a watch-list entry: why it is there and until when; never a face."""
+
     entry_id: str
     display_name: str
     watchlist: str
@@ -52,6 +54,11 @@ class Person(_Out):
     enrolled_by: str
     created_at: datetime
     expires_at: datetime
+
+
+class Person(EntryAccountability):
+    """An entry as enrollers (and operators) see it: its accountability record and how many photos it has."""
+
     photos: int = Field(description="enrolled photos, served by /api/v1/people/{entry_id}/photos/{index}")
 
 
@@ -192,3 +199,132 @@ class MatchingOut(_Out):
     max_distance_ratio: float
     source: str = Field(description="where the rule comes from: config, a calibration, or the model's default")
     operating_point: OperatingPointOut | None = Field(description="null until `facetrail calibrate` ran for this model")
+
+
+# --- enrolment in the browser -------------------------------------------------------------------------------------
+
+class FaceBox(_Out):
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+class FoundFace(_Out):
+    index: int
+    box: FaceBox = Field(description="in pixels of the uploaded photo")
+    problems: list[str] = Field(description="why it would make a poor template (too small, blurred, turned away); "
+                                            "empty when it can be enrolled")
+    main: bool = Field(description="the face `facetrail watchlist import` would enrol without --face")
+
+
+class UploadedPhoto(_Out):
+    """A photo held for enrolment (in memory, for its uploader, until saved or expired); nothing of it is stored."""
+
+    upload_id: str
+    width: int
+    height: int
+    faces: list[FoundFace]
+    expires_in_s: int = Field(description="the photo is forgotten after this unless the entry is saved")
+
+
+class ChosenFace(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    upload_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    face: int = Field(ge=0, le=1000, description="index of the person's face among the photo's faces")
+
+
+class NewPerson(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=200)
+    watchlist: str = Field("default", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    legal_basis: str = Field(min_length=1, max_length=2000, description="legal basis or case reference")
+    image_source: str = Field(min_length=1, max_length=2000, description="where the photos came from")
+    expires_in_days: int = Field(ge=1, le=3650, description="capped by watchlist.max_expiry_days")
+    photos: list[ChosenFace] = Field(min_length=1, max_length=12)
+
+
+class ExpiryChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_days: int = Field(ge=1, le=3650, description="from now; capped by watchlist.max_expiry_days")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+# --- the audit log in the browser ---------------------------------------------------------------------------------
+
+class AuditEntry(_Out):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any] = Field(description="what the action recorded: ids, counts, hashes of free text; never a face")
+    hash: str
+
+
+class AuditPage(_Out):
+    items: list[AuditEntry] = Field(description="newest first")
+    limit: int
+    offset: int
+    total: int = Field(description="records matching the filter")
+
+
+class ChainCheck(_Out):
+    intact: bool
+    records: int
+    first_bad_seq: int | None
+    reason: str
+    problems: list[str] = Field(description="every broken record, as 'seq N: why'")
+
+
+class EntryAccountabilityPage(_Out):
+    items: list[EntryAccountability]
+    limit: int
+    offset: int
+    total: int
+
+
+# --- admin: users and the site plan --------------------------------------------------------------------------------
+
+class UserOut(_Out):
+    username: str
+    role: str
+    created_at: datetime
+    disabled: bool
+    last_login_at: datetime | None
+    locked_until: datetime | None = Field(description="set while failed logins lock the account out")
+
+
+class UserList(_Out):
+    items: list[UserOut]
+
+
+class NewUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=63)
+    role: Literal["operator", "enroller", "auditor", "admin"]
+    password: str = Field(min_length=1, max_length=1000, description="12 characters or more, not guessable (zxcvbn)")
+
+
+class UserState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disabled: bool
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1000, description="12 characters or more, not guessable (zxcvbn)")
+
+
+class SitePlanOut(_Out):
+    media_type: str
+    width: int = Field(description="pixels")
+    height: int
+    width_m: float = Field(description="metres the image spans left to right; its top-left corner is x=0, y=0")
+    height_m: float = Field(description="metres it spans top to bottom")

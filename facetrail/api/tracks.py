@@ -20,14 +20,17 @@ def _window_details(window: Window) -> dict:
 
 
 @router.get("/tracks", response_model=TrackPage)
-def search_tracks(person: str | None = PERSON, window: Window = Depends(time_window),
+def search_tracks(person: str | None = PERSON, camera: str | None = Query(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+                                                                        description="only tracks that passed this camera"),
+                  window: Window = Depends(time_window),
                   principal: Principal = Depends(require_roles(OPERATOR)), ctx: ApiContext = Depends(api_context)) -> TrackPage:
     entries = ctx.visible_entries(principal.role)
     wanted = [person] if person is not None else list(entries)
     wanted = [e for e in wanted if e in entries]
     found = ctx.tracks.search(entry_ids=wanted, since=window.since, until=window.until,
-                              limit=window.limit, offset=window.offset) if wanted else []
-    ctx.audit.record(principal.username, "tracks.search", person or "", {**_window_details(window), "returned": len(found)})
+                              limit=window.limit, offset=window.offset, camera_id=camera) if wanted else []
+    ctx.audit.record(principal.username, "tracks.search", person or "", {**_window_details(window), "camera": camera,
+                                                                         "returned": len(found)})
     return TrackPage(items=[views.track(ctx, t, entries[t.entry_id].display_name) for t in found], window=window)
 
 

@@ -43,9 +43,12 @@ def sighting(ctx: ApiContext, event: SightingEvent, status: str, person: str, ha
     )
 
 
+def accountability(record: EntryRecord) -> dict:
+    """The fields of an entry's accountability record (schemas.EntryAccountability): no threshold, no template."""
+    return {"entry_id": record.entry_id, "display_name": record.display_name, "watchlist": record.watchlist,
+            "legal_basis": record.legal_basis, "image_source": record.image_source, "enrolled_by": record.enrolled_by,
+            "created_at": record.created_at, "expires_at": record.expires_at}
+
+
 def person(record: EntryRecord, photos: int) -> schemas.Person:
-    return schemas.Person(
-        entry_id=record.entry_id, display_name=record.display_name, watchlist=record.watchlist,
-        legal_basis=record.legal_basis, image_source=record.image_source, enrolled_by=record.enrolled_by,
-        created_at=record.created_at, expires_at=record.expires_at, photos=photos,
-    )
+    return schemas.Person(**accountability(record), photos=photos)

@@ -23,7 +23,8 @@ def invalid(where: str, name: str, message: str, value=None) -> RequestValidatio
     return RequestValidationError([{"type": "value_error", "loc": (where, name), "msg": message, "input": value}])
 
 
-def _aware(value: datetime | None, name: str) -> datetime | None:
+def aware(value: datetime | None, name: str) -> datetime | None:
+    """A query time as UTC, or a 422 naming the field: without a timezone, or outside 1970-9000."""
     if value is None:
         return None
     if value.tzinfo is None:
@@ -50,7 +51,7 @@ def time_window(
     limit: int = Query(100, ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}"),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> Window:
-    since, until = _aware(since, "since"), _aware(until, "until")
+    since, until = aware(since, "since"), aware(until, "until")
     if until is None:
         until = datetime.now(timezone.utc) if since is None else min(since + DEFAULT_SPAN, datetime.now(timezone.utc))
     if since is None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facetrail.audit.anchor import AnchorError, FileAnchor, Head, default_anchor
 from facetrail.audit.chain import AuditRecord, ChainVerdict, UnreadableRecord, verify_chain
-from facetrail.storage.audit_store import AuditStore, RawRecord
+from facetrail.storage.audit_store import AuditFilter, AuditStore, RawRecord
 from facetrail.storage.database import Database
 
 
@@ -124,6 +124,10 @@ class AuditLog:
             return verdict
         problems = (*verdict.problems, (at_head.first_bad_seq, at_head.reason))
         return ChainVerdict(False, len(records), problems[0][0], problems[0][1], problems)
+
+    def search(self, audit_filter: AuditFilter, limit: int = 100, offset: int = 0) -> tuple[list[AuditRecord], int]:
+        """Records matching the filter, newest first, and how many match in all."""
+        return self._store.search(audit_filter, limit, offset)
 
     def count(self) -> int:
         return self._store.count()

@@ -65,8 +65,26 @@ class Accounts:
     def users(self) -> list[User]:
         return self._store.all()
 
+    def user(self, username: str) -> User | None:
+        return self._store.get(username)
+
     def remove_user(self, username: str) -> bool:
         return self._store.remove(username)
+
+    def set_password(self, username: str, password: str) -> None:
+        """A new password (the strength rule applies); every token the user holds is revoked."""
+        if self._store.get(username) is None:
+            raise AccountError(f"no user named {username!r}")
+        try:
+            check_strength(password, user_inputs=(username,))
+        except ValueError as exc:
+            raise AccountError(str(exc)) from None
+        self._store.set_password_hash(username, hash_password(password))
+        self._store.revoke_tokens_of(username)
+
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """A disabled user can neither log in nor use a token issued before; False when there is no such user."""
+        return self._store.set_disabled(username, disabled)
 
     def login(self, username: str, password: str, now: datetime | None = None) -> IssuedToken | None:
         """A fresh token for the right password, None otherwise (same time either way)."""
@@ -79,7 +97,10 @@ class Accounts:
         if needs_rehash(stored):
             self._store.set_password_hash(username, hash_password(password))
         user = self._store.get(username)
+        if user.disabled:
+            return None
         now = now or datetime.now(timezone.utc)
+        self._store.note_login(username, now)
         token = secrets.token_urlsafe(32)
         expires_at = now + self.token_ttl
         self._store.add_token(token_digest(token), username, now, expires_at)

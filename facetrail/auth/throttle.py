@@ -43,6 +43,10 @@ class LoginThrottle:
         until = self._store.locked_until(self._keys_of(username, client), now)
         return math.ceil(until - now) if until is not None else None
 
+    def locked_accounts(self) -> dict[str, float]:
+        """Accounts locked out now, with when each lockout ends (seconds since the epoch)."""
+        return self._store.locked_keys(self._account(""), self._clock())
+
     def failed(self, username: str, client: str | None) -> None:
         for _ in range(3):  # another process may create the same lockout row at the same moment
             try:

@@ -55,6 +55,7 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.review.AlreadyDecided": FAILED_EXIT,
     "facetrail.names.UnsafeText": CONFIG_EXIT,
     "facetrail.api.middleware.BodyTooLarge": FAILED_EXIT,
+    "facetrail.api.photo_shelf.ShelfFull": FAILED_EXIT,  # never leaves the API (a 429)
     "facetrail.demo.scenario.ScenarioError": FAILED_EXIT,
     "facetrail.demo.photos.PhotoError": FAILED_EXIT,
     "facetrail.demo.rtsp.RtspServerError": FAILED_EXIT,

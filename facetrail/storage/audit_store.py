@@ -8,10 +8,11 @@ table append-only in the database itself.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Text, func, select, type_coerce
+from sqlalchemy import ColumnElement, Text, func, or_, select, type_coerce
 
 from facetrail.audit.chain import GENESIS, AuditRecord, record_hash
 from facetrail.storage.database import Database
@@ -23,6 +24,33 @@ RawRecord = tuple[Any, ...]
 
 def _record(row: AuditRow) -> AuditRecord:
     return AuditRecord(row.seq, row.at, row.actor, row.action, row.subject, json.loads(row.details), row.prev_hash, row.hash)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which records an auditor asks for; None matches anything. `action` also matches the actions under it
+    ('watchlist' matches 'watchlist.enrol')."""
+
+    actor: str | None = None
+    action: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _conditions(wanted: AuditFilter) -> list[ColumnElement[bool]]:
+    found = []
+    if wanted.actor is not None:
+        found.append(AuditRow.actor == wanted.actor)
+    if wanted.action is not None:
+        found.append(or_(AuditRow.action == wanted.action, AuditRow.action.startswith(wanted.action + ".", autoescape=True)))
+    if wanted.subject is not None:
+        found.append(AuditRow.subject == wanted.subject)
+    if wanted.since is not None:
+        found.append(AuditRow.at >= wanted.since)
+    if wanted.until is not None:
+        found.append(AuditRow.at <= wanted.until)
+    return found
 
 
 class AuditStore:
@@ -59,3 +87,12 @@ class AuditStore:
     def count(self) -> int:
         with self._db.session() as session:
             return session.scalar(select(func.count()).select_from(AuditRow)) or 0
+
+    def search(self, wanted: AuditFilter, limit: int, offset: int) -> tuple[list[AuditRecord], int]:
+        """Records matching the filter, newest first, and how many match in all."""
+        conditions = _conditions(wanted)
+        with self._db.session() as session:
+            total = session.scalar(select(func.count()).select_from(AuditRow).where(*conditions)) or 0
+            rows = session.scalars(select(AuditRow).where(*conditions).order_by(AuditRow.seq.desc())
+                                   .limit(limit).offset(offset)).all()
+            return [_record(r) for r in rows], total

@@ -28,6 +28,13 @@ class LoginStore:
             return session.scalar(select(func.max(LoginLockoutRow.locked_until)).where(
                 LoginLockoutRow.key.in_(keys), LoginLockoutRow.locked_until > now))
 
+    def locked_keys(self, prefix: str, now: float) -> dict[str, float]:
+        """Keys starting with ``prefix`` locked out at ``now`` (prefix removed), with when each lockout ends."""
+        with self._db.session() as session:
+            rows = session.execute(select(LoginLockoutRow.key, LoginLockoutRow.locked_until).where(
+                LoginLockoutRow.key.startswith(prefix, autoescape=True), LoginLockoutRow.locked_until > now)).all()
+        return {key.removeprefix(prefix): until for key, until in rows}
+
     def count_failure(self, limits: list[tuple[str, int]], now: float, window_s: float, lockout_s: float) -> None:
         """One failure against each key; a key reaching its limit within the window is locked for ``lockout_s``.
 

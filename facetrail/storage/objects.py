@@ -11,9 +11,11 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Protocol
 
-from facetrail.object_keys import ObjectStoreError, check_key, enrolment_key, evidence_key
+from facetrail.object_keys import (ObjectStoreError, check_key, enrolment_key, evidence_key, site_plan_extent_key,
+                                   site_plan_key)
 
-__all__ = ["LocalObjectStore", "ObjectStore", "ObjectStoreError", "check_key", "enrolment_key", "evidence_key"]
+__all__ = ["LocalObjectStore", "ObjectStore", "ObjectStoreError", "check_key", "enrolment_key", "evidence_key",
+           "site_plan_extent_key", "site_plan_key"]
 
 
 class ObjectStore(Protocol):

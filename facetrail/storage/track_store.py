@@ -154,10 +154,13 @@ class TrackStore:
         until: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        camera_id: str | None = None,
     ) -> list[StoredTrack]:
         query = select(TrackRow).options(selectinload(TrackRow.visits))
         if entry_ids is not None:
             query = query.where(TrackRow.entry_id.in_(entry_ids))
+        if camera_id is not None:  # tracks that passed this camera
+            query = query.where(TrackRow.visits.any(VisitRow.camera_id == camera_id))
         if since is not None:
             query = query.where(TrackRow.ended_at >= since)
         if until is not None:

@@ -21,10 +21,12 @@ class User:
     username: str
     role: str
     created_at: datetime
+    disabled: bool = False
+    last_login_at: datetime | None = None
 
 
 def _user(row: UserRow) -> User:
-    return User(row.username, row.role, row.created_at)
+    return User(row.username, row.role, row.created_at, bool(row.disabled), row.last_login_at)
 
 
 class UserStore:
@@ -55,6 +57,27 @@ class UserStore:
             if row is not None:
                 row.password_hash = password_hash
 
+    def set_disabled(self, username: str, disabled: bool) -> bool:
+        """Disable (every token revoked at once) or enable a user; False when there is no such user."""
+        with self._db.session() as session, session.begin():
+            row = session.get(UserRow, username)
+            if row is None:
+                return False
+            row.disabled = disabled
+            if disabled:
+                session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+            return True
+
+    def revoke_tokens_of(self, username: str) -> None:
+        with self._db.session() as session, session.begin():
+            session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
+
+    def note_login(self, username: str, at: datetime) -> None:
+        with self._db.session() as session, session.begin():
+            row = session.get(UserRow, username)
+            if row is not None:
+                row.last_login_at = at
+
     def all(self) -> list[User]:
         with self._db.session() as session:
             return [_user(r) for r in session.scalars(select(UserRow).order_by(UserRow.username)).all()]
@@ -74,7 +97,7 @@ class UserStore:
         query = (
             select(UserRow)
             .join(ApiTokenRow, ApiTokenRow.username == UserRow.username)
-            .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.expires_at > now)
+            .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.expires_at > now, UserRow.disabled.is_(False))
         )
         with self._db.session() as session:
             row = session.scalar(query)

@@ -153,6 +153,15 @@ class WatchlistStore:
         digest = hashlib.sha256(repr(parts).encode()).hexdigest()
         return digest[:16]
 
+    def set_expiry(self, entry_id: str, expires_at: datetime) -> bool:
+        """Move an entry's expiry (extending it is audited by the caller); False when there is no such entry."""
+        with self._db.session() as session, session.begin():
+            row = session.get(WatchlistEntryRow, entry_id)
+            if row is None:
+                return False
+            row.expires_at = expires_at
+            return True
+
     def remove(self, entry_id: str) -> bool:
         """Delete an entry; its embeddings, sightings and tracks cascade."""
         with self._db.session() as session, session.begin():

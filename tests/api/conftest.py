@@ -16,8 +16,8 @@ from .world import PASSWORD, ROLES, World, populated_world  # noqa: E402
 T0 = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0)
 
 
-def build_world(root) -> World:
-    return populated_world(root, T0)
+def build_world(root, extra_config: str = "") -> World:
+    return populated_world(root, T0, extra_config)
 
 
 @pytest.fixture

@@ -28,6 +28,13 @@ def test_a_track_window_that_ends_before_the_track_finds_nothing(module_client, 
     assert _get(module_client, module_roles["operator"], "/api/v1/tracks", person="ada", until=until)["items"] == []
 
 
+def test_tracks_filtered_by_camera_are_those_that_passed_it(module_client, module_roles):
+    at_yard = _get(module_client, module_roles["operator"], "/api/v1/tracks", camera="yard")["items"]
+    at_lobby = _get(module_client, module_roles["operator"], "/api/v1/tracks", camera="lobby")["items"]
+    assert [t["person"] for t in at_yard] == ["Ada Lovelace"]
+    assert sorted(t["person"] for t in at_lobby) == ["Ada Lovelace", "Bob Byrne"]
+
+
 def test_visits_at_a_camera_name_the_people_seen_there(module_client, module_roles):
     page = _get(module_client, module_roles["operator"], "/api/v1/cameras/lobby/visits")
     assert sorted(item["person"] for item in page["items"]) == ["Ada Lovelace", "Bob Byrne"]

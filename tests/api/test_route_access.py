@@ -19,7 +19,7 @@ PUBLIC = {("POST", "/api/v1/login"), ("GET", "/")}
 EXPECTED = {
     ("POST", "/api/v1/logout"): set(ROLES),
     ("GET", "/api/v1/me"): set(ROLES),
-    ("GET", "/api/v1/people"): {"enroller", "admin"},
+    ("GET", "/api/v1/people"): {"operator", "enroller", "admin"},  # operators search tracks by person
     ("GET", "/api/v1/people/{entry_id}"): {"enroller", "admin"},
     ("DELETE", "/api/v1/people/{entry_id}"): {"enroller", "admin"},
     ("GET", "/api/v1/people/{entry_id}/photos/{index}"): {"operator", "enroller", "admin"},
@@ -34,10 +34,30 @@ EXPECTED = {
     ("GET", "/api/v1/alerts/stream"): {"operator", "admin"},
     ("GET", "/api/v1/cameras"): {"operator", "admin"},
     ("GET", "/api/v1/matching"): set(ROLES),
+    ("POST", "/api/v1/enrolment/photos"): {"enroller", "admin"},
+    ("DELETE", "/api/v1/enrolment/photos/{upload_id}"): {"enroller", "admin"},
+    ("POST", "/api/v1/people"): {"enroller", "admin"},
+    ("POST", "/api/v1/people/{entry_id}/expiry"): {"enroller", "admin"},
+    ("GET", "/api/v1/audit"): {"auditor", "admin"},
+    ("GET", "/api/v1/audit/verify"): {"auditor", "admin"},
+    ("GET", "/api/v1/audit/export"): {"auditor", "admin"},
+    ("GET", "/api/v1/audit/entries"): {"auditor", "admin"},
+    ("GET", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users"): {"admin"},
+    ("POST", "/api/v1/users/{username}/state"): {"admin"},
+    ("POST", "/api/v1/users/{username}/password"): {"admin"},
+    ("PUT", "/api/v1/site-plan"): {"admin"},
+    ("GET", "/api/v1/site-plan"): {"operator", "admin"},
+    ("GET", "/api/v1/site-plan/extent"): {"operator", "admin"},
+    ("DELETE", "/api/v1/site-plan"): {"admin"},
 }
 # Ids that exist nowhere, so an admitted call touches nothing (404), whatever the route does.
-PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate"}
-BODIES = {"/api/v1/sightings/{event_id}/decision": {"decision": "confirm"}}
+PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate",
+               "upload_id": "0" * 32, "username": "nobody"}
+BODIES = {"/api/v1/sightings/{event_id}/decision": {"decision": "confirm"},
+          "/api/v1/people/{entry_id}/expiry": {"expires_in_days": 1, "reason": "test"},
+          "/api/v1/users/{username}/state": {"disabled": False},
+          "/api/v1/users/{username}/password": {"password": "x"}}
 
 
 def _routes():

@@ -85,10 +85,10 @@ def test_a_request_without_a_valid_token_is_audited_as_a_refusal_by_route(client
 
 
 def test_a_role_refused_a_route_is_audited_under_its_name(client, world):
-    assert client.get("/api/v1/people", headers=login(client, "operator1")).status_code == 403
+    assert client.get("/api/v1/people", headers=login(client, "auditor1")).status_code == 403
     [refused] = [r for r in AuditLog(world.db).records() if r.action == "access.refused"]
     assert (refused.actor, refused.subject, refused.details["status"], refused.details["method"]) == (
-        "operator1", "/api/v1/people", 403, "GET")
+        "auditor1", "/api/v1/people", 403, "GET")
 
 
 def test_a_wrong_password_is_not_audited_twice(client, world):

@@ -54,18 +54,27 @@ def _sign_in(page, base: str, username: str) -> None:
     page.wait_for_selector("#live-state.live", timeout=10_000)
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextmanager
+def serving_cy(tmp_path, config: str = CONFIG):
+    """The populated world plus Cy, seen at the gate and then the lobby in the last minutes, behind `facetrail api`."""
     _chromium()
     now = datetime.now(timezone.utc)
-    world = populated_world(tmp_path, now - timedelta(hours=2), CONFIG)
+    world = populated_world(tmp_path, now - timedelta(hours=2), config)
     world.enrol("cy", "Cy Twombly")
     world.publish("gate", "cy", now - timedelta(seconds=120))
     world.publish("lobby", "cy", now - timedelta(seconds=60))
     world.stitch()
-    with facetrail_api(world.config_path) as base:
-        yield world, base
-    world.close()
+    try:
+        with facetrail_api(world.config_path) as base:
+            yield world, base
+    finally:
+        world.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    with serving_cy(tmp_path) as served:
+        yield served
 
 
 @pytest.fixture

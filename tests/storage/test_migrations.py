@@ -41,7 +41,16 @@ def test_an_embedded_database_of_release_0003_gains_the_shared_login_throttle_ta
     _database_at(url, "0003")
     db = Database(url)
     assert {"login_failures", "login_lockouts"} <= set(inspect(db.engine).get_table_names())
-    assert current_revision(db.engine) == head_revision() == "0004"
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
+def test_an_embedded_database_of_release_0004_gains_disabled_users_and_last_logins(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _database_at(url, "0004")
+    db = Database(url)
+    assert {"disabled", "last_login_at"} <= {c["name"] for c in inspect(db.engine).get_columns("api_users")}
+    assert current_revision(db.engine) == head_revision() == "0005"
     db.dispose()
 
 

@@ -48,7 +48,10 @@ function signOut(message) {
   sessionStorage.removeItem("facetrail-token");
   clearInterval(state.poll); state.poll = null;
   if (state.stream) state.stream.abort();
-  $("app").hidden = true; $("who").hidden = true; $("login-view").hidden = false;
+  document.querySelectorAll(".view").forEach((view) => { view.hidden = true; });
+  $("alert-list").replaceChildren(); $("track-list").replaceChildren();
+  if (typeof clearConsoles === "function") clearConsoles(); // nothing of one user's session stays in the page
+  $("tabs").hidden = true; $("who").hidden = true; $("login-view").hidden = false;
   $("login-error").textContent = message || "";
 }
 
@@ -75,11 +78,20 @@ $("logout").addEventListener("click", async () => {
   signOut();
 });
 
+// Each role gets its consoles (consoles.js); operators and admins also the live feed.
 async function start() {
   const me = await json("/me");
+  state.role = me.role;
   $("user").textContent = `${me.username} (${me.role})`;
-  $("login-view").hidden = true; $("app").hidden = false; $("who").hidden = false;
+  $("login-view").hidden = true; $("who").hidden = false;
   showMatching(await json("/matching"));
+  const views = showTabs(me.role);
+  if (views.includes("app")) await startLive();
+  await openView(views[0]);
+}
+
+async function startLive() {
+  await loadSitePlan();
   await loadCameras();
   await Promise.all([loadAlerts(), loadTracks()]);
   streamAlerts();
@@ -119,7 +131,32 @@ async function loadCameras() {
   }));
 }
 
+// The uploaded site plan (an admin's upload), drawn under the camera markers; null when there is none.
+async function loadSitePlan() {
+  if (state.planUrl) URL.revokeObjectURL(state.planUrl);
+  state.planUrl = null; state.plan = null;
+  const headers = { Authorization: `Bearer ${state.token}` };
+  const extent = await fetch(`${API}/site-plan/extent`, { headers });
+  if (!extent.ok) return;
+  const image = await fetch(`${API}/site-plan`, { headers });
+  if (!image.ok) return;
+  state.plan = await extent.json();
+  state.planUrl = URL.createObjectURL(await image.blob());
+}
+
+// With a site plan, metres are measured from its top-left corner over the extent the admin gave;
+// without one, the cameras' own extent fills the frame.
 function planScale() {
+  if (state.plan) {
+    const p = state.plan;
+    const scale = Math.min(640 / p.width, 360 / p.height);
+    const w = p.width * scale, h = p.height * scale, left = (640 - w) / 2, top = (360 - h) / 2;
+    return (x, y) => [left + (x / p.width_m) * w, top + (y / p.height_m) * h];
+  }
+  return cameraScale();
+}
+
+function cameraScale() {
   const xs = state.cameras.map((c) => c.x), ys = state.cameras.map((c) => c.y);
   const minX = Math.min(...xs), maxX = Math.max(...xs), minY = Math.min(...ys), maxY = Math.max(...ys);
   const scale = Math.min(470 / Math.max(maxX - minX, 1), 270 / Math.max(maxY - minY, 1));
@@ -129,6 +166,7 @@ function planScale() {
 function drawPlan(track) {
   const plan = $("plan");
   plan.replaceChildren();
+  if (state.planUrl) plan.append(svg("image", { id: "plan-image", href: state.planUrl, x: 0, y: 0, width: 640, height: 360, preserveAspectRatio: "xMidYMid meet" }));
   if (!state.cameras.length) { plan.append(svg("text", { x: 20, y: 30 }, "No cameras configured")); return; }
   const at = planScale();
   if (track) {
@@ -163,6 +201,7 @@ function showTrack(track) {
 }
 
 async function openTrackOf(entryId, trackId) {
+  if ($("app").hidden) await openView("app"); // from the review queue: the track is drawn on the live plan
   try {
     if (trackId) { showTrack(await json(`/tracks/${trackId}`)); return; }
     const page = await json(`/tracks?person=${encodeURIComponent(entryId)}&limit=500`);
@@ -175,14 +214,17 @@ async function loadTracks() {
   const page = await json("/tracks?limit=100");
   const list = $("track-list");
   if (!page.items.length) { list.replaceChildren(el("li", { class: "muted" }, "No tracks.")); return; }
-  list.replaceChildren(...page.items.slice().reverse().map((t) => {
-    const item = el("li");
-    const button = el("button", { type: "button", "data-track": t.track_id },
-      `${t.person} · ${time(t.started_at)} · ${t.visits.length} camera${t.visits.length === 1 ? "" : "s"}`);
-    button.addEventListener("click", () => showTrack(t));
-    item.append(button);
-    return item;
-  }));
+  list.replaceChildren(...page.items.slice().reverse().map((t) => trackItem(t, time, showTrack)));
+}
+
+// A list item naming a track ("person · start · cameras") that opens it.
+function trackItem(t, when, open) {
+  const item = el("li");
+  const button = el("button", { type: "button", "data-track": t.track_id },
+    `${t.person} · ${when(t.started_at)} · ${t.visits.length} camera${t.visits.length === 1 ? "" : "s"}`);
+  button.addEventListener("click", () => open(t));
+  item.append(button);
+  return item;
 }
 
 async function alertCard(alert, fresh) {

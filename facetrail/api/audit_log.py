@@ -21,9 +21,9 @@ from facetrail.api.schemas import (
 )
 from facetrail.api.windows import aware, page
 from facetrail.audit.export import write_export
-from facetrail.storage.audit_store import AuditFilter
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR
+from facetrail.storage.audit_store import AuditFilter
 
 router = APIRouter(prefix=views.API, tags=["audit"], responses={401: {"model": Problem}, 403: {"model": Problem}})
 NAME = r"^[A-Za-z0-9._@-]{1,100}$"

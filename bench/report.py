@@ -66,6 +66,8 @@ class Section:
     notes: list[str] = field(default_factory=list)
     """What was measured how, and what limits a missed target (with profile evidence)."""
     quick: bool = False
+    machine: str = ""
+    """Where the section ran (cores and CPU): sections kept from earlier runs may come from another host."""
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
@@ -109,6 +111,8 @@ class Timer:
     def __enter__(self) -> Section:
         self.section.started_at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
         self.section.load_start = os.getloadavg()
+        here = Machine.here()
+        self.section.machine = f"{here.cores} cores, {here.cpu_model}"
         self._t0 = time.monotonic()
         return self.section
 
@@ -166,6 +170,8 @@ def render(sections: list[Section], machine: Machine, command: str) -> str:
         f"- Written: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Command: `{command}`",
         "- The machine is shared: the load average (1/5/15 min) at each section's start and end says how busy it was.",
+        "- A section kept from an earlier run says on its Run line where it ran; compare figures across hosts by their "
+        "baselines (same run), not as absolute values.",
         "",
     ]
     for s in sections:
@@ -173,7 +179,8 @@ def render(sections: list[Section], machine: Machine, command: str) -> str:
         lines += [
             f"## {s.title}",
             "",
-            f"Run {s.started_at}, {s.seconds:.0f} s{' (quick sizes)' if s.quick else ''}; "
+            f"Run {s.started_at}{f' on {s.machine}' if s.machine else ''}, {s.seconds:.0f} s"
+            f"{' (quick sizes)' if s.quick else ''}; "
             f"load average {load(s.load_start)} at start, {load(s.load_end)} at end.",
             "",
             "| figure | value | baseline (same run) | ratio | target | |",

@@ -166,6 +166,10 @@ class CameraAssignment:
 
     def poll(self) -> None:
         """Start and stop cameras to match the settled assignment (call from the analysis loop)."""
+        # Members first, assignment after: asking the broker takes a while, and a rebalance that completes
+        # meanwhile (the last member joining) must not be acted on with the assignment read before it.
+        if not self._all_members_joined(time.monotonic()):
+            return
         now = time.monotonic()
         with self._lock:
             if self._revoked_at is not None and now - self._revoked_at > REVOKED_GRACE_S:
@@ -173,7 +177,7 @@ class CameraAssignment:
                 self._wanted, self._revoked_at = set(), None
             settled = self._revoked_at is None and now - self._wanted_since >= SETTLE_S
             wanted = {self._cameras[p] for p in self._wanted}
-        if not settled or not self._all_members_joined(now):
+        if not settled:
             return
         for camera_id in sorted(self.running - wanted):
             self.running.discard(camera_id)

@@ -48,8 +48,9 @@ def test_the_cameras_were_shared_between_two_worker_processes(scale_out_run, mod
     _, _, result = scale_out_run
     rows = database_rows(module_backbone.database_url)["audit_log"]
     starts = [json.loads(r["details"]) | {"camera": r["subject"]} for r in rows if r["action"] == "camera.start"]
+    camera_rows = [(r["at"], r["action"], r["subject"], r["details"]) for r in rows if r["action"].startswith("camera.")]
     assert sorted(s["camera"] for s in starts) == ["cam-a", "cam-b", "cam-c"], \
-        _assignment_log(result)  # each opened once, never moved
+        f"{camera_rows}\n{_assignment_log(result)}"  # each opened once, never moved
     assert len({s["pid"] for s in starts}) == 2
 
 

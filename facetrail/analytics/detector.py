@@ -96,13 +96,53 @@ def _on_grid(region: Region, height: int, width: int) -> Region:
     return x0, y0, x1 - x0, y1 - y0
 
 
+# Sides (multiples of GRID_PX, about 1.3x apart) that regions grow to for a network whose runtime prepares
+# each input shape anew: OpenVINO took 20-50 ms more for a shape it had not seen and kept 2-30 MB per shape
+# seen, so motion regions of every size cost a worker hundreds of MB within minutes. On these sides a camera
+# shows a few dozen shapes, each once; the growth is real picture around the motion, not padding.
+LADDER_PX = (64, 96, 128, 160, 192, 256, 320, 416, 544, 704, 928, 1216, 1600, 2080, 2720, 3520)
+# Regions covering more than this share of the downscale are searched as one whole frame (one shape).
+WHOLE_ABOVE = 0.6
+
+
+def _rung(side: int, limit: int) -> int:
+    """The ladder's side for a region side; a region near the picture's own side takes all of it."""
+    rung = next((r for r in LADDER_PX if r >= side), limit)
+    return limit if rung >= 0.9 * limit else rung
+
+
+def _on_ladder(region: Region, height: int, width: int) -> Region:
+    """An on-grid region grown about its centre to ladder sides, kept on the grid and, where it can be, in the picture."""
+    limit_w, limit_h = -(-width // GRID_PX) * GRID_PX, -(-height // GRID_PX) * GRID_PX
+    x, y, w, h = region
+    new_w, new_h = _rung(w, limit_w), _rung(h, limit_h)
+    x0 = max(0, min(x - (new_w - w) // (2 * GRID_PX) * GRID_PX, limit_w - new_w))
+    y0 = max(0, min(y - (new_h - h) // (2 * GRID_PX) * GRID_PX, limit_h - new_h))
+    return x0, y0, new_w, new_h
+
+
+def _laddered(regions: list[Region], height: int, width: int) -> list[Region] | None:
+    """Non-overlapping regions on ladder sides covering `regions`; None when searching the whole picture is cheaper."""
+    grown = [_on_ladder(r, height, width) for r in regions]
+    while True:
+        merged = merge_overlapping(grown)
+        regrown = [_on_ladder(r, height, width) for r in merged]
+        if sum(w * h for _, _, w, h in regrown) > WHOLE_ABOVE * width * height:
+            return None
+        if regrown == grown:
+            return regrown
+        grown = regrown
+
+
 def _search(scaled: Downscaled, regions: tuple[Region, ...] | None,
-            find: Callable[[np.ndarray], list[_Found]], min_face_px: int) -> list[Detection]:
+            find: Callable[[np.ndarray], list[_Found]], min_face_px: int, ladder: bool = False) -> list[Detection]:
     """Run a backend over the regions of the downscale (or all of it) and bring its faces to full resolution."""
     height, width = scaled.image.shape[:2]
-    crops = [(0, 0, scaled.image)] if regions is None else \
-        [(x, y, scaled.image[y:y + h, x:x + w])
-         for x, y, w, h in merge_overlapping([_on_grid(r, height, width) for r in regions]) if w > 0 and h > 0]
+    boxes = None if regions is None else merge_overlapping([_on_grid(r, height, width) for r in regions])
+    if boxes is not None and ladder:
+        boxes = _laddered(boxes, height, width)
+    crops = [(0, 0, scaled.image)] if boxes is None else \
+        [(x, y, scaled.image[y:y + h, x:x + w]) for x, y, w, h in boxes if w > 0 and h > 0]
     scale = scaled.scale
     found = []
     for ox, oy, crop in crops:
@@ -138,6 +178,8 @@ class _Backend:
     min_face_px: int
     smallest_face_px: int
     """Narrowest face (downscale pixels) this backend finds reliably; read only when detect_width is None."""
+    ladder: bool = False
+    """Regions grow to LADDER_PX sides: the runtime pays for every new input shape."""
 
     def width_for(self, frame_width: int) -> int:
         if self.detect_width is not None:
@@ -151,7 +193,7 @@ class _Backend:
         return self.detect_in(small or downscale(image_bgr, self.width_for(image_bgr.shape[1])), regions)
 
     def detect_in(self, small: Downscaled, regions: tuple[Region, ...] | None = None) -> list[Detection]:
-        return _search(small, regions, self._find, self.min_face_px)
+        return _search(small, regions, self._find, self.min_face_px, self.ladder)
 
     def _find(self, image: np.ndarray) -> list[_Found]:
         raise NotImplementedError
@@ -178,6 +220,7 @@ class YuNetDetector(_Backend):
         if not path.is_file():
             raise DetectorError(f"YuNet model not found at {path} (`facetrail models fetch yunet-2023mar` downloads it)")
         self.runtime = runtime
+        self.ladder = runtime == "openvino"  # OpenCV's engine re-plans a new shape in a few ms and keeps nothing
         self._net = _on_openvino(path, score_threshold, threads) if runtime == "openvino" else \
             _on_opencv(path, score_threshold)
         self.score_threshold = float(score_threshold)

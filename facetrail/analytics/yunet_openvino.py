@@ -19,6 +19,9 @@ import numpy as np
 STRIDES = (8, 16, 32)
 NMS_THRESHOLD = 0.3
 TOP_K = 5000
+# Input shapes whose prepared kernels and buffers are kept (OpenVINO's default, 5000, let a worker grow by
+# hundreds of MB); the detector's region ladder (detector.LADDER_PX) keeps a camera to a few dozen shapes.
+SHAPES_KEPT = 48
 
 
 class YuNetOnOpenVino:
@@ -28,7 +31,8 @@ class YuNetOnOpenVino:
         core = ov.Core()
         network = core.read_model(str(model_path))
         network.reshape({network.inputs[0].get_any_name(): [1, 3, -1, -1]})  # any picture size, no recompiling
-        settings = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"} | \
+        settings = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32",
+                    "CPU_RUNTIME_CACHE_CAPACITY": SHAPES_KEPT} | \
             ({"INFERENCE_NUM_THREADS": threads} if threads else {})
         compiled = core.compile_model(network, "CPU", settings)
         self._request = compiled.create_infer_request()

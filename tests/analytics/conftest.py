@@ -89,6 +89,14 @@ def yunet_detector(yunet_model_path):
 
 
 @pytest.fixture(scope="session")
+def yunet_openvino_detector(yunet_model_path):
+    """YuNet on OpenVINO, whose regions grow to the detector's ladder of input shapes."""
+    from facetrail.analytics.detector import YuNetDetector
+
+    return YuNetDetector(yunet_model_path, score_threshold=0.8, detect_width=640, min_face_px=40, runtime="openvino")
+
+
+@pytest.fixture(scope="session")
 def embedder():
     from facetrail.analytics.dlib_embedder import DlibEmbedder
 

@@ -93,7 +93,7 @@ def _region_around(face, scale: float, margin: int = 40) -> tuple[int, int, int,
     return x, y, int(face.w / scale) + 2 * margin, int(face.h / scale) + 2 * margin
 
 
-@pytest.mark.parametrize("backend", ["hog_detector", "yunet_detector"])
+@pytest.mark.parametrize("backend", ["hog_detector", "yunet_detector", "yunet_openvino_detector"])
 def test_searching_only_a_region_around_the_face_finds_it_where_the_whole_frame_does(obama, backend, request):
     from facetrail.analytics.detector import downscale
 
@@ -125,15 +125,60 @@ def test_searching_only_a_region_away_from_the_face_finds_nothing(obama, yunet_d
     assert yunet_detector.detect(frame, small, ((0, 0, 200, 200),)) == []
 
 
+@pytest.mark.parametrize("backend", ["yunet_detector", "yunet_openvino_detector"])
 @pytest.mark.parametrize("margin", [37, 45, 61])
-def test_regions_off_the_detectors_grid_find_the_same_box_as_the_whole_frame(obama, yunet_detector, margin):
+def test_regions_off_the_detectors_grid_find_the_same_box_as_the_whole_frame(obama, backend, margin, request):
     from facetrail.analytics.detector import downscale
 
+    detector = request.getfixturevalue(backend)
     frame, _ = _on_a_wide_canvas(obama)
-    small = downscale(frame, yunet_detector.width_for(frame.shape[1]))
-    whole = yunet_detector.detect(frame, small)[0]
-    in_region = yunet_detector.detect(frame, small, (_region_around(whole, small.scale, margin),))[0]
+    small = downscale(frame, detector.width_for(frame.shape[1]))
+    whole = detector.detect(frame, small)[0]
+    in_region = detector.detect(frame, small, (_region_around(whole, small.scale, margin),))[0]
     assert max(abs(whole.x - in_region.x), abs(whole.y - in_region.y), abs(whole.w - in_region.w)) <= 3
+
+
+def _motion_regions(count: int, seed: int = 7) -> list[tuple[int, int, int, int]]:
+    """Regions of every size and place in a 960x540 downscale, as walkers' motion gives them."""
+    rng = np.random.default_rng(seed)
+    regions = []
+    for _ in range(count):
+        w, h = int(rng.integers(40, 500)), int(rng.integers(40, 300))
+        regions.append((int(rng.integers(0, 960 - w)), int(rng.integers(0, 540 - h)), w, h))
+    return regions
+
+
+def test_laddered_regions_cover_their_motion_on_the_grid_without_overlapping():
+    from facetrail.analytics.detector import GRID_PX, LADDER_PX, _laddered, _on_grid
+    from facetrail.analytics.motion import merge_overlapping
+
+    for first in range(0, 400, 2):
+        moved = merge_overlapping([_on_grid(r, 540, 960) for r in _motion_regions(400)[first:first + 2]])
+        boxes = _laddered(moved, 540, 960)
+        if boxes is None:
+            continue  # most of the picture: searched whole
+        for x, y, w, h in moved:
+            assert any(bx <= x and by <= y and x + w <= bx + bw and y + h <= by + bh for bx, by, bw, bh in boxes)
+        for bx, by, bw, bh in boxes:
+            assert bx % GRID_PX == by % GRID_PX == 0 and bw in LADDER_PX + (960,) and bh in LADDER_PX + (544,)
+        assert merge_overlapping(boxes) == boxes
+
+
+def test_motion_of_every_size_reaches_the_network_in_a_few_dozen_shapes():
+    from facetrail.analytics.detector import _laddered, _on_grid
+
+    grid_shapes, ladder_shapes = set(), set()
+    for x, y, w, h in _motion_regions(2000):
+        on_grid = _on_grid((x, y, w, h), 540, 960)
+        grid_shapes.add((on_grid[2], on_grid[3]))
+        ladder_shapes.update((bw, bh) for _, _, bw, bh in _laddered([on_grid], 540, 960) or [(0, 0, 960, 544)])
+    assert len(grid_shapes) > 200 and len(ladder_shapes) <= 70, (len(grid_shapes), len(ladder_shapes))
+
+
+def test_motion_over_most_of_the_picture_is_searched_as_the_whole_picture():
+    from facetrail.analytics.detector import _laddered
+
+    assert _laddered([(0, 0, 480, 320), (480, 192, 480, 320)], 540, 960) is None
 
 
 def test_unset_detect_width_keeps_a_min_face_px_face_20_px_wide_for_yunet(yunet_model_path):

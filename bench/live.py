@@ -94,7 +94,9 @@ def child(config_path: str, camera_ids: list[str], stop, stats_path: str, proces
     from facetrail.stores import Stores
     from facetrail.worker import serve_cameras, share_cores
 
-    serve_cameras(Stores(load_config(config_path), config_path), camera_ids, stop, share_cores(processes))
+    # as facetrail.worker starts them: the world was migrated before the workers started
+    serve_cameras(Stores(load_config(config_path), config_path, migrate_schema=False), camera_ids, stop,
+                  share_cores(processes))
 
 
 def start(config_path: Path, camera_ids: list[str], processes: int, stats_path: Path):

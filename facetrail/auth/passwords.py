@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 12
 # zxcvbn's scale is 0-4; 3 means about 10^8 guesses or more ("safely unguessable" against online attack and slow hashes).
@@ -30,6 +29,8 @@ def check_strength(password: str, user_inputs: tuple[str, ...] = ()) -> None:
     """Refuse a short or guessable password, saying why; `user_inputs` (the user name) count as guessable."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    from zxcvbn import zxcvbn  # its word lists (~13 MB) load where passwords are set, not in every worker process
+
     verdict = zxcvbn(password[:STRENGTH_CHECKED_CHARS], user_inputs=[u for u in user_inputs if u])
     if verdict["score"] >= MIN_STRENGTH_SCORE:
         return

@@ -8,7 +8,6 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from facetrail.sqlite_wal import checkpoint_and_truncate, switch_to_wal
-from facetrail.storage.migrate import install_audit_guards, stamp_head, upgrade
 from facetrail.storage.models import Base
 
 
@@ -36,6 +35,9 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision, with the audit log's append-only guards; idempotent."""
+        # Alembic only when migrating: worker processes open the database as it is and save its ~10 MB each
+        from facetrail.storage.migrate import install_audit_guards, stamp_head, upgrade
+
         if self.engine.dialect.name == "postgresql":
             upgrade(self.engine)  # deployments: Alembic migrations, so the schema can evolve in place
         elif not inspect(self.engine).get_table_names():

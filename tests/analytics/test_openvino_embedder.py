@@ -41,6 +41,19 @@ def test_faces_embedded_together_equal_faces_embedded_one_by_one(retail, obama, 
     assert np.allclose(together, alone, atol=1e-3)
 
 
+def test_a_crowd_of_faces_embeds_in_order_in_batches_no_larger_than_the_runtime_keeps(retail, obama, yunet_detector):
+    from facetrail.analytics.detector import Detection
+    from facetrail.analytics.openvino_embedder import MAX_BATCH, batch_chunks
+
+    face = _face(obama, yunet_detector)
+    crowd = [Detection(face.x + i, face.y, face.w, face.h, face.score, face.landmarks + np.float32([i, 0])) for i in range(13)]
+    together = retail.embed(obama, crowd)
+    assert together.shape == (13, 256)
+    assert np.allclose(together[12], retail.embed(obama, crowd[12:])[0], atol=1e-3)  # the last face is still the last
+    assert all(1 <= size <= MAX_BATCH for count in range(1, 60) for _, size in batch_chunks(count))
+    assert [sum(size for _, size in batch_chunks(count)) for count in range(60)] == list(range(60))
+
+
 def test_faces_from_a_detector_without_landmarks_are_aligned_by_dlibs_shape_model(retail, obama, yunet_detector):
     yunet = retail.embed(obama, [_face(obama, yunet_detector)])[0]
     hog_face = _face(obama, HogDetector(detect_width=640))

@@ -75,6 +75,8 @@ class Erased(_Out):
 
 
 class Visit(_Out):
+    """A stored visit (facetrail.tracks.VisitRecord, every field of it) with its camera's name and place."""
+
     camera_id: str
     camera_name: str
     x: float | None = Field(description="camera position on the site plan, metres")
@@ -88,6 +90,8 @@ class Visit(_Out):
 
 
 class Track(_Out):
+    """A stored track (facetrail.tracks.TrackRecord, every field of it) with the person's display name."""
+
     track_id: str
     entry_id: str
     person: str

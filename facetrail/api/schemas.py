@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from facetrail.auth.roles import Role
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -310,7 +312,7 @@ class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=2, max_length=63)
-    role: Literal["operator", "enroller", "auditor", "admin"]
+    role: Role
     password: str = Field(min_length=1, max_length=1000, description="12 characters or more, not guessable (zxcvbn)")
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from facetrail.bus.base import Consumer
 from facetrail.bus.channels import HEALTH, HEALTH_GROUP, SIGHTINGS, TRAJECTORY_GROUP
 from facetrail.config import KafkaBusConfig
-from facetrail.retention import sweep
+from facetrail.accountability.retention import sweep
 from facetrail.storage.health_store import HealthStore
 from facetrail.stores import Stores
 from facetrail.trajectory.service import TrajectoryService

@@ -36,7 +36,7 @@ from facetrail.tracks import CameraPlan
 from facetrail.trajectory.service import Restitcher
 
 if TYPE_CHECKING:
-    from facetrail.review import ReviewDesk
+    from facetrail.accountability.review import ReviewDesk
 
 @dataclass
 class Stores:
@@ -104,7 +104,7 @@ class Stores:
 
     @cached_property
     def review(self) -> "ReviewDesk":
-        from facetrail.review import ReviewDesk  # OpenCV and the models load only where reviews are taken
+        from facetrail.accountability.review import ReviewDesk  # OpenCV and the models load only where reviews are taken
 
         review = self.config.review
         return ReviewDesk(self.db, self.audit, review.reviewers_required, review.keep_rejected_examples,

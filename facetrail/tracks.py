@@ -1,5 +1,8 @@
 """Typed values of tracks: the camera plan, visits, transitions, tracks; the trajectory stage makes them, storage keeps them.
 
+Two shapes of a track, one each way: stitching builds a ``Track`` (visits with their event ids, and the
+transitions between them); storage keeps and returns a ``TrackRecord`` (each visit with how the person
+arrived there), the one shape every reader (API, CLI) sees. ``TrackRecord.of`` is the only conversion.
 All of them are immutable and carry tz-aware UTC datetimes, so a track computed
 twice from the same sightings compares equal.
 """
@@ -128,6 +131,50 @@ class Track:
     @property
     def sightings(self) -> int:
         return sum(visit.sightings for visit in self.visits)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    """A visit as storage keeps it: counts instead of event ids, and how the person arrived at it.
+
+    ``plausible_arrival`` and ``speed_mps`` are those of the transition into this visit; a track's first
+    visit has none, so it counts as plausible with no speed.
+    """
+
+    camera_id: str
+    entered_at: datetime
+    exited_at: datetime
+    best_score: float
+    sightings: int
+    plausible_arrival: bool
+    speed_mps: float | None
+
+    @classmethod
+    def of(cls, visit: Visit, arrival: Transition | None) -> VisitRecord:
+        return cls(visit.camera_id, visit.entered_at, visit.exited_at, visit.best_score, visit.sightings,
+                   True if arrival is None else arrival.plausible, None if arrival is None else arrival.speed_mps)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRecord:
+    """A track as storage keeps it and returns it: the read model of a track."""
+
+    track_id: str
+    entry_id: str
+    started_at: datetime
+    ended_at: datetime
+    plausible: bool
+    visits: tuple[VisitRecord, ...]
+
+    @classmethod
+    def of(cls, track: Track) -> TrackRecord:
+        arrivals = (None, *track.transitions)  # the first visit has no arrival
+        return cls(track.track_id, track.entry_id, track.started_at, track.ended_at, track.plausible,
+                   tuple(VisitRecord.of(visit, arrival) for visit, arrival in zip(track.visits, arrivals)))
+
+    @property
+    def camera_order(self) -> tuple[str, ...]:
+        return tuple(visit.camera_id for visit in self.visits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -29,9 +29,15 @@ DLIB_SPACE = EmbeddingSpace(model="dlib-resnet-v1", dim=128, metric="euclidean",
 _CROP_MARGIN = 0.6
 
 
+class _ShapePredictor(Protocol):
+    """What dlib.shape_predictor is to this module (dlib ships no types): the landmarks of the face in a box."""
+
+    def __call__(self, image: np.ndarray, box: Any, /) -> Any: ...
+
+
 @dataclass(frozen=True)
 class _Models:
-    shape_predictor: object
+    shape_predictor: _ShapePredictor
     resnet: FaceResNet
 
 

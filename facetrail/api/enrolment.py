@@ -33,7 +33,7 @@ from facetrail.api.schemas import (
 )
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import ENROLLER
-from facetrail.enrolment import check_accountability, expiry_within, save_entry
+from facetrail.accountability.enrolment import check_accountability, expiry_within, save_entry
 from facetrail.names import UnsafeText, checked_name, checked_text
 from facetrail.watchlist import EntryRecord
 

@@ -10,7 +10,7 @@ from facetrail.api.schemas import Erased, PeoplePage, Person, Problem
 from facetrail.api.windows import page
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import ENROLLER, OPERATOR
-from facetrail.erasure import erase_entry
+from facetrail.accountability.erasure import erase_entry
 from facetrail.watchlist import EntryRecord
 
 router = APIRouter(prefix=views.API, tags=["watch-list"], responses={401: {"model": Problem}, 403: {"model": Problem}})

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from facetrail.auth.roles import Role
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -75,6 +77,8 @@ class Erased(_Out):
 
 
 class Visit(_Out):
+    """A stored visit (facetrail.tracks.VisitRecord, every field of it) with its camera's name and place."""
+
     camera_id: str
     camera_name: str
     x: float | None = Field(description="camera position on the site plan, metres")
@@ -88,6 +92,8 @@ class Visit(_Out):
 
 
 class Track(_Out):
+    """A stored track (facetrail.tracks.TrackRecord, every field of it) with the person's display name."""
+
     track_id: str
     entry_id: str
     person: str
@@ -306,7 +312,7 @@ class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=2, max_length=63)
-    role: Literal["operator", "enroller", "auditor", "admin"]
+    role: Role
     password: str = Field(min_length=1, max_length=1000, description="12 characters or more, not guessable (zxcvbn)")
 
 

@@ -80,7 +80,7 @@ def evidence(event_id: str = EVENT_ID, principal: Principal = Depends(require_ro
              responses={404: {"model": Problem}, 409: {"model": Problem}})
 def decide(body: DecisionRequest, event_id: str = EVENT_ID, principal: Principal = Depends(require_roles(OPERATOR)),
            ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
-    from facetrail.review import AlreadyDecided, ReviewError, UnknownSighting
+    from facetrail.accountability.review import AlreadyDecided, ReviewError, UnknownSighting
 
     found, _ = visible_sighting(ctx, principal, event_id)
     try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 from facetrail.api import schemas
 from facetrail.api.context import ApiContext
 from facetrail.events import SightingEvent
-from facetrail.storage.track_store import StoredTrack, StoredVisit
+from facetrail.tracks import TrackRecord, VisitRecord
 from facetrail.watchlist import EntryRecord
 
 API = "/api/v1"
@@ -16,19 +19,20 @@ def camera_name(ctx: ApiContext, camera_id: str) -> str:
     return camera.name if camera else camera_id
 
 
-def visit(ctx: ApiContext, v: StoredVisit) -> schemas.Visit:
+def _fields(record: TrackRecord | VisitRecord) -> dict[str, Any]:
+    # Every field of the read model goes into the body by name: the body forbids extra fields and requires its
+    # own, so a field added to one and not the other fails on the first request rather than going missing.
+    return {field.name: getattr(record, field.name) for field in fields(record)}
+
+
+def visit(ctx: ApiContext, v: VisitRecord) -> schemas.Visit:
     camera = ctx.cameras.get(v.camera_id)
-    return schemas.Visit(
-        camera_id=v.camera_id, camera_name=camera_name(ctx, v.camera_id),
-        x=camera.position.x if camera else None, y=camera.position.y if camera else None,
-        entered_at=v.entered_at, exited_at=v.exited_at, best_score=v.best_score, sightings=v.sightings,
-        plausible_arrival=v.plausible_arrival, speed_mps=v.speed_mps,
-    )
+    return schemas.Visit(**_fields(v), camera_name=camera_name(ctx, v.camera_id),
+                         x=camera.position.x if camera else None, y=camera.position.y if camera else None)
 
 
-def track(ctx: ApiContext, t: StoredTrack, person: str) -> schemas.Track:
-    return schemas.Track(track_id=t.track_id, entry_id=t.entry_id, person=person, started_at=t.started_at,
-                         ended_at=t.ended_at, plausible=t.plausible, visits=[visit(ctx, v) for v in t.visits])
+def track(ctx: ApiContext, t: TrackRecord, person: str) -> schemas.Track:
+    return schemas.Track(**{**_fields(t), "visits": [visit(ctx, v) for v in t.visits]}, person=person)
 
 
 def sighting(ctx: ApiContext, event: SightingEvent, status: str, person: str, has_photo: bool,

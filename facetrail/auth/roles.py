@@ -21,3 +21,8 @@ def sees_everything(role: str) -> bool:
 
 def role_allows(role: str, allowed: tuple[str, ...]) -> bool:
     return sees_everything(role) or role in allowed
+
+
+def admitted(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """Every role a check naming ``allowed`` lets through, in name order (``allowed`` and whoever sees everything)."""
+    return tuple(sorted(role for role in ROLES if role_allows(role, allowed)))

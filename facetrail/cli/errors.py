@@ -50,9 +50,9 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.audit.anchor.AnchorError": FAILED_EXIT,
     "facetrail.auth.accounts.AccountError": FAILED_EXIT,
     "facetrail.auth.passwords.WeakPassword": FAILED_EXIT,
-    "facetrail.review.ReviewError": FAILED_EXIT,
-    "facetrail.review.UnknownSighting": FAILED_EXIT,
-    "facetrail.review.AlreadyDecided": FAILED_EXIT,
+    "facetrail.accountability.review.ReviewError": FAILED_EXIT,
+    "facetrail.accountability.review.UnknownSighting": FAILED_EXIT,
+    "facetrail.accountability.review.AlreadyDecided": FAILED_EXIT,
     "facetrail.names.UnsafeText": CONFIG_EXIT,
     "facetrail.api.middleware.BodyTooLarge": FAILED_EXIT,
     "facetrail.api.photo_shelf.ShelfFull": FAILED_EXIT,  # never leaves the API (a 429)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from facetrail.cli.context import CONFIG_OPTION, Stores
-from facetrail.retention import sweep
+from facetrail.accountability.retention import sweep
 
 
 @click.group("retention")

@@ -14,8 +14,8 @@ from facetrail.analytics.enrolment import EnrolmentError
 from facetrail.audit.log import os_user
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
-from facetrail.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in, reembed_entry
-from facetrail.erasure import erase_entry
+from facetrail.accountability.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in, reembed_entry
+from facetrail.accountability.erasure import erase_entry
 from facetrail.names import UnsafeText, checked_name, checked_text
 
 # What an entry records as its image source when none is given: never the folder, whose name is the person's.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -11,59 +10,35 @@ from sqlalchemy.orm import selectinload
 from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.models import TrackRow, VisitRow
-from facetrail.tracks import GrownTail, TailState, Track, Visit
+from facetrail.tracks import GrownTail, TailState, Track, TrackRecord, Visit, VisitRecord
 
 
-@dataclass(frozen=True)
-class StoredVisit:
-    camera_id: str
-    entered_at: datetime
-    exited_at: datetime
-    best_score: float
-    sightings: int
-    plausible_arrival: bool
-    speed_mps: float | None
+def _visit_record(row: VisitRow) -> VisitRecord:
+    return VisitRecord(row.camera_id, row.entered_at, row.exited_at, row.best_score, row.sightings,
+                       row.plausible_arrival, row.speed_mps)
 
 
-@dataclass(frozen=True)
-class StoredTrack:
-    track_id: str
-    entry_id: str
-    started_at: datetime
-    ended_at: datetime
-    plausible: bool
-    visits: tuple[StoredVisit, ...]
-
-    @property
-    def camera_order(self) -> tuple[str, ...]:
-        return tuple(v.camera_id for v in self.visits)
+def _record(row: TrackRow) -> TrackRecord:
+    return TrackRecord(row.track_id, row.entry_id, row.started_at, row.ended_at, row.plausible,
+                       tuple(_visit_record(v) for v in row.visits))
 
 
-def _stored(row: TrackRow) -> StoredTrack:
-    visits = tuple(
-        StoredVisit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, v.plausible_arrival, v.speed_mps)
-        for v in row.visits
-    )
-    return StoredTrack(row.track_id, row.entry_id, row.started_at, row.ended_at, row.plausible, visits)
-
-
-# The columns of a new track and of a new visit, in the order _track_row and _visit_rows give them.
+# The columns of a new track and of a new visit, in the order _rows and _visit_row give them.
 _TRACK_COLUMNS = ("track_id", "entry_id", "started_at", "ended_at", "plausible")
 _VISIT_COLUMNS = ("track_id", "seq", "camera_id", "entered_at", "exited_at", "best_score", "sightings",
                   "plausible_arrival", "speed_mps")
 
 
-def _visit_rows(track: Track) -> list[tuple]:
-    arrivals = (None, *track.transitions)  # the first visit has no arrival
-    return [
-        (track.track_id, seq, v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings,
-         True if arrival is None else arrival.plausible, None if arrival is None else arrival.speed_mps)
-        for seq, (v, arrival) in enumerate(zip(track.visits, arrivals))
-    ]
+def _visit_row(track_id: str, seq: int, v: VisitRecord) -> tuple:
+    return (track_id, seq, v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, v.plausible_arrival,
+            v.speed_mps)
 
 
-def _track_row(track: Track) -> tuple:
-    return (track.track_id, track.entry_id, track.started_at, track.ended_at, track.plausible)
+def _rows(tracks: list[Track]) -> tuple[list[tuple], list[tuple]]:
+    """The track rows and the visit rows of new tracks: what a read gives back as their TrackRecord."""
+    records = [TrackRecord.of(t) for t in tracks]
+    return ([(r.track_id, r.entry_id, r.started_at, r.ended_at, r.plausible) for r in records],
+            [_visit_row(r.track_id, seq, v) for r in records for seq, v in enumerate(r.visits)])
 
 
 def _last_visit(row) -> Visit:
@@ -72,11 +47,8 @@ def _last_visit(row) -> Visit:
 
 
 def _appended_visit_rows(grown: GrownTail) -> list[tuple]:
-    return [
-        (grown.track_id, grown.first_seq + i, v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings,
-         arrival.plausible, arrival.speed_mps)
-        for i, (v, arrival) in enumerate(zip(grown.visits[1:], grown.arrivals), start=1)
-    ]
+    return [_visit_row(grown.track_id, grown.first_seq + i, VisitRecord.of(v, arrival))
+            for i, (v, arrival) in enumerate(zip(grown.visits[1:], grown.arrivals), start=1)]
 
 
 _TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
@@ -129,22 +101,24 @@ class TrackStore:
         last_visits = [(g.track_id, g.first_seq, g.visits[0].exited_at, g.visits[0].best_score, g.visits[0].sightings)
                        for g in grown]
         appended = [row for g in grown for row in _appended_visit_rows(g)]
+        track_rows, visit_rows = _rows(following)
         with self._db.session() as session, session.begin():
             update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks)
             update_rows(session, _VISITS, ("track_id", "seq"), ("exited_at", "best_score", "sightings"), last_visits)
-            insert_rows(session, _TRACKS, _TRACK_COLUMNS, [_track_row(t) for t in following])
-            insert_rows(session, _VISITS, _VISIT_COLUMNS, appended + [row for t in following for row in _visit_rows(t)])
+            insert_rows(session, _TRACKS, _TRACK_COLUMNS, track_rows)
+            insert_rows(session, _VISITS, _VISIT_COLUMNS, appended + visit_rows)
 
     def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
         """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""
         doomed = set(stale_ids) | {t.track_id for t in tracks}
         dialect = self._db.engine.dialect
+        track_rows, visit_rows = _rows(tracks)
         with self._db.session() as session, session.begin():
             if doomed:
                 session.execute(delete(VisitRow).where(among(VisitRow.track_id, doomed, dialect)))
                 session.execute(delete(TrackRow).where(among(TrackRow.track_id, doomed, dialect)))
-            insert_rows(session, _TRACKS, _TRACK_COLUMNS, [_track_row(t) for t in tracks])
-            insert_rows(session, _VISITS, _VISIT_COLUMNS, [row for t in tracks for row in _visit_rows(t)])
+            insert_rows(session, _TRACKS, _TRACK_COLUMNS, track_rows)
+            insert_rows(session, _VISITS, _VISIT_COLUMNS, visit_rows)
 
     def search(
         self,
@@ -155,7 +129,7 @@ class TrackStore:
         limit: int = 100,
         offset: int = 0,
         camera_id: str | None = None,
-    ) -> list[StoredTrack]:
+    ) -> list[TrackRecord]:
         query = select(TrackRow).options(selectinload(TrackRow.visits))
         if entry_ids is not None:
             query = query.where(TrackRow.entry_id.in_(entry_ids))
@@ -167,14 +141,14 @@ class TrackStore:
             query = query.where(TrackRow.started_at <= until)
         query = query.order_by(TrackRow.started_at, TrackRow.track_id).limit(limit).offset(offset)
         with self._db.session() as session:
-            return [_stored(r) for r in session.scalars(query).all()]
+            return [_record(r) for r in session.scalars(query).all()]
 
-    def get(self, track_id: str) -> StoredTrack | None:
+    def get(self, track_id: str) -> TrackRecord | None:
         with self._db.session() as session:
             row = session.get(TrackRow, track_id, options=[selectinload(TrackRow.visits)])
-            return _stored(row) if row else None
+            return _record(row) if row else None
 
-    def visits_at(self, camera_id: str, since: datetime, until: datetime, limit: int = 100, offset: int = 0) -> list[tuple[str, StoredVisit]]:
+    def visits_at(self, camera_id: str, since: datetime, until: datetime, limit: int = 100, offset: int = 0) -> list[tuple[str, VisitRecord]]:
         query = (
             select(VisitRow, TrackRow.entry_id)
             .join(TrackRow)
@@ -184,10 +158,7 @@ class TrackStore:
             .offset(offset)
         )
         with self._db.session() as session:
-            return [
-                (entry_id, StoredVisit(v.camera_id, v.entered_at, v.exited_at, v.best_score, v.sightings, v.plausible_arrival, v.speed_mps))
-                for v, entry_id in session.execute(query).all()
-            ]
+            return [(entry_id, _visit_record(v)) for v, entry_id in session.execute(query).all()]
 
     def count_of(self, entry_id: str) -> int:
         with self._db.session() as session:

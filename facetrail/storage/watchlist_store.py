@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -47,7 +48,7 @@ class WatchlistStore:
     def __init__(self, db: Database):
         self._db = db
 
-    def add(self, record: EntryRecord, embeddings: np.ndarray, photo_keys: list[str | None], *, model: str) -> None:
+    def add(self, record: EntryRecord, embeddings: np.ndarray, photo_keys: Sequence[str | None], *, model: str) -> None:
         """A new entry with its templates, made by embedding model `model` from the photos stored at photo_keys."""
         with self._db.session() as session, session.begin():
             row = WatchlistEntryRow(**record.__dict__)
@@ -55,7 +56,7 @@ class WatchlistStore:
                 row.embeddings.append(EmbeddingRow(kind="reference", model=model, vector=vector.tobytes(), photo_key=key))
             session.add(row)
 
-    def replace_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: list[str | None]) -> None:
+    def replace_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: Sequence[str | None]) -> None:
         """The entry's reference templates of `model` become these (re-embedding); other models' stay."""
         with self._db.session() as session, session.begin():
             session.execute(delete(EmbeddingRow).where(

@@ -8,7 +8,7 @@ yields the same tracks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from facetrail.events import SightingEvent
@@ -58,9 +58,12 @@ def grow_tail(
 ) -> tuple[GrownTail | None, list[Track]] | None:
     """The last track grown by the ``later`` passes that join it (None when none does), and the tracks after it.
 
-    Only the tail's last visit is read and rebuilt, so the cost follows the new passes, not the track.
-    Together they equal what ``stitch`` gives from the track's passes and ``later`` (see extend_tail),
-    which holds only when every later pass starts after the track has ended; otherwise this returns None.
+    Only the tail's last visit is read and rebuilt, so the cost follows the new passes, not the track: the
+    grown visits and arrivals equal the end of what ``stitch`` gives from the track's passes and ``later``
+    (from the old last visit on), and the tracks after it equal stitch's. That holds only when every later
+    pass starts after the track has ended; otherwise (a late arrival, a new publication of a known pass)
+    this returns None and the caller re-stitches in full. A tail read back from storage has no event ids
+    (the store keeps counts); its grown last visit then names only the later passes' ids.
     """
     _check_limits(new_track_gap_s, max_speed_mps, min_travel_s)
     passes = _distinct_passes_by_person(later)
@@ -85,37 +88,6 @@ def grow_tail(
         plausible=tail.plausible and all(arrival.plausible for arrival in arrivals),
         first_seq=tail.visit_count - 1, visits=tuple(visits), arrivals=arrivals)
     return grown, following
-
-
-def extend_tail(
-    entry_id: str,
-    tail: Sequence[Visit],
-    later: Iterable[SightingEvent],
-    positions: Mapping[str, tuple[float, float]],
-    new_track_gap_s: float,
-    max_speed_mps: float,
-    *,
-    min_travel_s: float = MIN_TRAVEL_S,
-) -> list[Track] | None:
-    """The tracks that replace a person's last track (given by its visits) once ``later`` passes join it.
-
-    The result equals what ``stitch`` gives from that track's passes and ``later`` together, so the
-    caller need not read the track's passes back. That holds only when every later pass starts after
-    the track has ended; otherwise (a late arrival, a new publication of a known pass) this returns
-    None and the caller must re-stitch in full. A tail read back from storage has no event ids (the
-    store keeps counts); its visits then name only the later passes' ids. It is grow_tail with the
-    whole track put back together.
-    """
-    plan = positions if isinstance(positions, CameraPlan) else CameraPlan(positions)
-    # plausible is a placeholder: the whole track's transitions are computed again below.
-    state = TailState(started_at=tail[0].entered_at, ended_at=max(visit.exited_at for visit in tail), plausible=True,
-                      visit_count=len(tail), last=tail[-1])
-    result = grow_tail(entry_id, state, later, plan, new_track_gap_s, max_speed_mps, min_travel_s=min_travel_s)
-    if result is None:
-        return None
-    grown, following = result
-    visits = [*tail[:-1], *(grown.visits if grown is not None else tail[-1:])]
-    return [_track_of(entry_id, visits, plan, max_speed_mps, min_travel_s), *following]
 
 
 def _check_limits(new_track_gap_s: float, max_speed_mps: float, min_travel_s: float) -> None:

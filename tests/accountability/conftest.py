@@ -24,7 +24,7 @@ from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import AnalysisConfig, Config, load_config
 from facetrail.demo.photos import PhotoError, fetch_photo
-from facetrail.enrolment import EnrolmentRequest, enrol
+from facetrail.accountability.enrolment import EnrolmentRequest, enrol
 from facetrail.ingest.frames import Frame
 from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from facetrail.bus.channels import ALERTS_TOPIC, DEAD_LETTER_TOPIC, SIGHTINGS_TOPIC
 from facetrail.cli.main import cli
 from facetrail.config import RetentionConfig
-from facetrail.retention import sweep
+from facetrail.accountability.retention import sweep
 from facetrail.storage.models import EmbeddingRow, SightingRow, TrackRow, VisitRow
 
 from .conftest import walk

@@ -12,7 +12,7 @@ from facetrail.analytics.face_models import FaceModels
 
 from facetrail.audit.log import AuditLog
 from facetrail.events import Box, SightingEvent
-from facetrail.review import ReviewDesk, ReviewError
+from facetrail.accountability.review import ReviewDesk, ReviewError
 from facetrail.storage.database import Database
 from facetrail.storage.models import ReviewRow
 from facetrail.storage.sighting_store import SightingStore

@@ -11,7 +11,7 @@ from facetrail.analytics.pipeline import CameraAnalyser
 from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import AnalysisConfig
-from facetrail.enrolment import EnrolmentRequest, enrol, photos_in
+from facetrail.accountability.enrolment import EnrolmentRequest, enrol, photos_in
 from facetrail.events import SightingEvent
 from facetrail.publisher import SightingPublisher
 from facetrail.reprocess import reprocess_file

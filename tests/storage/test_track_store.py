@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from facetrail.events import Box, SightingEvent
 from facetrail.storage.track_store import TrackStore
+from facetrail.tracks import TrackRecord
 from facetrail.trajectory.stitch import grow_tail, stitch
 
 from tests.storage.conftest import NOW
@@ -40,3 +41,19 @@ def test_growing_a_tail_stores_what_a_full_rewrite_would(entry_db):
     full = _tracks(entry_id, ("cam-a", 0), ("cam-b", 60), ("cam-b", 100), ("cam-c", 160), ("cam-a", 2000))
     store.swap({t.track_id for t in stored}, full)
     assert stored == store.search(entry_ids=[entry_id]) and len(stored) == 2
+
+
+def test_a_stored_track_reads_back_as_the_record_of_the_track_that_was_stored(entry_db):
+    db, entry_id = entry_db
+    tracks = _tracks(entry_id, ("cam-a", 0), ("cam-b", 5), ("cam-c", 2000))  # cam-a to cam-b too fast: implausible
+    TrackStore(db).swap(set(), tracks)
+    assert TrackStore(db).search(entry_ids=[entry_id]) == [TrackRecord.of(t) for t in tracks]
+    assert not TrackStore(db).get(tracks[0].track_id).visits[1].plausible_arrival
+
+
+def test_visits_at_a_camera_read_back_as_the_visits_of_the_stored_records(entry_db):
+    db, entry_id = entry_db
+    [track] = _tracks(entry_id, ("cam-a", 0), ("cam-b", 60))
+    TrackStore(db).swap(set(), [track])
+    visits = TrackStore(db).visits_at("cam-b", NOW, NOW + timedelta(seconds=100))
+    assert visits == [(entry_id, TrackRecord.of(track).visits[1])]

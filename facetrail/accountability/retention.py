@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from facetrail.audit.log import AuditLog
 from facetrail.bus.base import ErasableBus, EventBus
 from facetrail.config import Config
-from facetrail.erasure import delete_evidence_before, delete_sightings_before, delete_tracks_before, erase_entry
+from facetrail.accountability.erasure import delete_evidence_before, delete_sightings_before, delete_tracks_before, erase_entry
 from facetrail.storage.database import Database
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.sighting_store import SightingStore

@@ -19,7 +19,7 @@ import numpy as np
 
 from facetrail.analytics.detector import Detection, FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
-from facetrail.analytics.quality import face_quality, frontal_score, sharpness_score
+from facetrail.analytics.quality import eye_brightness, face_quality, frontal_score, sharpness_score
 from facetrail.analytics.tracker import iou
 
 # Very large photos are shrunk first: detail beyond this adds time, not accuracy.
@@ -30,6 +30,8 @@ DEFAULT_MIN_QUALITY = 0.4
 # make a template (on lfw-dev's photos sharpness is above 0.52 for 99% of faces, frontalness above 0.35 for most).
 MIN_SHARPNESS = 0.3
 MIN_FRONTAL = 0.35
+# Eye regions darker than this share of the cheeks' brightness are hidden (dark glasses): quality.eye_brightness
+MIN_EYE_BRIGHTNESS = 0.30
 
 
 class EnrolmentError(Exception):
@@ -157,7 +159,8 @@ def enrolment_face(
 
 def face_problems(image: np.ndarray, face: Detection, min_face_px: int = 60,
                   min_quality: float = DEFAULT_MIN_QUALITY) -> list[str]:
-    """Why a face would make a poor template (too small, blurred, turned away, poor overall); empty when it is fine."""
+    """Why a face would make a poor template (too small, blurred, turned away, eyes hidden, poor overall); empty when
+    it is fine."""
     problems = []
     if face.w < min_face_px:
         problems.append(f"the face is too small ({face.w} px wide, at least {min_face_px} px needed)")
@@ -168,6 +171,10 @@ def face_problems(image: np.ndarray, face: Detection, min_face_px: int = 60,
     if frontal is not None and frontal < MIN_FRONTAL:
         problems.append(f"the face is too poor to enrol: turned away (frontalness {frontal:.2f}, at least {MIN_FRONTAL} "
                         "needed)")
+    eyes = eye_brightness(image, face)
+    if eyes is not None and eyes < MIN_EYE_BRIGHTNESS:
+        problems.append(f"the face is too poor to enrol: eyes not visible (dark glasses? the eyes are {eyes:.2f} as "
+                        f"bright as the cheeks, at least {MIN_EYE_BRIGHTNESS} needed)")
     quality = face_quality(image, face)
     if quality < min_quality:
         problems.append(f"the face is too poor to enrol (quality {quality:.2f}, at least {min_quality:.2f} needed: "

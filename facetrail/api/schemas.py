@@ -219,7 +219,7 @@ class FaceBox(_Out):
 class FoundFace(_Out):
     index: int
     box: FaceBox = Field(description="in pixels of the uploaded photo")
-    problems: list[str] = Field(description="why it would make a poor template (too small, blurred, turned away); "
+    problems: list[str] = Field(description="why it would make a poor template (too small, blurred, turned away, eyes not visible); "
                                             "empty when it can be enrolled")
     main: bool = Field(description="the face `facetrail watchlist import` would enrol without --face")
 

@@ -4,6 +4,8 @@ import pytest
 
 from facetrail.analytics.enrolment import EnrolmentError, embed_enrolment_photo, load_image
 
+from .occlusion import with_dark_glasses
+
 DEEPFACE_WEBP = "/work/shared/faces/deepface/tests/unit/dataset/img47.jpg"
 
 
@@ -46,6 +48,12 @@ def test_a_blurred_face_is_refused_as_too_poor(obama, hog_detector, embedder):
     blurred = cv2.GaussianBlur(obama, (0, 0), 25)
     with pytest.raises(EnrolmentError, match="too poor|no face"):
         embed_enrolment_photo(blurred, hog_detector, embedder, min_quality=0.8)
+
+
+def test_a_face_behind_dark_glasses_is_refused_as_eyes_not_visible(obama, hog_detector, embedder):
+    hidden = with_dark_glasses(obama, hog_detector.detect(obama)[0])
+    with pytest.raises(EnrolmentError, match="eyes not visible"):
+        embed_enrolment_photo(hidden, hog_detector, embedder)
 
 
 def test_load_image_refuses_a_file_that_is_not_an_image(tmp_path):

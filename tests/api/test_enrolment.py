@@ -49,6 +49,18 @@ def test_a_group_photo_shows_each_face_with_its_verdict_and_none_chosen_for_the_
     assert [f["main"] for f in uploaded["faces"]] == [False, False]  # as the CLI refuses it without --face
 
 
+def test_a_face_behind_dark_glasses_is_shown_with_the_verdict_eyes_not_visible(client, as_role):
+    from analytics.occlusion import with_dark_glasses
+
+    obama = photo("obama.jpg")
+    models = client.app.state.ctx.face_models
+    hidden = with_dark_glasses(obama, models.detector.detect(obama)[0])
+    response = _upload(client, as_role["enroller"], jpeg_bytes(hidden))
+    assert response.status_code == 201, response.text
+    [face] = response.json()["faces"]
+    assert any("eyes not visible" in problem for problem in face["problems"]), face["problems"]
+
+
 def test_the_picked_face_is_enrolled_and_only_a_crop_around_it_is_stored(client, world, as_role, group_jpeg):
     uploaded = _upload(client, as_role["enroller"], group_jpeg).json()
     response = client.post("/api/v1/people", headers=as_role["enroller"], json={

@@ -44,7 +44,7 @@ def test_the_threshold_is_the_largest_seen_distance_within_the_target():
 
 @pytest.fixture
 def lfw_site(shared_dir, tmp_path):
-    """20 lfw-dev people enrolled from two photos each, on the strong models from ../shared, and a cohort of 60
+    """20 lfw-dev people (19 whose photos show their eyes) enrolled from two photos each, on the strong models from ../shared, and a cohort of 60
     other people (plus the enrolled ones' later photos)."""
     from tests.analytics.lfw import identities
 
@@ -69,7 +69,9 @@ def lfw_site(shared_dir, tmp_path):
                       f"objects: {{kind: local, path: {tmp_path}/objects}}\nmodels: {{dir: '{shared_dir / 'models'}'}}\n")
     enrolled = CliRunner().invoke(cli, ["watchlist", "import", str(tmp_path / "people"), "-c", str(config),
                                         "--legal-basis", "test", "--image-source", "lfw-dev", "--face", "largest"])
-    assert enrolled.exit_code == 0, enrolled.output
+    # lfw-dev is real news photos: Kevin_Costner_0002 shows him in dark glasses, which enrolment rightly refuses
+    refused = [line for line in enrolled.output.splitlines() if line.startswith("not enrolled")]
+    assert len(refused) <= 1 and all("eyes not visible" in line for line in refused), enrolled.output
     return config, tmp_path / "cohort"
 
 

@@ -52,6 +52,7 @@ def frontal_score(detection: Detection) -> float | None:
 # A 128 px chip aligned on the five landmarks as retail-0095's are (alignment.py): the eyes' patches and, below
 # them, a patch of cheeks and nose to compare their brightness with.
 _CHIP_SIDE = 128
+_REFERENCE = retail_0095_reference(_CHIP_SIDE)
 _EYE_HALF_W, _EYE_HALF_H = 14, 8
 _SKIN = (slice(70, 100), slice(40, 88))
 
@@ -63,14 +64,13 @@ def eye_brightness(image_bgr: np.ndarray, detection: Detection) -> float | None:
     and eyes in a cap's shadow or with dark make-up stayed above 0.31. A detector without landmarks
     (HOG) has them estimated by dlib's shape model, as the embedders do."""
     pixels = Pixels.of_bgr(image_bgr)
-    reference = retail_0095_reference(_CHIP_SIDE)
     try:
-        chip = aligned_chip(pixels, five_landmarks(pixels, detection), reference, _CHIP_SIDE)
+        chip = aligned_chip(pixels, five_landmarks(pixels, detection), _REFERENCE, _CHIP_SIDE)
     except ValueError:  # landmarks all at one point: nothing to align
         return None
     grey = cv2.cvtColor(chip, cv2.COLOR_BGR2GRAY).astype(np.float32)
     eyes = [grey[int(y) - _EYE_HALF_H:int(y) + _EYE_HALF_H, int(x) - _EYE_HALF_W:int(x) + _EYE_HALF_W]
-            for x, y in reference[:2]]
+            for x, y in _REFERENCE[:2]]
     return float(np.mean([eye.mean() for eye in eyes]) / max(1.0, float(grey[_SKIN].mean())))
 
 

@@ -162,7 +162,7 @@ def _kafka_client_note() -> str:
     from kafka.record import util
 
     crc = ("kafka-python computes CRC-32C in pure Python here (the `crc32c` package is not installed, and is LGPL): "
-           "the bus's producers gzip their batches first, so the checksum covers a few times fewer bytes, and its "
+           "the bus's producers compress their batches (zstd) first, so the checksum covers a few times fewer bytes, and its "
            "consumers leave the check to the broker (KafkaBus: check_crcs)" if util.crc32c_c is None
            else "kafka-python uses the `crc32c` package for its checksums")
     return ("kafka-python is pure Python: each message costs tens of microseconds to consume and more to produce "

@@ -11,7 +11,7 @@ import pytest
 from facetrail.bus.kafka_bus import DEFAULT_TOPICS, BusBufferFull, BusNotDelivered, KafkaBus, ensure_topics
 from facetrail.bus.select import open_bus
 from facetrail.config import KafkaBusConfig
-from services_fixtures import run_services
+from services_fixtures import ENV_FILE, run_services
 
 services = pytest.mark.services
 
@@ -78,6 +78,34 @@ def test_publish_many_delivers_its_messages_in_order_after_one_flush(kafka_servi
     records = poll_until(consumer, 50)
     consumer.close()
     assert [int(r.value) for r in records] == list(range(50))
+
+
+@services
+def test_a_publisher_waiting_for_room_in_a_small_buffer_goes_on_as_the_broker_acknowledges(kafka_service):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    small = KafkaBus(KafkaBusConfig(kind="kafka", bootstrap_servers=kafka_service.kafka_bootstrap,
+                                    client_id="facetrail-test", buffer_max_messages=3), max_block_s=60)
+    try:
+        small.publish_many(topic, [("entry-1", str(n).encode()) for n in range(300)])  # a lost wake-up: BusBufferFull
+        small.flush()
+    finally:
+        small.close()
+    consumer = small.consumer(topic, "small-buffer")
+    records = poll_until(consumer, 300)
+    consumer.close()
+    assert [int(r.value) for r in records] == list(range(300))
+
+
+@services
+def test_batches_reach_the_broker_zstd_compressed(kafka_service, bus):
+    topic = fresh_topic(kafka_service.kafka_bootstrap)
+    bus.publish_many(topic, [("entry-1", b'{"n": %d}' % n) for n in range(20)])
+    bus.flush()
+    segment = ENV_FILE.parent / "kafka-data" / f"{topic}-0" / "00000000000000000000.log"
+    # A v2 record batch: base offset (8), length (4), leader epoch (4), magic (1), CRC (4), attributes (2).
+    header = segment.read_bytes()[:23]
+    assert header[16] == 2
+    assert int.from_bytes(header[21:23], "big") & 0x07 == 4  # the codec bits: 4 is zstd
 
 
 @services

@@ -210,10 +210,8 @@ def run(section: Section, quick: bool) -> None:
 def _kafka_client_note() -> str:
     from kafka.record import util
 
-    crc = ("kafka-python computes CRC-32C in pure Python here (the `crc32c` package is not installed, and is LGPL): "
-           "the bus's producers compress their batches (zstd) first, so the checksum covers a few times fewer bytes, and its "
-           "consumers leave the check to the broker (KafkaBus: check_crcs)" if util.crc32c_c is None
-           else "kafka-python uses the `crc32c` package for its checksums")
+    crc = ("kafka-python computes CRC-32C in pure Python here: the `crc32c` package, a dependency, is missing"
+           if util.crc32c_c is None else "its checksums (CRC-32C) and the bus's zstd compression run in C")
     return ("kafka-python is pure Python: each message costs tens of microseconds to consume and more to produce "
             "(partitioning, record batches, one acknowledgement callback each), and the alert flush waits for the "
             f"sender thread, which shares the GIL with the service; {crc}.")

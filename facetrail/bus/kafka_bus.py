@@ -77,12 +77,12 @@ _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within 
 # The broker will never take these messages however often they are sent.
 _PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
 
-# kafka-python computes CRC-32C in pure Python over every record batch it writes, byte by byte, so
-# its cost follows the bytes on the wire. Compression (in C) shrinks our JSON about six times before
-# that checksum, and large batches spread the per-request work over more messages: together they
-# cut the sender's time per message by about three (bench: 10k alerts 1.2 s -> 0.35 s). zstd rather
-# than gzip: as small, and kafka-python runs gzip at level 9, whose compression alone cost 15 us a
-# message; zstd needs a tenth of that, and the producer's CPU a message fell from 85 to 55 us.
+# kafka-python's own work per message is pure Python; what it spends per byte (compression, the
+# CRC-32C of every record batch) runs in C: zstd, and the `crc32c` package, a dependency for this
+# reason (without it kafka-python computes the checksum byte by byte in Python: 10 us a message).
+# Compression shrinks our JSON about six times, and large batches spread the per-request work over
+# more messages. zstd rather than gzip: as small, and kafka-python runs gzip at level 9, whose
+# compression alone cost 15 us a message; zstd needs a tenth of that.
 _COMPRESSION = "zstd"
 _BATCH_BYTES = 256 * 1024
 _LINGER_MS = 5  # alerts still leave within a few milliseconds of their batch
@@ -247,14 +247,15 @@ class KafkaBusConsumer:
                 bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
                 reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
                 session_timeout_ms=10_000,
-                heartbeat_interval_ms=3_000,
+                # A rebalance stops every member until all have rejoined, and a member still consuming
+                # hears of it only at its next heartbeat: at 3 s the bench saw one trajectory process wait
+                # 1.9 s for its partner (as the camera workers' group does, bus/assignment.py).
+                heartbeat_interval_ms=1_000,
                 request_timeout_ms=_CONSUMER_REQUEST_TIMEOUT_MS,
-                # The broker validates every batch's CRC when it is produced and TCP checksums the
-                # fetch, so checking it again here only guards against the broker's own disk going
-                # bad, at the cost of a pure-Python CRC-32C over every byte fetched (14 % of the
-                # trajectory service's time in a cProfile run); a corrupted value would still fail
-                # the event schema and go to the dead-letter topic rather than into a track.
-                check_crcs=False,
+                # Every fetched batch's CRC-32C is checked (kafka-python's default), which guards
+                # against a broker's disk gone bad; with the `crc32c` package it costs next to
+                # nothing (in pure Python it was 14 % of the trajectory service's time).
+                check_crcs=True,
             )
             # Join the group only once this member knows the topic's partitions: one that joins
             # first is assigned nothing and rejoins only after a metadata refresh.

@@ -108,6 +108,12 @@ def test_batches_reach_the_broker_zstd_compressed(kafka_service, bus):
     assert int.from_bytes(header[21:23], "big") & 0x07 == 4  # the codec bits: 4 is zstd
 
 
+def test_kafka_python_computes_its_batch_checksums_in_c_not_pure_python():
+    from kafka.record import util
+
+    assert util.crc32c_c is not None, "the crc32c package (a dependency) is missing: every batch's CRC runs in Python"
+
+
 @services
 def test_a_consumer_that_did_not_commit_gets_the_same_messages_again_after_reopening(kafka_service, bus):
     topic = fresh_topic(kafka_service.kafka_bootstrap)

@@ -33,6 +33,15 @@ def poll_until(consumer, count: int, timeout_s: float = 30.0) -> list:
     return records
 
 
+def read_back(bus: KafkaBus, topic: str, group: str, count: int) -> list:
+    """What a new member of `group` consumes from `topic` (until `count` records or 30 s)."""
+    consumer = bus.consumer(topic, group)
+    try:
+        return poll_until(consumer, count)
+    finally:
+        consumer.close()
+
+
 @pytest.fixture
 def bus(kafka_service):
     kafka_bus = bus_for(kafka_service.kafka_bootstrap)
@@ -45,9 +54,7 @@ def test_a_published_message_comes_back_to_a_consumer_with_its_key_and_value(kaf
     topic = fresh_topic(kafka_service.kafka_bootstrap)
     bus.publish(topic, "entry-1", b'{"n": 1}')
     bus.flush()
-    consumer = bus.consumer(topic, "round-trip")
-    records = poll_until(consumer, 1)
-    consumer.close()
+    records = read_back(bus, topic, "round-trip", 1)
     assert [(r.topic, r.key, r.value, r.offset) for r in records] == [(topic, "entry-1", b'{"n": 1}', 0)]
 
 
@@ -57,9 +64,7 @@ def test_messages_of_one_key_stay_on_one_partition_in_publish_order(kafka_servic
     for n in range(60):
         bus.publish(topic, f"entry-{n % 5}", str(n).encode())
     bus.flush()
-    consumer = bus.consumer(topic, "ordering")
-    records = poll_until(consumer, 60)
-    consumer.close()
+    records = read_back(bus, topic, "ordering", 60)
     assert len(records) == 60
     for key in {r.key for r in records}:
         mine = [r for r in records if r.key == key]
@@ -74,9 +79,7 @@ def test_publish_many_delivers_its_messages_in_order_after_one_flush(kafka_servi
     bus.publish(topic, "entry-1", b"0")
     bus.publish_many(topic, [("entry-1", str(n).encode()) for n in range(1, 50)])
     bus.flush()
-    consumer = bus.consumer(topic, "many")
-    records = poll_until(consumer, 50)
-    consumer.close()
+    records = read_back(bus, topic, "many", 50)
     assert [int(r.value) for r in records] == list(range(50))
 
 
@@ -90,9 +93,7 @@ def test_a_publisher_waiting_for_room_in_a_small_buffer_goes_on_as_the_broker_ac
         small.flush()
     finally:
         small.close()
-    consumer = small.consumer(topic, "small-buffer")
-    records = poll_until(consumer, 300)
-    consumer.close()
+    records = read_back(small, topic, "small-buffer", 300)
     assert [int(r.value) for r in records] == list(range(300))
 
 

@@ -85,7 +85,7 @@ class CpuMeter:
         pid_file = SERVICE_ENV.parent / "kafka.pid"
         kafka = pid_file.read_text().strip() if pid_file.is_file() else ""
         postgres = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _comm(p) == "postgres"]
-        return {"Kafka": self._ticks(kafka) if kafka else 0.0, "PostgreSQL": sum(self._ticks(pid) for pid in postgres)}
+        return {"Kafka": self._ticks(kafka), "PostgreSQL": sum(self._ticks(pid) for pid in postgres)}
 
     def start(self) -> None:
         self._start, self._t0 = self._now(), time.monotonic()
@@ -410,12 +410,12 @@ def _scale_out(section: Section, env: dict[str, str], db: Database, bus, people:
         for _ in range(runs):
             results.append(_group_rate(env, db, bus, people, events, members))
             print(f"[bench]     {members} process(es): {results[-1].rate:,.0f} sightings/s; {results[-1].detail}", flush=True)
-        rate = min(run.rate for run in results)
+        slowest = min(results, key=lambda run: run.rate)
+        rate = slowest.rate
         plural = "es" if members > 1 else ""
         for number, run in enumerate(results, 1):
             section.note(f"Scale-out, {members} process{plural}" + (f", run {number} of {runs}" if runs > 1 else "")
                          + f": {run.rate:,.0f} sightings/s; {run.detail}.")
-        slowest = min(results, key=lambda run: run.rate)
         section.note(_cpu_note(f"{members} process{plural}" + (", the slowest run" if runs > 1 else ""), slowest.cpu_s,
                                len(events), slowest.seconds, cores))
         held = f", lowest of {runs} consecutive runs" if runs > 1 else ""

@@ -1,13 +1,17 @@
-"""Kafka adapter of the event bus, for deployments (kafka-python).
+"""Kafka adapter of the event bus, for deployments.
+
+Messages travel through librdkafka (the ``confluent-kafka`` client): its producer and consumers do the
+per-message work in C, about a twentieth of the CPU kafka-python's pure-Python ones spent (the trajectory
+benchmark, Kafka -> PostgreSQL, measured 55 us a message produced and 12 us consumed with kafka-python;
+see BENCHMARKS.md). Topic administration stays on kafka-python's admin client (``ensure_topics``).
 
 Delivery while the broker is away
 ---------------------------------
-``publish`` never touches the network. It appends the message to an in-process
-queue bounded at ``buffer_max_messages`` (KafkaBusConfig) and returns; one
-sender thread hands queued messages to the Kafka producer in publish order and
-puts back at the front, in their original order, any message the broker did not
-acknowledge, retrying until it does. So an outage of the broker costs no event
-as long as this process lives, and nothing blocks for longer than stated:
+``publish`` never touches the network. It appends the message to the producer's
+queue, bounded at ``buffer_max_messages`` (KafkaBusConfig), and returns; the
+producer retries every message until the broker acknowledges it (no delivery
+timeout), so an outage of the broker costs no event as long as this process
+lives, and nothing blocks for longer than stated:
 
 * ``publish`` waits at most ``max_block_s`` for room when the queue is full and
   then raises ``BusBufferFull`` (the caller decides; nothing is dropped silently);
@@ -18,19 +22,18 @@ as long as this process lives, and nothing blocks for longer than stated:
 
 The bound on what an outage can cost is therefore this process's queue: if the
 process itself dies while the broker is away, at most ``buffer_max_messages``
-undelivered messages are lost. Producers use ``acks='all'`` and, on purpose, no
-idempotence (kafka-python supports it since 2.2, but after an expired batch its
-idempotent producer may stall until it can bump its epoch; see
-``_connected_producer``). What holds: once acknowledged, a message is durable on
-every in-sync replica; one request in flight per connection keeps each
-partition in publish order while the broker answers; a retry after a lost
-acknowledgement, or this class re-sending a failed batch, may write a message
-twice or, rarely, put a re-sent message after later ones (at-least-once). Every
-consumer upserts by the event's deterministic id, so neither changes the result.
+undelivered messages are lost. Producers use ``acks=all`` and idempotence: once
+acknowledged, a message is durable on every in-sync replica; retries neither
+duplicate a message nor reorder a partition (the broker drops a batch it has
+already written, by the producer's id and sequence numbers). A message the
+broker refuses for good (too large, topic not allowed) is reported by the next
+``flush`` or ``close``.
 
-Messages are keyed (sightings by ``entry_id``), so one person's events share a
-partition and keep their order. Consumers never auto-commit: ``commit`` is
-called by the caller after its durable write (at-least-once delivery).
+Messages are keyed (sightings by ``entry_id``) and partitioned as Kafka's Java
+client does (murmur2), so one person's events share a partition and keep their
+order, whichever client wrote them. Consumers never auto-commit: ``commit`` is
+called by the caller after its durable write (at-least-once delivery; every
+consumer upserts by the event's deterministic id, so a redelivery changes nothing).
 """
 
 from __future__ import annotations
@@ -38,23 +41,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+import confluent_kafka
+from confluent_kafka import KafkaException, Message, TopicPartition
+from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.partitioner.default import DefaultPartitioner, murmur2
-from kafka.errors import (
-    Cancelled,
-    CommitFailedError,
-    InvalidTopicError,
-    KafkaError,
-    MessageSizeTooLargeError,
-    TopicAlreadyExistsError,
-    TopicAuthorizationFailedError,
-)
+from kafka.errors import Cancelled, KafkaError, TopicAlreadyExistsError
 
 from facetrail.bus.base import BusError, Record
 from facetrail.bus.channels import TOPICS
@@ -65,28 +59,48 @@ log = logging.getLogger(__name__)
 # Partitions per topic, as each channel declares them (bus/channels.py).
 DEFAULT_TOPICS: dict[str, int] = {topic.name: topic.partitions for topic in TOPICS}
 
-# How long one attempt may wait on the network; every loop retries after it.
-_CONNECT_TIMEOUT_MS = 2_000
-_SEND_BLOCK_MS = 1_000
-_DELIVERY_TIMEOUT_MS = 30_000
-_REQUEST_TIMEOUT_MS = 10_000
 _RETRY_PAUSE_S = 0.5
-_CONSUMER_REQUEST_TIMEOUT_MS = 15_000  # bounds the metadata wait before joining (default 305 s)
+_CONNECT_TIMEOUT_S = 2.0  # one look for a topic's partitions before joining; polls retry after it
+_JOIN_WAIT_S = 15.0  # the longest a first poll waits for the group to hand this member its partitions
+_FIRST_FETCH_S = 1.0  # and then at least this long for their first records
 _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within ~2 s
 
-# The broker will never take these messages however often they are sent.
-_PERMANENT = (MessageSizeTooLargeError, InvalidTopicError, TopicAuthorizationFailedError)
-
-# kafka-python's own work per message is pure Python; what it spends per byte (compression, the
-# CRC-32C of every record batch) runs in C: zstd, and the `crc32c` package, a dependency for this
-# reason (without it kafka-python computes the checksum byte by byte in Python: 10 us a message).
-# Compression shrinks our JSON about six times, and large batches spread the per-request work over
-# more messages. zstd rather than gzip: as small, and kafka-python runs gzip at level 9, whose
-# compression alone cost 15 us a message; zstd needs a tenth of that.
-_COMPRESSION = "zstd"
-_BATCH_BYTES = 256 * 1024
-_LINGER_MS = 5  # alerts still leave within a few milliseconds of their batch
-_HAND_OVER_CHUNK = 256  # messages moved from the bus's queue to the producer per lock round
+# Compression shrinks our JSON about six times; zstd as small as gzip for a tenth of its CPU.
+# The producer collects a partition's messages for up to 5 ms, so alerts still leave within a few
+# milliseconds while a busy service sends few, large requests.
+_PRODUCER_SETTINGS = {
+    "acks": "all",
+    "enable.idempotence": True,
+    "message.timeout.ms": 0,  # no delivery timeout: retried until acknowledged, bounded by the queue
+    "compression.type": "zstd",
+    "linger.ms": 5,
+    "partitioner": "murmur2_random",  # Kafka's Java default (and kafka-python's): a key's partition is the same
+    "reconnect.backoff.max.ms": _RECONNECT_BACKOFF_MAX_MS,
+    "delivery.report.only.error": True,  # acknowledgements need no Python call each; refusals do
+}
+_CONSUMER_SETTINGS = {
+    "enable.auto.commit": False,  # commit() after the caller's durable write, never before
+    "enable.auto.offset.store": False,
+    "auto.offset.reset": "earliest",
+    "session.timeout.ms": 10_000,
+    # A rebalance stops every member until all have rejoined, and a member still consuming hears of it
+    # only at its next heartbeat (as the camera workers' group does, bus/assignment.py).
+    "heartbeat.interval.ms": 1_000,
+    "reconnect.backoff.max.ms": _RECONNECT_BACKOFF_MAX_MS,
+    # Every fetched batch's CRC-32C is checked, which guards against a broker's disk gone bad.
+    "check.crcs": True,
+    "queued.max.messages.kbytes": 16_384,  # read-ahead per partition: 16 MiB, not librdkafka's 64
+    "fetch.wait.max.ms": 100,
+}
+# The group's commit was refused because the group rebalanced since the poll.
+_REBALANCED = {confluent_kafka.KafkaError.REBALANCE_IN_PROGRESS, confluent_kafka.KafkaError.ILLEGAL_GENERATION,
+               confluent_kafka.KafkaError.UNKNOWN_MEMBER_ID, confluent_kafka.KafkaError._ASSIGNMENT_LOST}
+# What close() took back from the producer unsent: already reported by its flush.
+_PURGED = {confluent_kafka.KafkaError._PURGE_QUEUE, confluent_kafka.KafkaError._PURGE_INFLIGHT}
+# librdkafka's own log lines would repeat every reconnect of an outage; its errors reach us through
+# error_cb, which says each kind once (_Errors). Only critical lines pass.
+_LIBRDKAFKA_LOG_LEVEL = 2
+_LIBRDKAFKA_LOG = logging.getLogger("facetrail.bus.librdkafka")
 
 
 class _OwnStopFilter(logging.Filter):
@@ -112,14 +126,6 @@ class BusBufferFull(BusError):
 
 class BusNotDelivered(BusError):
     pass
-
-
-@dataclass(frozen=True)
-class _Message:
-    seq: int
-    topic: str
-    key: str
-    value: bytes
 
 
 @contextmanager
@@ -194,33 +200,28 @@ def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], deadline: floa
         time.sleep(0.1)
 
 
-class _CachedKeyPartitioner(DefaultPartitioner):
-    """kafka-python's default partitioner (Java-compatible murmur2), remembering each key's hash.
+class _Errors:
+    """What librdkafka reported last, said once per kind of error until things work again."""
 
-    Keys are entry ids and camera ids, a few thousand at most, and murmur2 is pure Python (~6 us a
-    message); the partition chosen for a key is exactly the default's.
-    """
+    def __init__(self, what: str):
+        self._what = what
+        self._said: set[str] = set()
+        self.last = ""
 
-    _MAX_KEYS = 100_000
+    def note(self, error: confluent_kafka.KafkaError) -> None:
+        self.last = f"{error.name()}: {error.str()}"
+        if error.name() not in self._said:
+            self._said.add(error.name())
+            log.warning("Kafka at %s: %s; %s", self._what, self.last, "retrying")
 
-    def __init__(self) -> None:
-        self._hashes: dict[bytes, int] = {}
+    def clear(self) -> None:
+        self._said.clear()
+        self.last = ""
 
-    def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
-        if serialized_key is None:
-            return super().partition(topic, key, serialized_key, value, serialized_value, cluster)
-        if topic not in cluster.topics():
-            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        all_partitions = sorted(cluster.partitions_for_topic(topic))
-        return all_partitions[self._hash(serialized_key) % len(all_partitions)]
 
-    def _hash(self, serialized_key: bytes) -> int:
-        known = self._hashes.get(serialized_key)
-        if known is None:
-            if len(self._hashes) >= self._MAX_KEYS:
-                self._hashes.clear()  # unbounded key sets (not ours) only lose the cache
-            known = self._hashes[serialized_key] = murmur2(serialized_key) & 0x7FFFFFFF
-        return known
+def _client_settings(config: KafkaBusConfig, errors: _Errors) -> dict[str, object]:
+    return {"bootstrap.servers": config.bootstrap_servers, "client.id": config.client_id,
+            "error_cb": errors.note, "logger": _LIBRDKAFKA_LOG, "log_level": _LIBRDKAFKA_LOG_LEVEL}
 
 
 class KafkaBusConsumer:
@@ -231,114 +232,132 @@ class KafkaBusConsumer:
         self._name = topic
         self._topic = config.topic(topic)
         self._group = config.group(group)
-        self._consumer: KafkaConsumer | None = None
-        self._warned = False
+        self._errors = _Errors(f"{config.bootstrap_servers} (group {self._group})")
+        self._consumer: confluent_kafka.Consumer | None = None
+        self._subscribed = False
+        self._joined = False
+        self._owned: frozenset[int] = frozenset()
+        """Partitions assigned, as the group's callbacks told the polling thread: another thread may read it
+        (asking librdkafka there could wait on a rebalance callback that needs this thread's interpreter lock)."""
+        self._next: dict[int, int] = {}
+        """Partition -> the offset after the last record polled from it: what commit() commits."""
 
-    def _connected(self) -> KafkaConsumer | None:
-        if self._consumer is not None:
-            return self._consumer
-        try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=self._config.bootstrap_servers,
-                client_id=self._config.client_id,
-                group_id=self._group,
-                enable_auto_commit=False,  # commit() after the caller's durable write, never before
-                auto_offset_reset="earliest",
-                bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
-                reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
-                session_timeout_ms=10_000,
-                # A rebalance stops every member until all have rejoined, and a member still consuming
-                # hears of it only at its next heartbeat: at 3 s the bench saw one trajectory process wait
-                # 1.9 s for its partner (as the camera workers' group does, bus/assignment.py).
-                heartbeat_interval_ms=1_000,
-                request_timeout_ms=_CONSUMER_REQUEST_TIMEOUT_MS,
-                # Every fetched batch's CRC-32C is checked (kafka-python's default), which guards
-                # against a broker's disk gone bad; with the `crc32c` package it costs next to
-                # nothing (in pure Python it was 14 % of the trajectory service's time).
-                check_crcs=True,
-            )
-            # Join the group only once this member knows the topic's partitions: one that joins
-            # first is assigned nothing and rejoins only after a metadata refresh.
-            if not consumer.partitions_for_topic(self._topic):
-                consumer.close(autocommit=False)
-                raise KafkaError(f"no partitions known yet for topic {self._topic}")
-            consumer.subscribe([self._topic])
-        except KafkaError as exc:
-            self._note_unreachable(exc)
-            return None
-        self._consumer = consumer
-        return consumer
+    def _connected(self, timeout_s: float) -> confluent_kafka.Consumer | None:
+        if self._consumer is None:
+            self._consumer = confluent_kafka.Consumer(
+                {**_client_settings(self._config, self._errors), **_CONSUMER_SETTINGS, "group.id": self._group})
+        if not self._subscribed:
+            # Join the group only once this member knows the topic's partitions: one that joins first is
+            # assigned nothing until its next metadata refresh.
+            try:
+                known = self._consumer.list_topics(self._topic, timeout=min(timeout_s, _CONNECT_TIMEOUT_S))
+            except KafkaException as exc:
+                self._errors.note(exc.args[0])
+                return None
+            topic = known.topics.get(self._topic)
+            if topic is None or topic.error is not None or not topic.partitions:
+                return None
+            self._consumer.subscribe([self._topic], on_assign=self._assigned, on_revoke=self._forget,
+                                     on_lost=self._forget)
+            self._subscribed = True
+        return self._consumer
+
+    def _assigned(self, _consumer: confluent_kafka.Consumer, partitions: list[TopicPartition]) -> None:
+        self._joined = True
+        self._owned = self._owned | {partition.partition for partition in partitions}
+
+    def _forget(self, _consumer: confluent_kafka.Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away are not committed by this member again: their new owner commits them."""
+        self._owned = self._owned - {partition.partition for partition in partitions}
+        for partition in partitions:
+            self._next.pop(partition.partition, None)
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[Record]:
-        consumer = self._connected()
+        """Waits up to timeout_s for the first record, then takes at most max_records of what has arrived."""
+        started = time.monotonic()
+        consumer = self._connected(timeout_s)
         if consumer is None:
+            time.sleep(max(0.0, min(timeout_s, _RETRY_PAUSE_S) - (time.monotonic() - started)))
             return []
-        try:
-            batches = consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
-        except KafkaError as exc:
-            # kafka-python raises while it cannot reach the group coordinator (a broker outage);
-            # the member keeps its place and its uncommitted records, and the next poll retries.
-            self._note_unreachable(exc)
-            time.sleep(min(timeout_s, _RETRY_PAUSE_S))
-            return []
-        self._warned = False
-        records = [
-            Record(topic=self._name, key=(msg.key or b"").decode(), value=msg.value,
-                   offset=msg.offset, partition=msg.partition)
-            for partition_records in batches.values()
-            for msg in partition_records
-        ]
+        messages = consumer.consume(max_records, 0)
+        if not messages:
+            first = self._first(consumer, started, timeout_s)
+            messages = [] if first is None else [first, *consumer.consume(max_records - 1, 0)]
+        records = []
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                self._errors.note(error)
+                continue
+            records.append(self._record(message))
+        if records:
+            self._errors.clear()
         return sorted(records, key=lambda r: (r.partition, r.offset))
 
-    def commit(self) -> None:
-        if self._consumer is None:
-            return
-        try:
-            self._consumer.commit()
-        except CommitFailedError as exc:
-            # The group rebalanced since the poll: the new owner gets these records again,
-            # which is harmless because consumers upsert by event id.
-            log.warning("commit for group %s lost to a rebalance (records will be redelivered): %s",
-                        self._group, exc)
-        except KafkaError as exc:  # the broker went away after the poll: the records come again, as above
-            self._note_unreachable(exc)
+    def _first(self, consumer: confluent_kafka.Consumer, started: float, timeout_s: float) -> Message | None:
+        """The next message within timeout_s; a member still joining its group first waits (up to _JOIN_WAIT_S)
+        for its partitions, so a caller that stops at the first quiet poll (``--drain``) does not stop before
+        it has been given anything to read."""
+        joining = not self._joined
+        deadline = started + (max(timeout_s, _JOIN_WAIT_S) if joining else timeout_s)
+        while (left := deadline - time.monotonic()) > 0:
+            message = consumer.poll(min(left, 0.1) if joining else left)  # group callbacks run in here
+            if message is not None:
+                return message
+            if joining and self._joined:  # the partitions' first records follow their offsets' look-up
+                joining, deadline = False, time.monotonic() + max(timeout_s, _FIRST_FETCH_S)
+        return None
 
-    def _note_unreachable(self, exc: KafkaError) -> None:
-        if not self._warned:
-            log.warning("Kafka at %s not reachable for group %s: %s; retrying on each poll",
-                        self._config.bootstrap_servers, self._group, exc)
-            self._warned = True
+    def _record(self, message: Message) -> Record:
+        key, partition, offset = message.key(), message.partition(), message.offset()
+        self._next[partition] = offset + 1
+        return Record(topic=self._name, key=key.decode() if key else "", value=message.value(),
+                      offset=offset, partition=partition)
+
+    def commit(self) -> None:
+        if self._consumer is None or not self._next:
+            return
+        offsets = [TopicPartition(self._topic, partition, offset) for partition, offset in self._next.items()]
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() in _REBALANCED:
+                # The new owner gets these records again, which is harmless: consumers upsert by event id.
+                log.warning("commit for group %s lost to a rebalance (records will be redelivered): %s",
+                            self._group, error.str())
+            else:  # the broker went away after the poll: the records come again, as above
+                self._errors.note(error)
+            return
+        self._next.clear()
 
     def assignment(self) -> set[int]:
         """Partitions of the topic this member currently owns."""
-        if self._consumer is None:
-            return set()
-        return {tp.partition for tp in self._consumer.assignment()}
+        return set(self._owned)
 
     def close(self) -> None:
+        """Leave the group at once (without committing), so a partner takes these partitions over."""
         if self._consumer is not None:
-            self._consumer.close(autocommit=False)
-            self._consumer = None
+            self._consumer.close()
+            self._consumer, self._subscribed, self._owned = None, False, frozenset()
+            self._next.clear()
 
 
 class KafkaBus:
-    """EventBus on Kafka: bounded in-process queue, ordered per key, retried until acknowledged."""
+    """EventBus on Kafka: a bounded queue in the producer, ordered per key, retried until acknowledged."""
 
     def __init__(self, config: KafkaBusConfig, *, max_block_s: float = 5.0, close_timeout_s: float = 10.0):
         self.config = config
         self._max_block_s = max_block_s
         self._close_timeout_s = close_timeout_s
-        self._queue: deque[_Message] = deque()
-        self._in_flight: dict[int, _Message] = {}
-        self._failed: list[_Message] = []
-        self._rejected: list[_Message] = []
-        self._seq = 0
-        self._last_error: str = ""
-        self._cond = threading.Condition()
-        self._closing = False
-        self._producer: KafkaProducer | None = None
-        self._sender = threading.Thread(target=self._send_loop, name="kafka-bus-sender", daemon=True)
-        self._sender.start()
+        self._errors = _Errors(config.bootstrap_servers)
+        self._lock = threading.Lock()
+        self._refused: list[str] = []
+        self._closed = False
+        self._producer = confluent_kafka.Producer({
+            **_client_settings(config, self._errors), **_PRODUCER_SETTINGS,
+            "queue.buffering.max.messages": config.buffer_max_messages,
+            "on_delivery": self._refusal})
 
     # ---- EventBus -------------------------------------------------------
 
@@ -346,190 +365,72 @@ class KafkaBus:
         self.publish_many(topic, [(key, value)])
 
     def publish_many(self, topic: str, messages: list[tuple[str, bytes]]) -> None:
-        """Queue the messages in order under one lock; the sender thread is woken once, not per message.
+        """Queue the messages in order; each waits for room like ``publish`` (at most ``max_block_s`` in all).
 
-        Each message waits for room like ``publish`` (at most ``max_block_s`` in all); on BusBufferFull
-        the messages queued before it stay queued.
+        On BusBufferFull the messages queued before it stay queued.
         """
-        deadline = time.monotonic() + self._max_block_s
-        with self._cond:
-            for key, value in messages:
-                self._wait_for_room_locked(deadline)
-                self._seq += 1
-                self._queue.append(_Message(self._seq, self.config.topic(topic), key, bytes(value)))
-            self._cond.notify_all()
-
-    def _wait_for_room_locked(self, deadline: float) -> None:
-        if self._closing:
+        if self._closed:
             raise BusError("publish on a closed Kafka bus")
-        while self._pending_locked() >= self.config.buffer_max_messages:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise BusBufferFull(
-                    f"Kafka bus buffer full ({self.config.buffer_max_messages} messages waiting for "
-                    f"{self.config.bootstrap_servers}); last error: {self._last_error or 'none'}")
-            self._cond.notify_all()  # the sender may not know yet of what this batch queued so far
-            self._cond.wait(left)
+        name, produce = self.config.topic(topic), self._producer.produce
+        deadline = time.monotonic() + self._max_block_s
+        for key, value in messages:
+            while True:
+                try:
+                    produce(name, value, key)
+                    break
+                except BufferError:
+                    self._wait_for_room(deadline)
+        self._producer.poll(0)  # serve what the producer reported meanwhile (refusals, errors)
+
+    def _wait_for_room(self, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise BusBufferFull(
+                f"Kafka bus buffer full ({self.config.buffer_max_messages} messages waiting for "
+                f"{self.config.bootstrap_servers}); last error: {self._errors.last or 'none'}")
+        self._producer.poll(min(left, 0.05))
 
     def flush(self, timeout_s: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            self._raise_rejected_locked()
-            while self._pending_locked():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise BusNotDelivered(
-                        f"{self._pending_locked()} message(s) not yet acknowledged by Kafka at "
-                        f"{self.config.bootstrap_servers} after {timeout_s:g}s (kept queued); "
-                        f"last error: {self._last_error or 'none'}")
-                self._cond.wait(min(left, 0.5))
-            self._raise_rejected_locked()
+        self._raise_refused()
+        left = self._producer.flush(timeout_s)
+        if left:
+            raise BusNotDelivered(
+                f"{left} message(s) not yet acknowledged by Kafka at {self.config.bootstrap_servers} after "
+                f"{timeout_s:g}s (kept queued); last error: {self._errors.last or 'none'}")
+        self._raise_refused()
+        self._errors.clear()
 
-    def _raise_rejected_locked(self) -> None:
+    def _refusal(self, error: confluent_kafka.KafkaError | None, message: Message) -> None:
+        """Called by the producer for each message the broker refused for good (only those: see settings)."""
+        if error is not None and error.code() not in _PURGED:
+            log.error("Kafka rejected a message on %s for good: %s", message.topic(), error.str())
+            with self._lock:
+                self._refused.append(f"{error.name()}: {error.str()}")
+
+    def _raise_refused(self) -> None:
         """Messages the broker refused for good are reported once, by the next flush or close."""
-        if self._rejected:
-            count, self._rejected = len(self._rejected), []
-            raise BusNotDelivered(f"Kafka refused {count} message(s) for good: {self._last_error}")
+        with self._lock:
+            refused, self._refused = self._refused, []
+        if refused:
+            raise BusNotDelivered(f"Kafka refused {len(refused)} message(s) for good: {refused[-1]}")
 
     def consumer(self, topic: str, group: str) -> KafkaBusConsumer:
         return KafkaBusConsumer(self.config, topic, group)
 
     def close(self) -> None:
-        problem: BusNotDelivered | None = None
+        if self._closed:
+            return
         try:
             self.flush(self._close_timeout_s)
         except BusNotDelivered as exc:
-            problem = exc
-        with self._cond:
-            self._closing = True
-            self._cond.notify_all()
-        self._sender.join(timeout=5.0)
-        if problem is not None:
-            raise BusNotDelivered(f"Kafka bus closed with messages lost: {problem}")
+            raise BusNotDelivered(f"Kafka bus closed with messages lost: {exc}") from None
+        finally:
+            self._closed = True
+            self._producer.purge()  # what is left is lost, as said; nothing waits for it on exit
+            self._producer.flush(0)
 
     # ---- introspection ---------------------------------------------------
 
     def pending(self) -> int:
         """Messages published here and not yet acknowledged by the broker."""
-        with self._cond:
-            return self._pending_locked()
-
-    def _pending_locked(self) -> int:
-        return len(self._queue) + len(self._in_flight) + len(self._failed)
-
-    # ---- sender thread -----------------------------------------------------
-
-    def _send_loop(self) -> None:
-        while True:
-            with self._cond:
-                self._requeue_failed_locked()
-                while not self._queue and not self._failed and not self._closing:
-                    self._cond.wait(0.5)
-                    self._requeue_failed_locked()
-                if self._closing:
-                    break
-            producer = self._connected_producer()
-            if producer is None:
-                time.sleep(_RETRY_PAUSE_S)
-                continue
-            if not self._hand_over(producer):
-                time.sleep(_RETRY_PAUSE_S)
-        if self._producer is not None:
-            self._producer.close(timeout=2)
-            self._producer = None
-
-    def _requeue_failed_locked(self) -> None:
-        """Failed messages go back to the front, oldest first, so per-key order survives a retry."""
-        if self._failed:
-            for message in sorted(self._failed, key=lambda m: m.seq, reverse=True):
-                self._queue.appendleft(message)
-            self._failed.clear()
-
-    def _connected_producer(self) -> KafkaProducer | None:
-        if self._producer is not None:
-            return self._producer
-        try:
-            self._producer = KafkaProducer(
-                bootstrap_servers=self.config.bootstrap_servers,
-                client_id=self.config.client_id,
-                acks="all",
-                # Not idempotent: after a batch expires (broker away longer than the delivery
-                # timeout) kafka-python's idempotent producer must bump its epoch before it sends
-                # that partition again, and it could wait for that indefinitely when the broker was
-                # still starting (a worker delivered nothing for over a minute after a 30 s outage).
-                # One request in flight keeps each partition in order; a retry that duplicates a
-                # message is harmless, since every consumer upserts by event id.
-                enable_idempotence=False,
-                retries=2_147_483_647,  # bounded by delivery_timeout_ms; then this class re-sends
-                max_in_flight_requests_per_connection=1,
-                delivery_timeout_ms=_DELIVERY_TIMEOUT_MS,
-                request_timeout_ms=_REQUEST_TIMEOUT_MS,
-                max_block_ms=_SEND_BLOCK_MS,
-                bootstrap_timeout_ms=_CONNECT_TIMEOUT_MS,
-                reconnect_backoff_max_ms=_RECONNECT_BACKOFF_MAX_MS,
-                linger_ms=_LINGER_MS,
-                batch_size=_BATCH_BYTES,
-                compression_type=_COMPRESSION,
-                partitioner=_CachedKeyPartitioner(),
-            )
-        except KafkaError as exc:
-            self._note_error(exc)
-            return None
-        return self._producer
-
-    def _hand_over(self, producer: KafkaProducer) -> bool:
-        """Move queued messages into the producer; False when the broker cannot take them now."""
-        while True:
-            with self._cond:  # a chunk at a time: one lock round per message cost as much as the send
-                if not self._queue or self._closing:
-                    return True
-                chunk = [self._queue.popleft() for _ in range(min(len(self._queue), _HAND_OVER_CHUNK))]
-                self._in_flight.update((message.seq, message) for message in chunk)
-            for index, message in enumerate(chunk):
-                try:
-                    future = producer.send(message.topic, key=message.key.encode(), value=message.value)
-                except KafkaError as exc:  # e.g. no metadata for the topic: broker away or topic missing
-                    self._put_back(chunk[index + 1:])
-                    self._retry_later(message, exc)
-                    return isinstance(exc, _PERMANENT)
-                future.add_callback(self._acknowledged, message)
-                future.add_errback(self._not_acknowledged, message)
-
-    def _put_back(self, messages: list[_Message]) -> None:
-        """Messages taken for sending but not sent go back to the front of the queue, in order."""
-        with self._cond:
-            for message in reversed(messages):
-                self._in_flight.pop(message.seq, None)
-                self._queue.appendleft(message)
-
-    def _retry_later(self, message: _Message, exc: Exception) -> None:
-        self._note_error(exc)
-        with self._cond:
-            if self._in_flight.pop(message.seq, None) is not None:
-                if isinstance(exc, _PERMANENT):
-                    log.error("Kafka rejected a message on %s for good: %s", message.topic, exc)
-                    self._rejected.append(message)
-                else:
-                    self._failed.append(message)
-            self._cond.notify_all()
-
-    def _acknowledged(self, message: _Message, _metadata) -> None:
-        with self._cond:
-            self._in_flight.pop(message.seq, None)
-            self._last_error = ""
-            # Waking every waiter on every acknowledgement (thousands a second) cost the publishing thread
-            # more than the acknowledgements themselves; only two moments matter to them: all delivered
-            # (flush), and room again below the buffer's limit (publish). One message leaves per call, so
-            # the second moment is never skipped over.
-            pending = self._pending_locked()
-            if pending == 0 or pending == self.config.buffer_max_messages - 1:
-                self._cond.notify_all()
-
-    def _not_acknowledged(self, message: _Message, exc: Exception) -> None:
-        self._retry_later(message, exc)
-
-    def _note_error(self, exc: Exception) -> None:
-        text = f"{type(exc).__name__}: {exc}"
-        if text != self._last_error:
-            log.warning("Kafka at %s: %s; messages stay queued and are retried", self.config.bootstrap_servers, text)
-        self._last_error = text
+        return len(self._producer)

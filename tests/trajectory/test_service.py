@@ -301,7 +301,9 @@ def _wait_for(condition, timeout_s: float = 60.0) -> None:
 
 @pytest.fixture(scope="module")
 def group_run(tmp_path_factory, kafka_service) -> GroupRun:
-    from facetrail.bus.kafka_bus import KafkaBus, _CachedKeyPartitioner, ensure_topics
+    from kafka.partitioner.default import murmur2
+
+    from facetrail.bus.kafka_bus import KafkaBus, ensure_topics
 
     folder = tmp_path_factory.mktemp("group")
     config = KafkaBusConfig(kind="kafka", bootstrap_servers=kafka_service.kafka_bootstrap, client_id="facetrail-test",
@@ -339,8 +341,7 @@ def group_run(tmp_path_factory, kafka_service) -> GroupRun:
     single = TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "single"), SightingStore(single_db),
                                TrackStore(single_db), POSITIONS, CONFIG)
     single.drain(idle_s=2.0)
-    cluster_key_hash = _CachedKeyPartitioner()._hash
-    run = GroupRun(events, {p: cluster_key_hash(p.encode()) % GROUP_PARTITIONS for p in people},
+    run = GroupRun(events, {p: (murmur2(p.encode()) & 0x7FFFFFFF) % GROUP_PARTITIONS for p in people},  # Kafka's Java partitioner
                    [m.partitions for m in members], [m.stitched for m in members],
                    TrackStore(group_db).search(limit=1000), TrackStore(single_db).search(limit=1000),
                    [Alert.model_validate_json(r.value).sighting.event_id for r in alerts])

@@ -1,9 +1,10 @@
 """Kafka adapter of the event bus, for deployments.
 
 Messages travel through librdkafka (the ``confluent-kafka`` client): its producer and consumers do the
-per-message work in C, about a twentieth of the CPU kafka-python's pure-Python ones spent (the trajectory
-benchmark, Kafka -> PostgreSQL, measured 55 us a message produced and 12 us consumed with kafka-python;
-see BENCHMARKS.md). Topic administration stays on kafka-python's admin client (``ensure_topics``).
+per-message work in C. On the bench's broker (2026-12-03, 20,000 alerts) kafka-python's pure-Python
+producer spent about 55 us of CPU a message and its consumer 12 us; librdkafka 3-5 us and 2 us, which
+halved the trajectory service's CPU per sighting (BENCHMARKS.md, section 5). Topic administration stays
+on kafka-python's admin client (``ensure_topics``), as does the camera workers' group (bus/assignment.py).
 
 Delivery while the broker is away
 ---------------------------------

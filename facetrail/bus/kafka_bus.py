@@ -393,7 +393,7 @@ class KafkaBus:
 
     def flush(self, timeout_s: float = 10.0) -> None:
         self._raise_refused()
-        left = self._producer.flush(timeout_s)
+        left = self._producer.flush(timeout_s) and self.pending()
         if left:
             raise BusNotDelivered(
                 f"{left} message(s) not yet acknowledged by Kafka at {self.config.bootstrap_servers} after "
@@ -434,4 +434,7 @@ class KafkaBus:
 
     def pending(self) -> int:
         """Messages published here and not yet acknowledged by the broker."""
+        # librdkafka's count includes reports not yet handed to us (an error while the broker is away):
+        # handing them over first leaves the messages alone.
+        self._producer.poll(0)
         return len(self._producer)

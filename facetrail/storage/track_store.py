@@ -68,9 +68,10 @@ class TrackStore:
                 spans[entry_id].append((track_id, started, ended))
         return spans
 
-    def tail_states(self, entry_ids: set[str]) -> dict[str, TailState]:
-        """Each person's last track (latest start) with only its last visit, in two queries; people without one are absent.
+    def tail_states(self, entry_ids: set[str]) -> dict[str, TailState | None]:
+        """Each person's last track (latest start) with only its last visit, in two queries.
 
+        People without a track are absent; a person whose last track has no visit left maps to None.
         Growing a track needs no more of it (facetrail.tracks.TailState), so this reads two rows a person
         however long the track is.
         """
@@ -86,8 +87,8 @@ class TrackStore:
             lasts = {v.track_id: v for v in session.execute(select(_VISITS).join(
                 last_seq, (_VISITS.c.track_id == last_seq.c.track_id) & (_VISITS.c.seq == last_seq.c.seq)))}
         return {t.entry_id: TailState(t.started_at, t.ended_at, t.plausible, lasts[t.track_id].seq + 1,
-                                      _last_visit(lasts[t.track_id]))
-                for t in tracks.values() if t.track_id in lasts}
+                                      _last_visit(lasts[t.track_id])) if t.track_id in lasts else None
+                for t in tracks.values()}
 
     def grow(self, grown: list[GrownTail], following: list[Track]) -> None:
         """Store last tracks grown in place and the new tracks after them: one transaction.

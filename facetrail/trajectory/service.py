@@ -112,24 +112,27 @@ class Restitcher:
             touching = [(track_id, started) for track_id, started, ended in spans[entry_id] if ended >= bound]
             since[entry_id] = min([bound, *(started for _, started in touching)])
             stale |= {track_id for track_id, _, ended in spans[entry_id] if ended >= since[entry_id]}
-        tracks = stitch(self._sightings.for_entries(since, stored), self._positions,
-                        new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
+        tracks = self._stitch(self._sightings.for_entries(since, stored))
         self._tracks.swap(stale, tracks)
         return _track_of(tracks)
 
     def stitch_in(self, later: dict[str, list[SightingEvent]]) -> dict[str, str]:
         """Add each person's newly stored passes to their tracks; returns event id -> track id.
 
-        Passes that all start after the person's last track has ended (the live case) grow that track
-        from its last visit alone, without reading the track back; any other person is re-stitched
-        around their earliest pass.
+        A person without a track gets their first tracks from these passes alone, nothing read back: every
+        stored pass a reviewer has not rejected is in a track (this service stitches a batch before it commits
+        its offsets), so they have no other. Passes that all start after the person's last track has ended
+        (the live case) grow that track from its last visit alone, without reading the track back; any other
+        person is re-stitched around their earliest pass.
         """
         if not later:
             return {}
         tails = self._tracks.tail_states(set(later))
-        grown, following, around = [], [], {}
-        for entry_id, events in later.items():
-            tail = tails.get(entry_id)
+        untracked = [event for entry_id, events in later.items() if entry_id not in tails for event in events]
+        following = self._stitch(untracked) if untracked else []
+        grown, around = [], {}
+        for entry_id, tail in tails.items():
+            events = later[entry_id]
             result = None if tail is None else grow_tail(
                 entry_id, tail, events, self._positions,
                 new_track_gap_s=self._config.new_track_gap_s, max_speed_mps=self._config.max_speed_mps)
@@ -143,6 +146,10 @@ class Restitcher:
         stored = {event.event_id: event for entry_id in around for event in later[entry_id]}
         track_of = {event_id: tail.track_id for tail in grown for event_id in tail.event_ids}
         return {**track_of, **_track_of(following), **self.restitch_many(around, stored)}
+
+    def _stitch(self, sightings: list[SightingEvent]) -> list[Track]:
+        return stitch(sightings, self._positions, new_track_gap_s=self._config.new_track_gap_s,
+                      max_speed_mps=self._config.max_speed_mps)
 
 
 def _track_of(tracks: list[Track]) -> dict[str, str]:

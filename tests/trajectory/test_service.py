@@ -124,6 +124,29 @@ def test_sightings_after_the_last_track_extend_it_as_a_full_restitch_would(world
     assert TrackStore(db).search() == incremental
 
 
+class _ReadCountingSightings(SightingStore):
+    def __init__(self, db):
+        super().__init__(db)
+        self.reads = 0
+
+    def for_entries(self, since, known=None):
+        self.reads += 1
+        return super().for_entries(since, known)
+
+
+def test_a_person_s_first_sightings_become_the_tracks_a_full_restitch_would_without_reading_sightings_back(world):
+    bus, db, _ = world
+    for camera, at in (("cam-a", 0), ("cam-b", 60), ("cam-c", 3000)):  # a gap after cam-b: two tracks
+        _publish(bus, camera, at)
+    sightings = _ReadCountingSightings(db)
+    TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "traj"), sightings, TrackStore(db), POSITIONS, CONFIG).drain(idle_s=0.1)
+    first = TrackStore(db).search()
+    assert sightings.reads == 0
+    Restitcher(SightingStore(db), TrackStore(db), POSITIONS, CONFIG).restitch("ada", T0)
+    assert [t.camera_order for t in first] == [("cam-a", "cam-b"), ("cam-c",)]
+    assert TrackStore(db).search() == first
+
+
 def test_each_new_sighting_raises_one_alert_in_order_naming_its_track(world):
     bus, db, service = world
     events = [_publish(bus, camera, at) for camera, at in (("cam-a", 0), ("cam-b", 60), ("cam-c", 3000))]

@@ -47,6 +47,7 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.bus.kafka_bus.BusNotDelivered": FAILED_EXIT,
     "facetrail.object_keys.ObjectStoreError": FAILED_EXIT,
     "facetrail.storage.user_store.UserExists": FAILED_EXIT,
+    "facetrail.storage.track_store.TracksChanged": FAILED_EXIT,  # the trajectory service re-stitches instead
     "facetrail.audit.anchor.AnchorError": FAILED_EXIT,
     "facetrail.auth.accounts.AccountError": FAILED_EXIT,
     "facetrail.auth.passwords.WeakPassword": FAILED_EXIT,

@@ -65,16 +65,19 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Se
 
 
 def update_rows(session: Session, table: Table, keys: Sequence[str], columns: Sequence[str],
-                rows: Sequence[Sequence]) -> None:
-    """UPDATE the rows matching each row's first values (``keys``), setting ``columns`` to the values after them."""
+                rows: Sequence[Sequence]) -> int:
+    """UPDATE the rows matching each row's first values (``keys``), setting ``columns`` to the values after them.
+
+    Returns how many rows it changed: fewer than given when some are no longer stored.
+    """
     if not rows:
-        return
+        return 0
     connection = session.connection()
     if not _on_psycopg(connection):
         where = [table.c[key] == bindparam(f"key_{key}") for key in keys]  # Core reserves column names for SET
-        session.execute(update(table).where(*where), [
-            {**{f"key_{k}": v for k, v in zip(keys, row)}, **dict(zip(columns, row[len(keys):]))} for row in rows])
-        return
+        return session.execute(update(table).where(*where), [
+            {**{f"key_{k}": v for k, v in zip(keys, row)}, **dict(zip(columns, row[len(keys):]))} for row in rows]
+        ).rowcount
     types = [_copy_type(table.c[name]) for name in (*keys, *columns)]
     arrays = [list(values) for values in zip(*rows)]
     for kind, values in zip(types, arrays):
@@ -82,6 +85,7 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], columns: Se
             raise ValueError("naive datetime given to a UTC column")  # as UtcDateTime refuses it
     cursor = connection.connection.driver_connection.cursor()
     cursor.execute(_unnest_update(connection.dialect, table, keys, columns, types), arrays)
+    return cursor.rowcount
 
 
 def _unnest_update(dialect: Dialect, table: Table, keys: Sequence[str], columns: Sequence[str],

@@ -1,7 +1,8 @@
 """SQLAlchemy tables. The same models serve SQLite (default) and PostgreSQL.
 
-Nothing here can hold a face that matched nobody: sightings reference a
-watch-list entry by a foreign key that cascades on erasure.
+Nothing here can hold a face that matched nobody: every sighting and track names
+a watch-list entry, and removing the entry removes them (storage.entry_locks
+says how the busiest two tables keep that without a per-row foreign key).
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ class SightingRow(Base):
     __tablename__ = "sightings"
 
     event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    entry_id: Mapped[str] = mapped_column(ForeignKey("watchlist_entries.entry_id", ondelete="CASCADE"))
+    # No foreign key: its per-row check cost PostgreSQL more than the row itself (storage.entry_locks).
+    entry_id: Mapped[str] = mapped_column(String(64))
     camera_id: Mapped[str] = mapped_column(String(64))
     first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -133,24 +135,24 @@ class TrackRow(Base):
     ended_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     plausible: Mapped[bool] = mapped_column(Boolean)
     visits: Mapped[list["VisitRow"]] = relationship(
-        back_populates="track", cascade="all, delete-orphan", passive_deletes=True, order_by="VisitRow.seq"
-    )
+        primaryjoin="TrackRow.track_id == foreign(VisitRow.track_id)", viewonly=True, order_by="VisitRow.seq")
 
 
 class VisitRow(Base):
     __tablename__ = "track_visits"
 
-    track_id: Mapped[str] = mapped_column(ForeignKey("tracks.track_id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key, as sightings: TrackStore writes and deletes a track's visits with the track.
+    track_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    camera_id: Mapped[str] = mapped_column(String(64), index=True)
-    entered_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    camera_id: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     exited_at: Mapped[datetime] = mapped_column(UtcDateTime)
     best_score: Mapped[float] = mapped_column(Float)
     sightings: Mapped[int] = mapped_column(Integer)
     plausible_arrival: Mapped[bool] = mapped_column(Boolean, default=True)
     speed_mps: Mapped[float | None] = mapped_column(Float, nullable=True)
 
-    track: Mapped[TrackRow] = relationship(back_populates="visits")
+    __table_args__ = (Index("track_visits_by_camera_time", "camera_id", "entered_at"),)
 
 
 class CameraHealthRow(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
 from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
+from facetrail.storage.entry_locks import live_entries
 from facetrail.storage.models import ReviewRow, SightingRow, WatchlistEntryRow
 
 
@@ -81,14 +82,14 @@ class SightingStore:
 
         One read of the batch's stored rows, then one INSERT (a COPY) of the new and one UPDATE of the known,
         all in one transaction, so a redelivered batch finds its rows and merges into them instead of duplicating.
+        The people's entries stay locked until it commits (storage.entry_locks).
         """
         merged: dict[str, SightingEvent] = {}
         for event in events:
             merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event
         dialect = self._db.engine.dialect
         with self._db.session() as session, session.begin():
-            known = set(session.scalars(select(WatchlistEntryRow.entry_id).where(
-                among(WatchlistEntryRow.entry_id, {e.entry_id for e in merged.values()}, dialect))).all())
+            known = live_entries(session, {e.entry_id for e in merged.values()})
             existing = {row.event_id: row for row in session.execute(
                 select(_TABLE).where(among(_TABLE.c.event_id, merged, dialect))).all()}
             stored, fresh, changed = [], [], []

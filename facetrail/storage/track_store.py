@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from facetrail.storage.bulk import among, insert_rows, update_rows
 from facetrail.storage.database import Database
+from facetrail.storage.entry_locks import live_entries
 from facetrail.storage.models import TrackRow, VisitRow
 from facetrail.tracks import GrownTail, TailState, Track, TrackRecord, Visit, VisitRecord
 
@@ -52,6 +53,12 @@ def _appended_visit_rows(grown: GrownTail) -> list[tuple]:
 
 
 _TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
+_DELETE_CHUNK = 500  # track ids a statement: SQLite's IN lists are bound parameters, and it caps their number
+
+
+class TracksChanged(Exception):
+    """A track was deleted or replaced between reading its tail and growing it: re-stitch its person in full."""
+
 
 
 class TrackStore:
@@ -94,27 +101,37 @@ class TrackStore:
         """Store last tracks grown in place and the new tracks after them: one transaction.
 
         A grown track keeps its row and its visits up to its old last visit; that visit is updated and the
-        new ones appended, so the write follows the new passes, not the track.
+        new ones appended, so the write follows the new passes, not the track. Nothing is written for people
+        no longer enrolled (storage.entry_locks); TracksChanged when a grown track is no longer stored.
         """
         if not grown and not following:
             return
-        tracks = [(g.track_id, g.ended_at, g.plausible) for g in grown]
-        last_visits = [(g.track_id, g.first_seq, g.visits[0].exited_at, g.visits[0].best_score, g.visits[0].sightings)
-                       for g in grown]
-        appended = [row for g in grown for row in _appended_visit_rows(g)]
-        track_rows, visit_rows = _rows(following)
         with self._db.session() as session, session.begin():
-            update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks)
+            live = live_entries(session, {g.entry_id for g in grown} | {t.entry_id for t in following})
+            grown = [g for g in grown if g.entry_id in live]
+            following = [t for t in following if t.entry_id in live]
+            tracks = [(g.track_id, g.ended_at, g.plausible) for g in grown]
+            if update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks) != len(tracks):
+                # Deleted since its tail was read (retention): visits appended now would belong to no track.
+                raise TracksChanged("a track being grown was deleted meanwhile")
+            last_visits = [(g.track_id, g.first_seq, g.visits[0].exited_at, g.visits[0].best_score,
+                            g.visits[0].sightings) for g in grown]
             update_rows(session, _VISITS, ("track_id", "seq"), ("exited_at", "best_score", "sightings"), last_visits)
+            track_rows, visit_rows = _rows(following)
             insert_rows(session, _TRACKS, _TRACK_COLUMNS, track_rows)
-            insert_rows(session, _VISITS, _VISIT_COLUMNS, appended + visit_rows)
+            insert_rows(session, _VISITS, _VISIT_COLUMNS, [row for g in grown for row in _appended_visit_rows(g)]
+                        + visit_rows)
 
     def swap(self, stale_ids: set[str], tracks: list[Track]) -> None:
-        """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction."""
+        """Delete the stale tracks (and any that the new ones replace), insert the new ones: one transaction.
+
+        New tracks of people no longer enrolled are not inserted (storage.entry_locks).
+        """
         doomed = set(stale_ids) | {t.track_id for t in tracks}
         dialect = self._db.engine.dialect
-        track_rows, visit_rows = _rows(tracks)
         with self._db.session() as session, session.begin():
+            live = live_entries(session, {t.entry_id for t in tracks})
+            track_rows, visit_rows = _rows([t for t in tracks if t.entry_id in live])
             if doomed:
                 session.execute(delete(VisitRow).where(among(VisitRow.track_id, doomed, dialect)))
                 session.execute(delete(TrackRow).where(among(TrackRow.track_id, doomed, dialect)))
@@ -152,7 +169,7 @@ class TrackStore:
     def visits_at(self, camera_id: str, since: datetime, until: datetime, limit: int = 100, offset: int = 0) -> list[tuple[str, VisitRecord]]:
         query = (
             select(VisitRow, TrackRow.entry_id)
-            .join(TrackRow)
+            .join(TrackRow, TrackRow.track_id == VisitRow.track_id)
             .where(VisitRow.camera_id == camera_id, VisitRow.exited_at >= since, VisitRow.entered_at <= until)
             .order_by(VisitRow.entered_at)
             .limit(limit)
@@ -166,6 +183,14 @@ class TrackStore:
             return session.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.entry_id == entry_id)) or 0
 
     def delete_ended_before(self, cutoff: datetime) -> int:
-        """Delete tracks that ended before ``cutoff`` (their visits cascade); returns how many."""
+        """Delete tracks that ended before ``cutoff`` and their visits; returns how many tracks.
+
+        The tracks go first: that waits for any transaction growing one of them, whose appended visits are
+        then seen and deleted too (one that starts later finds its track gone: grow's TracksChanged).
+        """
+        dialect = self._db.engine.dialect
         with self._db.session() as session, session.begin():
-            return session.execute(delete(TrackRow).where(TrackRow.ended_at < cutoff)).rowcount or 0
+            doomed = session.scalars(delete(TrackRow).where(TrackRow.ended_at < cutoff).returning(TrackRow.track_id)).all()
+            for start in range(0, len(doomed), _DELETE_CHUNK):
+                session.execute(delete(VisitRow).where(among(VisitRow.track_id, doomed[start:start + _DELETE_CHUNK], dialect)))
+            return len(doomed)

@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 
 from facetrail.storage.database import Database
+from facetrail.storage.entry_locks import remove_entry
 from facetrail.storage.models import EmbeddingRow, OperatingPointRow, WatchlistEntryRow
 from facetrail.watchlist import EnrolledPerson, EntryRecord, OperatingPoint
 
@@ -164,9 +165,9 @@ class WatchlistStore:
             return True
 
     def remove(self, entry_id: str) -> bool:
-        """Delete an entry; its embeddings, sightings and tracks cascade."""
+        """Delete an entry with its embeddings, sightings, tracks and visits (storage.entry_locks)."""
         with self._db.session() as session, session.begin():
-            return session.execute(delete(WatchlistEntryRow).where(WatchlistEntryRow.entry_id == entry_id)).rowcount > 0
+            return remove_entry(session, entry_id)
 
     def expired(self, now: datetime | None = None) -> list[EntryRecord]:
         now = now or datetime.now(timezone.utc)

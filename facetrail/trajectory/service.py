@@ -24,7 +24,7 @@ from facetrail.bus.channels import ALERTS, DEAD_LETTERS, SIGHTINGS
 from facetrail.config import TrajectoryConfig
 from facetrail.events import SightingEvent
 from facetrail.storage.sighting_store import SightingStore
-from facetrail.storage.track_store import TrackStore
+from facetrail.storage.track_store import TrackStore, TracksChanged
 from facetrail.tracks import CameraPlan, Track
 from facetrail.trajectory.stitch import grow_tail, stitch
 
@@ -142,7 +142,12 @@ class Restitcher:
             if result[0] is not None:
                 grown.append(result[0])
             following += result[1]
-        self._tracks.grow(grown, following)
+        try:
+            self._tracks.grow(grown, following)
+        except TracksChanged:  # a track grown here was deleted meanwhile (retention): nothing was written
+            return self.restitch_many({entry_id: min(event.first_seen for event in events)
+                                       for entry_id, events in later.items()},
+                                      {event.event_id: event for events in later.values() for event in events})
         stored = {event.event_id: event for entry_id in around for event in later[entry_id]}
         track_of = {event_id: tail.track_id for tail in grown for event_id in tail.event_ids}
         return {**track_of, **_track_of(following), **self.restitch_many(around, stored)}

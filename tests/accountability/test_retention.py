@@ -60,15 +60,16 @@ def test_a_sweep_before_expiry_and_retention_limits_deletes_nothing(site, photo_
 
 
 @pytest.mark.parametrize(("days_later", "left"), [
-    (10, {"crops": 0, "sightings": 1, "tracks": 1}),
-    (40, {"crops": 0, "sightings": 0, "tracks": 1}),
-    (70, {"crops": 0, "sightings": 0, "tracks": 0}),
+    (10, {"crops": 0, "sightings": 1, "tracks": 1, "visits": 1}),
+    (40, {"crops": 0, "sightings": 0, "tracks": 1, "visits": 1}),
+    (70, {"crops": 0, "sightings": 0, "tracks": 0, "visits": 0}),
 ])
 def test_each_kind_of_data_is_deleted_after_its_own_retention_limit(site, photo_path, head_patch, detector, embedder, days_later, left):
     seen(site, photo_path, head_patch, detector, embedder, days=90)
     config = site.config.model_copy(update={"retention": RetentionConfig(evidence_days=5, sightings_days=30, tracks_days=60)})
     sweep(config, site.db, site.objects, site.bus, site.audit, now=datetime.now(timezone.utc) + timedelta(days=days_later))
-    found = {"crops": len(list(site.objects.keys("evidence/"))), "sightings": count(site, SightingRow), "tracks": count(site, TrackRow)}
+    found = {"crops": len(list(site.objects.keys("evidence/"))), "sightings": count(site, SightingRow),
+             "tracks": count(site, TrackRow), "visits": count(site, VisitRow)}
     assert found == left
     assert site.watchlist.records(), "the unexpired entry itself stays"
 

@@ -43,3 +43,27 @@ def test_opening_a_postgres_database_made_by_create_all_stamps_it_instead_of_fai
         with db.engine.connect() as conn:
             assert MigrationContext.configure(conn).get_current_revision() == head_revision()
         db.dispose()
+
+
+def test_a_postgres_database_of_release_0005_upgrades_to_the_models_schema(postgres_service):  # noqa: F811
+    from alembic import command
+
+    from facetrail.storage.migrate import alembic_config
+
+    with private_database(postgres_service) as url:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0005")
+        engine.dispose()
+        Database(url).dispose()  # opening it migrates it
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                schema = inspect(conn)
+                foreign_keys = (schema.get_foreign_keys("sightings"), schema.get_foreign_keys("track_visits"))
+                differences = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        finally:
+            engine.dispose()
+        assert foreign_keys == ([], []) and differences == []

@@ -50,5 +50,5 @@ def entry_db(request, tmp_path):
     entry_id = f"bulk-{uuid.uuid4().hex[:8]}"
     WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     yield db, entry_id
-    WatchlistStore(db).remove(entry_id)  # cascades to its sightings and tracks in the shared database
+    WatchlistStore(db).remove(entry_id)  # with its sightings and tracks, from the shared database
     db.dispose()

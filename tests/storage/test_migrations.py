@@ -50,7 +50,18 @@ def test_an_embedded_database_of_release_0004_gains_disabled_users_and_last_logi
     _database_at(url, "0004")
     db = Database(url)
     assert {"disabled", "last_login_at"} <= {c["name"] for c in inspect(db.engine).get_columns("api_users")}
-    assert current_revision(db.engine) == head_revision() == "0005"
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
+def test_an_embedded_database_of_release_0005_loses_the_per_row_checks_of_sightings_and_visits(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _database_at(url, "0005")
+    db = Database(url)
+    schema = inspect(db.engine)
+    assert (schema.get_foreign_keys("sightings"), schema.get_foreign_keys("track_visits")) == ([], [])
+    assert [i["column_names"] for i in schema.get_indexes("track_visits")] == [["camera_id", "entered_at"]]
+    assert current_revision(db.engine) == head_revision() == "0006"
     db.dispose()
 
 

@@ -1,7 +1,11 @@
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import func, select
+
 from facetrail.events import Box, SightingEvent
-from facetrail.storage.track_store import TrackStore
+from facetrail.storage.models import VisitRow
+from facetrail.storage.track_store import TrackStore, TracksChanged
 from facetrail.tracks import TrackRecord
 from facetrail.trajectory.stitch import grow_tail, stitch
 
@@ -41,6 +45,28 @@ def test_growing_a_tail_stores_what_a_full_rewrite_would(entry_db):
     full = _tracks(entry_id, ("cam-a", 0), ("cam-b", 60), ("cam-b", 100), ("cam-c", 160), ("cam-a", 2000))
     store.swap({t.track_id for t in stored}, full)
     assert stored == store.search(entry_ids=[entry_id]) and len(stored) == 2
+
+
+def test_growing_a_track_deleted_since_its_tail_was_read_writes_nothing_and_says_so(entry_db):
+    db, entry_id = entry_db
+    store = TrackStore(db)
+    store.swap(set(), _tracks(entry_id, ("cam-a", 0), ("cam-b", 60)))
+    grown, following = grow_tail(entry_id, store.tail_states({entry_id})[entry_id], _events(entry_id, ("cam-c", 100)),
+                                 PLAN, new_track_gap_s=600, max_speed_mps=10)
+    assert store.delete_ended_before(NOW + timedelta(days=1)) == 1  # retention, between the read and the write
+    with pytest.raises(TracksChanged):
+        store.grow([grown], following)
+    assert store.visits_at("cam-c", NOW, NOW + timedelta(days=1)) == [] and store.count_of(entry_id) == 0
+
+
+def test_retention_deletes_the_visits_of_the_tracks_it_deletes(entry_db):
+    db, entry_id = entry_db
+    store = TrackStore(db)
+    [track] = _tracks(entry_id, ("cam-a", 0), ("cam-b", 60))
+    store.swap(set(), [track])
+    assert store.delete_ended_before(NOW + timedelta(days=1)) == 1
+    with db.session() as session:
+        assert session.scalar(select(func.count()).where(VisitRow.track_id == track.track_id)) == 0
 
 
 def test_a_stored_track_reads_back_as_the_record_of_the_track_that_was_stored(entry_db):

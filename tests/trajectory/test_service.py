@@ -147,6 +147,27 @@ def test_a_person_s_first_sightings_become_the_tracks_a_full_restitch_would_with
     assert TrackStore(db).search() == first
 
 
+class _RetentionBetweenReadAndWrite(TrackStore):
+    """Deletes every track right after the service reads the tails, as a retention sweep could."""
+
+    def tail_states(self, entry_ids):
+        tails = super().tail_states(entry_ids)
+        self.delete_ended_before(T0 + timedelta(days=365))
+        return tails
+
+
+def test_a_track_deleted_while_it_is_being_grown_is_rebuilt_by_a_full_restitch(world):
+    bus, db, service = world
+    for camera, at in (("cam-a", 0), ("cam-b", 60)):
+        _publish(bus, camera, at)
+    service().drain(idle_s=0.1)
+    _publish(bus, "cam-c", 120)
+    TrajectoryService(bus, bus.consumer(SIGHTINGS_TOPIC, "traj"), SightingStore(db), _RetentionBetweenReadAndWrite(db),
+                      POSITIONS, CONFIG).drain(idle_s=0.1)
+    [track] = TrackStore(db).search()
+    assert track.camera_order == ("cam-a", "cam-b", "cam-c")
+
+
 def test_each_new_sighting_raises_one_alert_in_order_naming_its_track(world):
     bus, db, service = world
     events = [_publish(bus, camera, at) for camera, at in (("cam-a", 0), ("cam-b", 60), ("cam-c", 3000))]

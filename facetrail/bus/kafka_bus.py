@@ -91,6 +91,8 @@ _CONSUMER_SETTINGS = {
     # Every fetched batch's CRC-32C is checked, which guards against a broker's disk gone bad.
     "check.crcs": True,
     "queued.max.messages.kbytes": 16_384,  # read-ahead per partition: 16 MiB, not librdkafka's 64
+    # librdkafka's 500 ms held a group's first records back by up to half a second when its first fetch
+    # went out before every partition's offset was known; the broker answers sooner once records are there.
     "fetch.wait.max.ms": 100,
 }
 # The group's commit was refused because the group rebalanced since the poll.
@@ -213,7 +215,7 @@ class _Errors:
         self.last = f"{error.name()}: {error.str()}"
         if error.name() not in self._said:
             self._said.add(error.name())
-            log.warning("Kafka at %s: %s; %s", self._what, self.last, "retrying")
+            log.warning("Kafka at %s: %s; retrying", self._what, self.last)
 
     def clear(self) -> None:
         self._said.clear()

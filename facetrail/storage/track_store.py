@@ -57,8 +57,7 @@ _DELETE_CHUNK = 500  # track ids a statement: SQLite's IN lists are bound parame
 
 
 class TracksChanged(Exception):
-    """A track was deleted or replaced between reading its tail and growing it: re-stitch its person in full."""
-
+    """A track was deleted between reading its tail and growing it: re-stitch its person in full."""
 
 
 class TrackStore:

@@ -21,7 +21,7 @@ from collections.abc import Collection
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from facetrail.storage.bulk import among
+from facetrail.storage.bulk import among, delete_among
 from facetrail.storage.models import SightingRow, TrackRow, VisitRow, WatchlistEntryRow
 
 
@@ -44,8 +44,8 @@ def remove_entry(session: Session, entry_id: str) -> bool:
     locked = select(WatchlistEntryRow.entry_id).where(WatchlistEntryRow.entry_id == entry_id).with_for_update()
     if session.scalar(locked) is None:
         return False
-    tracks = select(TrackRow.track_id).where(TrackRow.entry_id == entry_id)
-    session.execute(delete(VisitRow).where(VisitRow.track_id.in_(tracks)))
+    tracks = list(session.scalars(select(TrackRow.track_id).where(TrackRow.entry_id == entry_id)))
+    delete_among(session, VisitRow.track_id, tracks)
     session.execute(delete(SightingRow).where(SightingRow.entry_id == entry_id))
     session.execute(delete(WatchlistEntryRow).where(WatchlistEntryRow.entry_id == entry_id))
     return True

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from sqlalchemy import delete, func, select, update
 
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
-from facetrail.storage.bulk import among, insert_rows, update_rows
+from facetrail.storage.bulk import among, insert_rows, row_per_key, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.entry_locks import live_entries
 from facetrail.storage.models import ReviewRow, SightingRow, WatchlistEntryRow
@@ -31,6 +31,7 @@ class Upserted:
 
 
 _TABLE = SightingRow.__table__
+_ATTEMPTS = 3  # of a batch upsert whose known rows another writer changes meanwhile
 
 
 def _event(row: SightingRow) -> SightingEvent:
@@ -87,11 +88,20 @@ class SightingStore:
         merged: dict[str, SightingEvent] = {}
         for event in events:
             merged[event.event_id] = merged[event.event_id].merged_with(event) if event.event_id in merged else event
+        for _ in range(_ATTEMPTS):
+            upserted = self._upsert_once(merged)
+            if upserted is not None:
+                return upserted
+        raise RuntimeError(f"stored sightings kept changing under {_ATTEMPTS} attempts to merge into them")
+
+    def _upsert_once(self, merged: dict[str, SightingEvent]) -> Upserted | None:
+        """One attempt at upsert_batch; None, with nothing written, when another writer changed a known row
+        meanwhile (a reviewer's decision): that row was not updated (storage.bulk.update_rows)."""
         dialect = self._db.engine.dialect
         with self._db.session() as session, session.begin():
             known = live_entries(session, {e.entry_id for e in merged.values()})
             existing = {row.event_id: row for row in session.execute(
-                select(_TABLE).where(among(_TABLE.c.event_id, merged, dialect))).all()}
+                row_per_key(_TABLE, "event_id", merged, dialect)).all()}
             stored, fresh, changed = [], [], []
             for event_id, event in merged.items():
                 if event.entry_id not in known:
@@ -106,9 +116,12 @@ class SightingStore:
                         changed.append(event)
                 stored.append(event)
             now = datetime.now(timezone.utc)
-            insert_rows(session, _TABLE, _INSERTED, [_values(e, now) for e in fresh])
             # A known pass keeps its status and stored_at: only the event's own columns change.
-            update_rows(session, _TABLE, _INSERTED[:1], _INSERTED[1:_OWN], [_values(e, now)[:_OWN] for e in changed])
+            if update_rows(session, _TABLE, _INSERTED[:1], _INSERTED[1:_OWN],
+                           [_values(e, now)[:_OWN] for e in changed]) != len(changed):
+                session.rollback()
+                return None
+            insert_rows(session, _TABLE, _INSERTED, [_values(e, now) for e in fresh])
         rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
         return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
 
@@ -133,8 +146,7 @@ class SightingStore:
             keys = session.execute(select(_TABLE.c.event_id, _TABLE.c.entry_id, _TABLE.c.last_seen).where(*where)).all()
             wanted = [k.event_id for k in keys if k.last_seen >= since[k.entry_id]]
             unknown = [event_id for event_id in wanted if event_id not in known]
-            rows = (session.execute(select(_TABLE).where(among(_TABLE.c.event_id, unknown, dialect))).all()
-                    if unknown else [])
+            rows = session.execute(row_per_key(_TABLE, "event_id", unknown, dialect)).all() if unknown else []
         return [known[event_id] for event_id in wanted if event_id in known] + [_event(r) for r in rows]
 
     def search(

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from facetrail.storage.bulk import among, insert_rows, update_rows
+from facetrail.storage.bulk import among, delete_among, insert_rows, row_per_key, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.entry_locks import live_entries
 from facetrail.storage.models import TrackRow, VisitRow
@@ -53,11 +53,11 @@ def _appended_visit_rows(grown: GrownTail) -> list[tuple]:
 
 
 _TRACKS, _VISITS = TrackRow.__table__, VisitRow.__table__
-_DELETE_CHUNK = 500  # track ids a statement: SQLite's IN lists are bound parameters, and it caps their number
 
 
 class TracksChanged(Exception):
-    """A track was deleted between reading its tail and growing it: re-stitch its person in full."""
+    """A track was deleted, or changed by another writer, between reading its tail and growing it: re-stitch its
+    person in full."""
 
 
 class TrackStore:
@@ -82,16 +82,11 @@ class TrackStore:
         however long the track is.
         """
         dialect = self._db.engine.dialect
-        latest = (select(TrackRow.entry_id, func.max(TrackRow.started_at).label("started_at"))
-                  .where(among(TrackRow.entry_id, entry_ids, dialect)).group_by(TrackRow.entry_id).subquery())
-        query = select(_TRACKS).join(latest, (_TRACKS.c.entry_id == latest.c.entry_id)
-                                     & (_TRACKS.c.started_at == latest.c.started_at))
         with self._db.session() as session:
-            tracks = {row.track_id: row for row in session.execute(query)}
-            last_seq = (select(_VISITS.c.track_id, func.max(_VISITS.c.seq).label("seq"))
-                        .where(among(_VISITS.c.track_id, tracks, dialect)).group_by(_VISITS.c.track_id).subquery())
-            lasts = {v.track_id: v for v in session.execute(select(_VISITS).join(
-                last_seq, (_VISITS.c.track_id == last_seq.c.track_id) & (_VISITS.c.seq == last_seq.c.seq)))}
+            tracks = {row.track_id: row for row in session.execute(
+                row_per_key(_TRACKS, "entry_id", entry_ids, dialect, latest_by="started_at"))} if entry_ids else {}
+            lasts = {v.track_id: v for v in session.execute(
+                row_per_key(_VISITS, "track_id", tracks, dialect, latest_by="seq"))} if tracks else {}
         return {t.entry_id: TailState(t.started_at, t.ended_at, t.plausible, lasts[t.track_id].seq + 1,
                                       _last_visit(lasts[t.track_id])) if t.track_id in lasts else None
                 for t in tracks.values()}
@@ -110,12 +105,14 @@ class TrackStore:
             grown = [g for g in grown if g.entry_id in live]
             following = [t for t in following if t.entry_id in live]
             tracks = [(g.track_id, g.ended_at, g.plausible) for g in grown]
-            if update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks) != len(tracks):
-                # Deleted since its tail was read (retention): visits appended now would belong to no track.
-                raise TracksChanged("a track being grown was deleted meanwhile")
             last_visits = [(g.track_id, g.first_seq, g.visits[0].exited_at, g.visits[0].best_score,
                             g.visits[0].sightings) for g in grown]
-            update_rows(session, _VISITS, ("track_id", "seq"), ("exited_at", "best_score", "sightings"), last_visits)
+            # A track deleted since its tail was read (retention), or a row another writer changed meanwhile
+            # (storage.bulk.update_rows), is not updated: visits appended now would belong to no track.
+            if (update_rows(session, _TRACKS, ("track_id",), ("ended_at", "plausible"), tracks) != len(tracks)
+                    or update_rows(session, _VISITS, ("track_id", "seq"), ("exited_at", "best_score", "sightings"),
+                                   last_visits) != len(last_visits)):
+                raise TracksChanged("a track being grown was deleted or changed meanwhile")
             track_rows, visit_rows = _rows(following)
             insert_rows(session, _TRACKS, _TRACK_COLUMNS, track_rows)
             insert_rows(session, _VISITS, _VISIT_COLUMNS, [row for g in grown for row in _appended_visit_rows(g)]
@@ -187,9 +184,7 @@ class TrackStore:
         The tracks go first: that waits for any transaction growing one of them, whose appended visits are
         then seen and deleted too (one that starts later finds its track gone: grow's TracksChanged).
         """
-        dialect = self._db.engine.dialect
         with self._db.session() as session, session.begin():
             doomed = session.scalars(delete(TrackRow).where(TrackRow.ended_at < cutoff).returning(TrackRow.track_id)).all()
-            for start in range(0, len(doomed), _DELETE_CHUNK):
-                session.execute(delete(VisitRow).where(among(VisitRow.track_id, doomed[start:start + _DELETE_CHUNK], dialect)))
+            delete_among(session, VisitRow.track_id, doomed)
             return len(doomed)

@@ -1,3 +1,4 @@
+import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -52,3 +53,32 @@ def entry_db(request, tmp_path):
     yield db, entry_id
     WatchlistStore(db).remove(entry_id)  # with its sightings and tracks, from the shared database
     db.dispose()
+
+
+@pytest.fixture
+def pg_entry():
+    """An entry on the running PostgreSQL (removed afterwards, if a test left it); yields (db, entry_id)."""
+    try:
+        db = Database(_postgres_url())
+    except Exception as exc:  # the shared services are down: nothing to check against
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    entry_id = f"locks-{uuid.uuid4().hex[:8]}"
+    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
+    yield db, entry_id
+    WatchlistStore(db).remove(entry_id)
+    db.dispose()
+
+
+def in_thread(call) -> tuple[threading.Thread, list]:
+    """Start ``call`` in a thread; the list gets its result, or the exception it raised."""
+    result: list = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        except Exception as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result

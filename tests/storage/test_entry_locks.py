@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from datetime import timedelta
 
-import numpy as np
-import pytest
 from sqlalchemy import func, select
 
 from facetrail.events import Box, SightingEvent
@@ -19,7 +15,7 @@ from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
 from facetrail.trajectory.stitch import stitch
 
-from tests.storage.conftest import NOW, _postgres_url, make_record
+from tests.storage.conftest import NOW, in_thread
 
 PLAN = {"cam-a": (0.0, 0.0), "cam-b": (30.0, 0.0)}
 
@@ -65,29 +61,6 @@ def test_sightings_and_tracks_of_an_entry_removed_before_they_are_written_are_no
     assert _rows(db, entry_id) == {"sightings": 0, "tracks": 0, "visits": 0}
 
 
-@pytest.fixture
-def pg_entry():
-    """An entry on the running PostgreSQL (removed afterwards, if a test left it); yields (db, entry_id)."""
-    from facetrail.storage.database import Database
-
-    try:
-        db = Database(_postgres_url())
-    except Exception as exc:  # the shared services are down: nothing to check against
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
-    entry_id = f"locks-{uuid.uuid4().hex[:8]}"
-    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
-    yield db, entry_id
-    WatchlistStore(db).remove(entry_id)
-    db.dispose()
-
-
-def _in_thread(call) -> tuple[threading.Thread, list]:
-    result: list = []
-    thread = threading.Thread(target=lambda: result.append(call()), daemon=True)
-    thread.start()
-    return thread, result
-
-
 def test_removal_waits_for_a_writer_holding_the_entry_and_deletes_what_it_wrote(pg_entry):
     db, entry_id = pg_entry
     with db.session() as writer:
@@ -97,7 +70,7 @@ def test_removal_waits_for_a_writer_holding_the_entry_and_deletes_what_it_wrote(
             "event_id": e.event_id, "entry_id": entry_id, "camera_id": e.camera_id, "first_seen": e.first_seen,
             "last_seen": e.last_seen, "score": e.score, "quality": e.quality, "box_x": 0, "box_y": 0, "box_w": 40,
             "box_h": 40, "status": "candidate", "stored_at": NOW} for e in _passes(entry_id, 0)])
-        removal, removed = _in_thread(lambda: WatchlistStore(db).remove(entry_id))
+        removal, removed = in_thread(lambda: WatchlistStore(db).remove(entry_id))
         time.sleep(0.5)
         assert removal.is_alive(), "the removal went ahead while a writer held the entry"
         writer.commit()
@@ -113,7 +86,7 @@ def test_a_writer_that_starts_during_a_removal_waits_and_then_writes_nothing(pg_
     with db.session() as remover:
         remover.begin()
         assert remove_entry(remover, entry_id)
-        upsert, upserted = _in_thread(lambda: SightingStore(db).upsert_batch(_passes(entry_id, 0)))
+        upsert, upserted = in_thread(lambda: SightingStore(db).upsert_batch(_passes(entry_id, 0)))
         time.sleep(0.5)
         assert upsert.is_alive(), "a writer went ahead while the entry was being removed"
         remover.commit()

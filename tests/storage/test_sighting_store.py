@@ -1,9 +1,13 @@
+import time
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from facetrail.events import Box, SightingEvent
+from facetrail.storage.models import SightingRow
 from facetrail.storage.sighting_store import SightingStore
 
-from tests.storage.conftest import NOW
+from tests.storage.conftest import NOW, in_thread
 
 
 def _event(entry_id="e1", **changes):
@@ -27,6 +31,25 @@ def test_a_later_publication_of_a_pass_extends_the_stored_sighting(db, enrolled)
     [stored] = store.search()
     assert stored.event.last_seen == NOW + timedelta(seconds=5) and stored.event.score == 0.6
     assert stored.status == "candidate"
+
+
+def test_a_later_publication_merged_while_a_reviewer_decides_on_the_pass_keeps_both(pg_entry):
+    db, entry_id = pg_entry
+    store = SightingStore(db)
+    first = _event(entry_id)
+    store.upsert_many([first])
+    with db.session() as reviewer:
+        reviewer.begin()
+        reviewer.execute(update(SightingRow).where(SightingRow.event_id == first.event_id).values(status="confirmed"))
+        later = _event(entry_id, last_seen=NOW + timedelta(seconds=5), final=True)
+        merging, outcome = in_thread(lambda: store.upsert_many([later]))
+        time.sleep(0.5)
+        assert merging.is_alive(), "the merge went ahead while the reviewer held the pass"
+        reviewer.commit()
+    merging.join(timeout=10)
+    assert [e.last_seen for e in outcome[0]] == [NOW + timedelta(seconds=5)]
+    stored = store.get(first.event_id)
+    assert (stored.event.last_seen, stored.status) == (NOW + timedelta(seconds=5), "confirmed")
 
 
 def test_sightings_of_an_entry_not_on_the_watch_list_are_not_stored(db, enrolled):

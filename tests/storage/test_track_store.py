@@ -1,7 +1,8 @@
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from facetrail.events import Box, SightingEvent
 from facetrail.storage.models import VisitRow
@@ -9,7 +10,7 @@ from facetrail.storage.track_store import TrackStore, TracksChanged
 from facetrail.tracks import TrackRecord
 from facetrail.trajectory.stitch import grow_tail, stitch
 
-from tests.storage.conftest import NOW
+from tests.storage.conftest import NOW, in_thread
 
 PLAN = {"cam-a": (0.0, 0.0), "cam-b": (30.0, 0.0), "cam-c": (60.0, 0.0)}
 
@@ -57,6 +58,26 @@ def test_growing_a_track_deleted_since_its_tail_was_read_writes_nothing_and_says
     with pytest.raises(TracksChanged):
         store.grow([grown], following)
     assert store.visits_at("cam-c", NOW, NOW + timedelta(days=1)) == [] and store.count_of(entry_id) == 0
+
+
+def test_growing_a_visit_another_writer_changed_meanwhile_writes_nothing_and_says_so(pg_entry):
+    db, entry_id = pg_entry
+    store = TrackStore(db)
+    [track] = _tracks(entry_id, ("cam-a", 0), ("cam-b", 60))
+    store.swap(set(), [track])
+    grown, following = grow_tail(entry_id, store.tail_states({entry_id})[entry_id], _events(entry_id, ("cam-c", 100)),
+                                 PLAN, new_track_gap_s=600, max_speed_mps=10)
+    with db.session() as other:
+        other.begin()
+        other.execute(update(VisitRow).where(VisitRow.track_id == track.track_id, VisitRow.seq == grown.first_seq)
+                      .values(sightings=VisitRow.sightings + 1))
+        growing, outcome = in_thread(lambda: store.grow([grown], following))
+        time.sleep(0.5)
+        assert growing.is_alive(), "the grow went ahead while another writer held the visit"
+        other.commit()
+    growing.join(timeout=10)
+    assert isinstance(outcome[0], TracksChanged)
+    assert store.visits_at("cam-c", NOW, NOW + timedelta(days=1)) == []
 
 
 def test_retention_deletes_the_visits_of_the_tracks_it_deletes(entry_db):

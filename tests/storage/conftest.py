@@ -40,14 +40,19 @@ def _postgres_url() -> str:
     return read_service_env().database_url
 
 
+def connect(url: str) -> Database:
+    """The database at ``url``; the test is skipped when it is the shared PostgreSQL and that is down."""
+    try:
+        return Database(url)
+    except Exception as exc:  # the shared services are down: nothing to check against
+        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def entry_db(request, tmp_path):
     """A database on each backend with one fresh watch-list entry (removed afterwards); yields (db, entry_id)."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}" if request.param == "sqlite" else _postgres_url()
-    try:
-        db = Database(url)
-    except Exception as exc:  # the shared services are down: nothing to check against
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    db = connect(url)
     entry_id = f"bulk-{uuid.uuid4().hex[:8]}"
     WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     yield db, entry_id
@@ -58,10 +63,7 @@ def entry_db(request, tmp_path):
 @pytest.fixture
 def pg_entry():
     """An entry on the running PostgreSQL (removed afterwards, if a test left it); yields (db, entry_id)."""
-    try:
-        db = Database(_postgres_url())
-    except Exception as exc:  # the shared services are down: nothing to check against
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    db = connect(_postgres_url())
     entry_id = f"locks-{uuid.uuid4().hex[:8]}"
     WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     yield db, entry_id

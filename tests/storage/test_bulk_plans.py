@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from facetrail.storage.bulk import _unnest_update, row_per_key
-from facetrail.storage.database import Database
 from facetrail.storage.models import VisitRow
-from tests.storage.conftest import _postgres_url
+from tests.storage.conftest import _postgres_url, connect
 
 _VISITS = VisitRow.__table__
 _FILL = ("INSERT INTO track_visits SELECT 't' || (i % 200), i / 200, 'cam-' || (i % 20), now(), now(), 0.5, 1, "
@@ -26,10 +25,7 @@ _FILL = ("INSERT INTO track_visits SELECT 't' || (i % 200), i / 200, 'cam-' || (
 @pytest.fixture
 def stale_visits():
     """A session whose track_visits holds 20,000 rows that the planner's statistics say are none."""
-    try:
-        db = Database(_postgres_url())
-    except Exception as exc:  # the shared services are down: nothing to check against
-        pytest.skip(f"PostgreSQL not reachable: {type(exc).__name__}")
+    db = connect(_postgres_url())
     with db.session() as session, session.begin():
         session.execute(text("CREATE TEMPORARY TABLE track_visits (LIKE public.track_visits INCLUDING ALL) "
                              "ON COMMIT DROP"))

@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[bench]   {figure.label}: {figure.value} {figure.unit}", flush=True)
     command = "python -m bench" + (" --quick" if args.quick else "")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(load_all(args.quick, list(SECTIONS)), Machine.here(), command))
+    earlier = out.read_text() if out.is_file() else ""
+    out.write_text(render(load_all(args.quick, list(SECTIONS)), Machine.here(), command, list(SECTIONS.values()), earlier))
     print(f"[bench] wrote {out}")
     return 1 if failed else 0
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -160,7 +162,17 @@ def _met(met: bool | None) -> str:
     return {True: "**met**", False: "**not met**", None: ""}[met]
 
 
-def render(sections: list[Section], machine: Machine, command: str) -> str:
+def earlier_sections(report: str) -> dict[str, str]:
+    """The sections of an earlier BENCHMARKS.md by title, each block as it was written (heading included)."""
+    blocks = re.split(r"(?m)^(?=## )", report)[1:]
+    return {block.split("\n", 1)[0][3:].strip(): block.rstrip() + "\n" for block in blocks}
+
+
+def render(sections: list[Section], machine: Machine, command: str, titles: Sequence[str] = (),
+           earlier: str = "") -> str:
+    """The report: ``sections`` in the order of ``titles``; a title with no section this time keeps its block
+    from the ``earlier`` report, so a run of some sections on a fresh clone (no cached results) does not
+    drop the others' figures."""
     lines = [
         "# facetrail benchmarks",
         "",
@@ -174,7 +186,14 @@ def render(sections: list[Section], machine: Machine, command: str) -> str:
         "baselines (same run), not as absolute values.",
         "",
     ]
-    for s in sections:
+    ran = {s.title: s for s in sections}
+    kept = earlier_sections(earlier)
+    for title in titles or list(ran):
+        if title not in ran:
+            if title in kept:
+                lines += [*kept[title].splitlines(), ""]
+            continue
+        s = ran[title]
         load = lambda l: "/".join(f"{v:.2f}" for v in l)  # noqa: E731
         lines += [
             f"## {s.title}",

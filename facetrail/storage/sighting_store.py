@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
-from facetrail.storage.bulk import among, insert_rows, row_per_key, update_rows
+from facetrail.storage.bulk import among, delete_among, insert_rows, row_per_key, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.entry_locks import live_entries
 from facetrail.storage.models import ReviewRow, SightingRow, WatchlistEntryRow
@@ -221,10 +221,8 @@ class SightingStore:
     def delete(self, event_ids: list[str]) -> None:
         """Delete these sightings and the reviews of them: one transaction."""
         with self._db.session() as session, session.begin():
-            for start in range(0, len(event_ids), 500):
-                chunk = event_ids[start : start + 500]
-                session.execute(delete(ReviewRow).where(ReviewRow.event_id.in_(chunk)))
-                session.execute(delete(SightingRow).where(SightingRow.event_id.in_(chunk)))
+            delete_among(session, ReviewRow.event_id, event_ids)
+            delete_among(session, SightingRow.event_id, event_ids)
 
     def count_by_status(self, watchlists: list[str] | None = None) -> dict[str, int]:
         """Stored sightings by review status, of these watch-lists only (of all when None)."""

@@ -123,14 +123,12 @@ class TrackStore:
 
         New tracks of people no longer enrolled are not inserted (storage.entry_locks).
         """
-        doomed = set(stale_ids) | {t.track_id for t in tracks}
-        dialect = self._db.engine.dialect
+        doomed = sorted(set(stale_ids) | {t.track_id for t in tracks})
         with self._db.session() as session, session.begin():
             live = live_entries(session, {t.entry_id for t in tracks})
             track_rows, visit_rows = _rows([t for t in tracks if t.entry_id in live])
-            if doomed:
-                session.execute(delete(VisitRow).where(among(VisitRow.track_id, doomed, dialect)))
-                session.execute(delete(TrackRow).where(among(TrackRow.track_id, doomed, dialect)))
+            delete_among(session, VisitRow.track_id, doomed)
+            delete_among(session, TrackRow.track_id, doomed)
             insert_rows(session, _TRACKS, _TRACK_COLUMNS, track_rows)
             insert_rows(session, _VISITS, _VISIT_COLUMNS, visit_rows)
 

@@ -1,7 +1,8 @@
-"""The bus's two other payloads besides sightings and health: alerts to operators, dead letters.
+"""The bus's other payloads besides sightings and health: alerts to operators, review decisions, dead letters.
 
-Below the stages that use them: the trajectory service publishes both, the API follows alerts, the
-bus declares their channels (facetrail.bus.channels).
+Below the stages that use them: the trajectory service publishes alerts and dead letters, the review desk
+decisions; the API and forwarding follow alerts, forwarding follows decisions; the bus declares their
+channels (facetrail.bus.channels).
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ class Alert(BaseModel):
     schema_version: Literal[1] = 1
     sighting: SightingEvent
     track_id: str | None = Field(description="the track the sighting joined; null when a reviewer's reject keeps it out")
+
+
+class Decision(BaseModel):
+    """A sighting's review settled: confirmed by the people required, or rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    event_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="the sighting decided")
+    entry_id: str = Field(min_length=1, max_length=64, description="the watch-list entry it matched")
+    status: Literal["confirmed", "rejected"]
+    confirmations: int = Field(ge=0, description="different people who confirmed it")
+    required: int = Field(ge=1, le=2, description="confirmations the deployment requires")
+    decided_at: datetime
 
 
 class DeadLetter(BaseModel):

@@ -238,6 +238,82 @@ class ApiConfig(_Strict):
         return proxies
 
 
+ForwardedEventKind = Literal["candidate", "confirmed", "rejected", "camera_health"]
+FORWARDED_EVENT_KINDS: tuple[str, ...] = ("candidate", "confirmed", "rejected", "camera_health")
+ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
+TARGET_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+PATTERN_WORDS[ENV_NAME_PATTERN] = "the name of an environment variable (upper-case letters, digits, '_')"
+
+
+class ForwardingTargetConfig(_Strict):
+    """What one forwarding target may receive: the rules every target shares."""
+
+    watchlists: tuple[str, ...] = Field(
+        min_length=1, description="the watch-lists whose matches it receives; 'default' is the list of an entry enrolled "
+                                  "without one (nothing else is forwarded to it)")
+    events: tuple[ForwardedEventKind, ...] = Field(
+        ("candidate", "confirmed", "rejected"), min_length=1,
+        description="which events: candidate (a new match), confirmed, rejected (review decisions), camera_health "
+                    "(a camera's stream state changed)")
+    role: Role = Field("operator", description="the role it receives as: a list the role may not see is never forwarded")
+    display_names: bool = Field(False, description="send the entry's display name (otherwise only its id)")
+    include_crop: bool = Field(False, description="send the evidence crop itself (JPEG, base64); otherwise only a link")
+
+
+class WebhookConfig(ForwardingTargetConfig):
+    name: str = Field(pattern=TARGET_NAME_PATTERN, description="names the target in the queue, the audit log and the CLI")
+    url: str = Field(pattern=r"^https?://[^\s]+$", description="where events are POSTed")
+    secret_env: tuple[str, ...] = Field(
+        min_length=1, description="environment variables holding the signing secrets ('whsec_' + base64, as Standard "
+                                  "Webhooks issues them, or any string); every one signs, so a key can be rotated")
+    timeout_s: float = Field(5.0, gt=0, le=60, description="one delivery attempt's time limit")
+    max_attempts: int = Field(15, ge=1, le=100, description="attempts before a delivery is dead-lettered")
+    backoff_initial_s: float = Field(2.0, gt=0, le=3600, description="wait after the first failure; doubled each time")
+    backoff_max_s: float = Field(600.0, gt=0, le=86400, description="longest wait between two attempts")
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not re.match(ENV_NAME_PATTERN, name):
+                raise ValueError(f"{name!r} is not an environment variable's name (the secret itself never goes "
+                                 "in the config)")
+        return names
+
+
+class MqttConfig(ForwardingTargetConfig):
+    host: str = Field(min_length=1, description="the broker's host name or address")
+    port: int = Field(1883, ge=1, le=65535)
+    tls: bool = Field(False, description="connect with TLS (certificates checked against ca_file or the system's)")
+    ca_file: Path | None = Field(None, description="CA bundle for the broker's certificate")
+    username_env: str | None = Field(None, pattern=ENV_NAME_PATTERN, description="environment variable holding the user name")
+    password_env: str | None = Field(None, pattern=ENV_NAME_PATTERN, description="environment variable holding the password")
+    topic_prefix: str = Field("facetrail", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,100}$",
+                              description="topics are <topic_prefix>/<site>/alerts, .../decisions, .../cameras/<id>/health")
+    client_id: str | None = Field(None, max_length=100, description="default: facetrail-<site>")
+    keepalive_s: int = Field(30, ge=5, le=3600)
+
+
+class ForwardingConfig(_Strict):
+    webhooks: list[WebhookConfig] = Field(default_factory=list, description="HTTP targets; none by default")
+    mqtt: MqttConfig | None = Field(None, description="an MQTT broker; none by default")
+    console_url: str | None = Field(None, pattern=r"^https?://[^\s]+$",
+                                    description="the console's address, for links to the evidence in forwarded events")
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_names(cls, webhooks: list[WebhookConfig]) -> list[WebhookConfig]:
+        names = [hook.name for hook in webhooks]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"webhook name {name!r} is used twice")
+        return webhooks
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhooks) or self.mqtt is not None
+
+
 class SqliteBusConfig(_Strict):
     kind: Literal["sqlite"] = "sqlite"
     path: Path = Path("var/bus.db")
@@ -301,6 +377,7 @@ class Config(_Strict):
     bus: BusConfig = SqliteBusConfig()
     objects: ObjectsConfig = LocalObjectsConfig()
     database: DatabaseConfig = DatabaseConfig()
+    forwarding: ForwardingConfig = ForwardingConfig()
 
     @field_validator("cameras")
     @classmethod
@@ -353,6 +430,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     updates["models"] = models.model_copy(update={
         "dir": None if models.dir is None else absolute(models.dir) or models.dir,
         "cache": None if models.cache is None else absolute(models.cache) or models.cache})
+    mqtt = config.forwarding.mqtt
+    if mqtt is not None and mqtt.ca_file is not None:
+        updates["forwarding"] = config.forwarding.model_copy(
+            update={"mqtt": mqtt.model_copy(update={"ca_file": absolute(mqtt.ca_file) or mqtt.ca_file})})
     if config.audit.anchor is not None:
         updates["audit"] = AuditConfig(anchor=absolute(config.audit.anchor) or config.audit.anchor)
     if isinstance(config.bus, SqliteBusConfig):

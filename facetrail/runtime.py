@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from facetrail.bus.base import Consumer
 from facetrail.bus.channels import HEALTH, HEALTH_GROUP, SIGHTINGS, TRAJECTORY_GROUP
@@ -23,6 +24,9 @@ from facetrail.storage.health_store import HealthStore
 from facetrail.stores import Stores
 from facetrail.trajectory.service import TrajectoryService
 from facetrail.worker import start_assigned_workers, start_workers
+
+if TYPE_CHECKING:
+    from facetrail.forwarding.service import Forwarding
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +101,43 @@ def supervise(stages: list[Stage], keep_going: Callable[[], bool], done: Callabl
 
 
 def serve_trajectory(stores: Stores, service: TrajectoryService) -> None:
-    """The trajectory service and camera health, until SIGTERM."""
+    """The trajectory service, camera health and forwarding (when configured), until SIGTERM."""
     health = HealthRecorder.of(stores)
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    forwarding = start_forwarding(stores)
     try:
         supervise([TrajectoryStage(service), health], lambda: not stopping)
     finally:
         service.close()  # the last batch's alerts leave before the process does, and the group sees it go
         health.close()
+        if forwarding is not None:
+            forwarding.stop()
+
+
+def start_forwarding(stores: Stores) -> "Forwarding | None":
+    """Forwarding on its own threads (its sends never hold up stitching); None when no target is configured."""
+    forwarding = stores.forwarding()
+    if forwarding is None:
+        return None
+    log.info("forwarding to %d webhook(s)%s", len(forwarding.dispatchers), " and MQTT" if forwarding.mqtt else "")
+    return forwarding.start()
+
+
+def serve_forwarding(stores: Stores) -> None:
+    """`facetrail forwarding serve`: only forwarding, until SIGTERM or Ctrl-C."""
+    forwarding = start_forwarding(stores)
+    if forwarding is None:
+        return
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        forwarding.stop()
 
 
 def start_analysis(stores: Stores, stop: "mp.synchronize.Event") -> list[mp.Process]:
@@ -148,6 +180,7 @@ class LiveRun:
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
         deadline = None if duration_s is None else time.monotonic() + duration_s
         stages: list[Stage] = [TrajectoryStage(service), health, RetentionSchedule(self.stores)]
+        forwarding = start_forwarding(self.stores)
 
         def keep_going() -> bool:
             return not self.stop.is_set() and (deadline is None or time.monotonic() < deadline)
@@ -160,3 +193,5 @@ class LiveRun:
             stop_workers(self.workers, self.stop)
             service.drain()
             health.step()
+            if forwarding is not None:
+                forwarding.stop()

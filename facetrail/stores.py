@@ -24,6 +24,7 @@ from facetrail.bus.select import open_bus
 from facetrail.config import Config, load_config
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
+from facetrail.storage.forwarding_store import ForwardingQueue
 from facetrail.storage.health_store import HealthStore
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.progress_store import ProgressLedger
@@ -37,6 +38,7 @@ from facetrail.trajectory.service import Restitcher
 
 if TYPE_CHECKING:
     from facetrail.accountability.review import ReviewDesk
+    from facetrail.forwarding.service import Forwarding
 
 @dataclass
 class Stores:
@@ -108,7 +110,7 @@ class Stores:
 
         review = self.config.review
         return ReviewDesk(self.db, self.audit, review.reviewers_required, review.keep_rejected_examples,
-                          objects=self.objects, face_models=lambda: self.face_models)
+                          objects=self.objects, face_models=lambda: self.face_models, bus=self.bus)
 
     @cached_property
     def accounts(self) -> Accounts:
@@ -119,3 +121,18 @@ class Stores:
         login = self.config.api.login
         return LoginThrottle(self.db, ThrottleLimits(login.failures_per_account, login.failures_per_client,
                                                      login.window_minutes * 60, login.lockout_minutes * 60))
+
+    @cached_property
+    def forwarding_queue(self) -> ForwardingQueue:
+        return ForwardingQueue(self.db)
+
+    def forwarding(self) -> "Forwarding | None":
+        """The forwarding stage, not started; None when the config names no target (nothing is forwarded by default)."""
+        if not self.config.forwarding.enabled:
+            return None
+        from facetrail.forwarding.compose import Composer  # paho and httpx load only where something is forwarded
+        from facetrail.forwarding.service import Forwarding
+        from facetrail.storage.review_store import ReviewStore
+
+        composer = Composer(self.config, self.watchlist, self.sightings, ReviewStore(self.db), self.objects)
+        return Forwarding(self.config, self.bus, composer, self.forwarding_queue, self.audit)

@@ -20,6 +20,8 @@ FORBIDDEN = {
     "storage": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.trajectory", "facetrail.audit.log",
                 "facetrail.runtime", "facetrail.stores", "facetrail.accountability"),
     "accountability": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.runtime", "facetrail.stores"),
+    "forwarding": ("facetrail.ingest", "facetrail.analytics", "facetrail.trajectory", "facetrail.api", "facetrail.cli",
+                   "facetrail.worker", "facetrail.runtime", "facetrail.stores", "facetrail.accountability"),
 }
 
 # The typed values that cross the stages (the sighting event, tracks as stitched and as stored, watch-list entries,

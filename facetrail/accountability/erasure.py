@@ -2,7 +2,8 @@
 
 Evidence crops and enrolment photos go first (their keys live in the rows),
 then the entry row, whose deletion cascades to embeddings, sightings and
-tracks, then the entry's reviews and the person's messages on an embedded bus.
+tracks, then the entry's reviews, its queued webhook deliveries (cancelled: never sent) and the person's
+messages on an embedded bus.
 Objects go before rows so that a crash part-way leaves rows pointing at
 missing objects (harmless, swept again) rather than objects nobody can find.
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 from facetrail.bus.base import ErasableBus, EventBus
 from facetrail.bus.channels import PERSON_KEYED
 from facetrail.storage.database import Database
+from facetrail.storage.forwarding_store import ForwardingQueue
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.review_store import ReviewStore
 from facetrail.storage.sighting_store import SightingStore
@@ -30,6 +32,8 @@ class ErasureReport:
     bus_messages_deleted: int
     sightings_deleted: int = 0
     tracks_deleted: int = 0
+    deliveries_cancelled: int = 0
+    """Webhook deliveries about the entry that were still queued (or dead-lettered): never sent now."""
 
 
 def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus | None = None) -> ErasureReport:
@@ -41,11 +45,15 @@ def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus
         objects.delete(key)
     deleted = watchlist.remove(entry_id)
     ReviewStore(db).delete_of_entry(entry_id)
+    forwarding = ForwardingQueue(db)
+    cancelled = len(forwarding.cancel_of_entry(entry_id))
+    forwarding.forget_entry(entry_id)
     db.forget_deleted()
     messages = 0
     if isinstance(bus, ErasableBus):
         messages = sum(bus.delete_where_key(channel.name, entry_id) for channel in PERSON_KEYED)
-    return ErasureReport(entry_id, len(keys), deleted, messages, sightings if deleted else 0, tracks if deleted else 0)
+    return ErasureReport(entry_id, len(keys), deleted, messages, sightings if deleted else 0, tracks if deleted else 0,
+                         cancelled)
 
 
 def delete_sightings_before(cutoff: datetime, db: Database, objects: ObjectStore) -> tuple[int, int]:

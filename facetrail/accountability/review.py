@@ -19,13 +19,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from datetime import datetime, timezone
+from typing import Callable, Literal
 
 import cv2
 import numpy as np
 
+from facetrail.alerts import Decision
 from facetrail.analytics.face_models import FaceModels
 from facetrail.audit.log import AuditLog
+from facetrail.bus.base import BusError, EventBus
+from facetrail.bus.channels import DECISIONS as DECISION_CHANNEL
 from facetrail.config import ReviewConfig
 from facetrail.storage.database import Database
 from facetrail.storage.objects import ObjectStore
@@ -72,9 +76,11 @@ class ReviewDesk:
         *,
         objects: ObjectStore | None = None,
         face_models: Callable[[], FaceModels] | None = None,
+        bus: EventBus | None = None,
     ):
         """`objects` is needed to keep rejected examples (their crops live there); `face_models` gives the
-        detector and embedder the matcher uses, loaded on the first rejection (dlib's when not given)."""
+        detector and embedder the matcher uses, loaded on the first rejection (dlib's when not given); a
+        settled decision is announced on `bus`'s decisions channel (forwarding follows it)."""
         self._db, self._audit = db, audit
         self._reviews, self._sightings = ReviewStore(db), SightingStore(db)
         self.required = ReviewConfig().reviewers_required if reviewers_required is None else int(reviewers_required)
@@ -83,6 +89,7 @@ class ReviewDesk:
         self.rejected_examples = rejected_examples
         self._objects, self._face_models = objects, face_models
         self._models: FaceModels | None = None
+        self._bus = bus
 
     def decide(self, event_id: str, reviewer: str, decision: str, note: str = "") -> ReviewOutcome:
         reviewer, decision = (reviewer or "").strip(), (decision or "").strip().lower()
@@ -98,7 +105,23 @@ class ReviewDesk:
         if outcome.status == "rejected":
             details["rejected_example"] = self._keep_rejected_example(event_id, entry_id)
         self._audit.record(reviewer, "review.decision", event_id, details)
+        self._announce(event_id, entry_id, outcome)
         return outcome
+
+    def _announce(self, event_id: str, entry_id: str, outcome: ReviewOutcome) -> None:
+        """The settled decision on the bus; the decision is stored and audited already, so a bus away only loses
+        its announcement (logged), never the decision."""
+        if self._bus is None or outcome.status not in ("confirmed", "rejected"):
+            return
+        status: Literal["confirmed", "rejected"] = "confirmed" if outcome.status == "confirmed" else "rejected"
+        decision = Decision(event_id=event_id, entry_id=entry_id, status=status,
+                            confirmations=outcome.confirmations, required=outcome.required,
+                            decided_at=datetime.now(timezone.utc))
+        try:
+            DECISION_CHANNEL.publish(self._bus, decision)
+            self._bus.flush(5.0)
+        except BusError as exc:
+            log.warning("decision on %s not announced on the bus: %s", event_id, exc)
 
     def outcome(self, event_id: str) -> ReviewOutcome:
         found = self._reviews.status(event_id)

@@ -48,7 +48,8 @@ def remove_person(entry_id: str = ENTRY_ID, principal: Principal = Depends(requi
                   ctx: ApiContext = Depends(api_context)) -> Erased:
     visible_entry(ctx, principal, entry_id)
     report = erase_entry(entry_id, ctx.db, ctx.objects, ctx.bus)
-    ctx.audit.record(principal.username, "watchlist.remove", entry_id, {"objects_deleted": report.objects_deleted})
+    ctx.audit.record(principal.username, "watchlist.remove", entry_id, {"objects_deleted": report.objects_deleted,
+                                                                       "deliveries_cancelled": report.deliveries_cancelled})
     return Erased(entry_id=entry_id, objects_deleted=report.objects_deleted)
 
 

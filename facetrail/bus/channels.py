@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from facetrail.alerts import Alert, DeadLetter
+from facetrail.alerts import Alert, DeadLetter, Decision
 from facetrail.bus.base import Consumer, EventBus
 from facetrail.events import SightingEvent
 from facetrail.health import CameraHealth
@@ -60,22 +60,24 @@ class Channel(Topic, Generic[P]):
 SIGHTINGS = Channel("facetrail.sightings.v1", 6, SightingEvent, lambda event: event.entry_id, "entry_id")
 HEALTH = Channel("facetrail.camera-health.v1", 1, CameraHealth, lambda report: report.camera_id, "camera_id")
 ALERTS = Channel("facetrail.alerts.v1", 1, Alert, lambda alert: alert.sighting.entry_id, "sighting.entry_id")
+DECISIONS = Channel("facetrail.decisions.v1", 1, Decision, lambda decision: decision.entry_id, "entry_id")
 DEAD_LETTERS = Channel("facetrail.dead-letter.v1", 1, DeadLetter, lambda letter: letter.key,
                        "the refused message's own key")
 CAMERAS = Topic("facetrail.cameras.v1", 1)
 """No messages: its partitions, one a camera (created at start, bus/assignment.py), are what a Kafka group of
 workers shares out, so each camera is analysed by one worker."""
 
-CHANNELS: tuple[Channel[SightingEvent] | Channel[Alert] | Channel[CameraHealth] | Channel[DeadLetter], ...] = (
-    SIGHTINGS, ALERTS, HEALTH, DEAD_LETTERS)
+CHANNELS: tuple[Channel[SightingEvent] | Channel[Alert] | Channel[CameraHealth] | Channel[DeadLetter]
+                | Channel[Decision], ...] = (SIGHTINGS, ALERTS, HEALTH, DEAD_LETTERS, DECISIONS)
 TOPICS: tuple[Topic, ...] = (*CHANNELS, CAMERAS)
-PERSON_KEYED = (SIGHTINGS, ALERTS, DEAD_LETTERS)
+PERSON_KEYED = (SIGHTINGS, ALERTS, DEAD_LETTERS, DECISIONS)
 """Channels whose messages are keyed by a person's entry id (a dead letter keeps the sighting's key): erasure
 deletes that person's messages from them where the bus can (bus.base.ErasableBus)."""
 
 # Consumer groups of the services (a group shares a topic's partitions out among its members).
 TRAJECTORY_GROUP = "facetrail-trajectory"
 HEALTH_GROUP = "facetrail-health"
+FORWARDING_GROUP = "facetrail-forwarding"
 
 # Topic names for what addresses a topic itself (tests, tools, the embedded bus's deletions).
 SIGHTINGS_TOPIC, HEALTH_TOPIC, ALERTS_TOPIC = SIGHTINGS.name, HEALTH.name, ALERTS.name

@@ -219,7 +219,7 @@ def _erase(person: str, config_path: str, claimed: str | None, action: str, reas
         "watchlist": record.watchlist, "reason": reason, "sightings_deleted": report.sightings_deleted,
         "tracks_deleted": report.tracks_deleted, "objects_deleted": report.objects_deleted,
         "bus_messages_deleted": report.bus_messages_deleted, "watchlist_version": stores.watchlist.version(),
-        **_claim(claimed),
+        "deliveries_cancelled": report.deliveries_cancelled, **_claim(claimed),
     })
     click.echo(f"{'erased' if action == 'watchlist.erase' else 'removed'} {record.display_name}: entry, embeddings, "
                f"sightings, tracks, reviews and {report.objects_deleted} stored image(s) erased")

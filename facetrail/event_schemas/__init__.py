@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from facetrail.bus.channels import CHANNELS
+from facetrail.forwarding.payloads import CameraHealthMessage, SightingMessage
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -32,6 +33,13 @@ class Payload:
 
 
 PAYLOADS: tuple[Payload, ...] = tuple(Payload(channel.name, channel.payload, channel.key_holds) for channel in CHANNELS)
+FORWARDED: tuple[Payload, ...] = (
+    Payload("facetrail.forwarded.sighting.v1", SightingMessage,
+            "webhook-id header / MQTT topic <prefix>/<site>/alerts or .../decisions"),
+    Payload("facetrail.forwarded.camera-health.v1", CameraHealthMessage,
+            "webhook-id header / MQTT topic <prefix>/<site>/cameras/<camera id>/health"),
+)
+"""What webhooks and MQTT receive (facetrail.forwarding): not bus topics, but versioned alike."""
 
 
 def _every_field_required(schema) -> None:
@@ -65,7 +73,7 @@ def schema_text(schema: dict) -> str:
 
 def write_schemas(folder: Path = Path(__file__).parent) -> list[Path]:
     written = []
-    for payload in PAYLOADS:
+    for payload in (*PAYLOADS, *FORWARDED):
         path = folder / payload.file_name
         path.write_text(schema_text(generated_schema(payload)))
         written.append(path)

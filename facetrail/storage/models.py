@@ -263,3 +263,29 @@ class LoginLockoutRow(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     locked_until: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ForwardingDeliveryRow(Base):
+    """One event queued for one webhook target: the queue survives a restart, and (target, message_id) is
+    unique, so an event the bus hands over twice is delivered once."""
+
+    __tablename__ = "forwarding_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target: Mapped[str] = mapped_column(String(63))
+    message_id: Mapped[str] = mapped_column(String(100))  # the webhook-id header: the receiver's idempotency key
+    kind: Mapped[str] = mapped_column(String(20))  # candidate | confirmed | rejected | camera_health
+    event_id: Mapped[str] = mapped_column(String(64))
+    entry_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # null: camera health
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)  # dropped once delivered, dead or cancelled
+    state: Mapped[str] = mapped_column(String(12), default="pending")  # pending | delivered | dead | cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    __table_args__ = (
+        Index("forwarding_by_target_message", "target", "message_id", unique=True),
+        Index("forwarding_due", "target", "state", "next_attempt_at"),
+    )

@@ -1,0 +1,182 @@
+"""The forwarding stage: follow alerts, decisions and camera health on the bus, hand them to each target.
+
+Its own consumer group on each channel (FORWARDING_GROUP), so it neither steals from nor waits for the
+trajectory service or the API. A batch is committed on the bus only once its webhook deliveries are in the
+queue (the database) and its MQTT messages are with paho, so a crash re-reads it; the queue's unique
+(target, message id) and a memory of what MQTT was given make the re-read harmless: alerts may come twice
+(at-least-once), each is forwarded once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from facetrail.audit.log import AuditLog
+from facetrail.bus.base import BusError, Consumer, EventBus
+from facetrail.bus.channels import ALERTS, DECISIONS, FORWARDING_GROUP, HEALTH
+from facetrail.config import Config, ConfigError
+from facetrail.forwarding.compose import Composed, Composer
+from facetrail.forwarding.mqtt import Credentials, MqttForwarder
+from facetrail.forwarding.signing import SigningKeys
+from facetrail.forwarding.webhook import WebhookDispatcher, WebhookSender
+from facetrail.storage.forwarding_store import ForwardingQueue, QueuedDelivery
+
+log = logging.getLogger(__name__)
+
+POLL_WAIT_S = 0.05
+REMEMBERED = 50_000
+
+
+def _environment(name: str, where: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(f"{where}: environment variable {name} is not set")
+    return value
+
+
+def signing_keys(config: Config) -> dict[str, SigningKeys]:
+    """Each webhook's keys, read from the environment; ConfigError naming the field when one is missing."""
+    keys = {}
+    for index, hook in enumerate(config.forwarding.webhooks):
+        where = f"forwarding.webhooks.{index}.secret_env"
+        try:
+            keys[hook.name] = SigningKeys([_environment(name, where) for name in hook.secret_env])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return keys
+
+
+def mqtt_credentials(config: Config) -> Credentials | None:
+    mqtt = config.forwarding.mqtt
+    if mqtt is None or mqtt.username_env is None:
+        return None
+    password = _environment(mqtt.password_env, "forwarding.mqtt.password_env") if mqtt.password_env else None
+    return Credentials(_environment(mqtt.username_env, "forwarding.mqtt.username_env"), password)
+
+
+@dataclass
+class Intake:
+    """One round: read what arrived on the three channels, queue and publish it, commit."""
+
+    config: Config
+    composer: Composer
+    queue: ForwardingQueue
+    dispatchers: list[WebhookDispatcher]
+    mqtt: MqttForwarder | None
+    consumers: dict[str, Consumer]
+    mqtt_sent: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def step(self, timeout_s: float = POLL_WAIT_S) -> int:
+        seen = 0
+        for name, consumer in self.consumers.items():
+            records = consumer.poll(timeout_s if name == ALERTS.name else 0.0, 500)
+            composed = [c for c in (self._compose(name, r.value) for r in records) if c is not None]
+            self._forward(composed)
+            consumer.commit()
+            seen += len(records)
+        return seen
+
+    def _compose(self, channel: str, value: bytes) -> Composed | None:
+        try:
+            if channel == ALERTS.name:
+                return self.composer.alert(ALERTS.decode(value))
+            if channel == DECISIONS.name:
+                return self.composer.decision(DECISIONS.decode(value))
+            return self.composer.health(HEALTH.decode(value))
+        except (ValidationError, ValueError):
+            log.warning("forwarding skipped a malformed message on %s", channel)  # the trajectory service dead-letters
+            return None
+
+    def _forward(self, batch: list[Composed]) -> None:
+        queued = []
+        for composed in batch:
+            crop = self.composer.crop(composed)
+            for dispatcher in self.dispatchers:
+                hook = dispatcher.config
+                message = composed.for_target(hook, self.config, crop)
+                if message is not None:
+                    queued.append(QueuedDelivery(hook.name, composed.message_id, composed.kind, composed.event_id,
+                                                 composed.entry_id, message.model_dump_json()))
+        if queued and self.queue.enqueue(queued):
+            for dispatcher in self.dispatchers:
+                dispatcher.wake()
+        if self.mqtt is not None:
+            for composed in batch:
+                self._publish(self.mqtt, composed)
+
+    def _publish(self, mqtt: MqttForwarder, composed: Composed) -> None:
+        if composed.message_id in self.mqtt_sent:
+            return  # the bus handed this event over again
+        message = composed.for_target(mqtt.config, self.config, self.composer.crop(composed))
+        if message is None:
+            return
+        mqtt.publish(message, composed.event_id, composed.kind)
+        self.mqtt_sent[composed.message_id] = None
+        if len(self.mqtt_sent) > REMEMBERED:
+            self.mqtt_sent.popitem(last=False)
+
+    def close(self) -> None:
+        for consumer in self.consumers.values():
+            consumer.close()
+
+
+class Forwarding:
+    """The intake on a thread of its own, one sending thread a webhook, paho's network thread for MQTT."""
+
+    def __init__(self, config: Config, bus: EventBus, composer: Composer, queue: ForwardingQueue, audit: AuditLog,
+                 make_consumer: Callable[[str], Consumer] | None = None):
+        keys, credentials = signing_keys(config), mqtt_credentials(config)  # a missing secret fails here, at start
+        self.config, self._bus = config, bus
+        self.dispatchers = [WebhookDispatcher(WebhookSender(hook, keys[hook.name]), queue, audit)
+                            for hook in config.forwarding.webhooks]
+        mqtt = config.forwarding.mqtt
+        self.mqtt = None if mqtt is None else MqttForwarder(mqtt, config.site, credentials, audit)
+        self._composer, self._queue = composer, queue
+        self._make_consumer = make_consumer or (lambda topic: bus.consumer(topic, FORWARDING_GROUP))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="forwarding-intake", daemon=True)
+        self.intake: Intake | None = None
+
+    def open_intake(self) -> Intake:
+        consumers = {channel.name: self._make_consumer(channel.name) for channel in (ALERTS, DECISIONS, HEALTH)}
+        self.intake = Intake(self.config, self._composer, self._queue, self.dispatchers, self.mqtt, consumers)
+        return self.intake
+
+    def start(self) -> "Forwarding":
+        for dispatcher in self.dispatchers:
+            dispatcher.start()
+        if self.mqtt is not None:
+            self.mqtt.start()
+        self.open_intake()
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        assert self.intake is not None
+        while not self._stop.is_set():
+            try:
+                self.intake.step()
+            except (BusError, OSError, RuntimeError) as exc:
+                log.warning("forwarding intake: %s; trying again", exc)
+                self._stop.wait(1.0)
+            except Exception:  # a database hiccup must not end forwarding: logged, tried again
+                log.exception("forwarding intake failed; trying again")
+                self._stop.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        if self.intake is not None:
+            self.intake.close()
+        for dispatcher in self.dispatchers:
+            dispatcher.stop()
+        if self.mqtt is not None:
+            self.mqtt.stop()

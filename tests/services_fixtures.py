@@ -2,7 +2,7 @@
 
 Use them from a conftest or a test module with
 ``from services_fixtures import kafka_service  # noqa: F401`` (likewise ``minio_service``,
-``postgres_service``). When a bring-up fails, every test that needs the service fails with
+``postgres_service``, ``mosquitto_service``). When a bring-up fails, every test that needs the service fails with
 the script's own error message; only FACETRAIL_SKIP_SERVICES=1 turns that into a skip, for
 quick local runs. A service this session started is stopped when the session ends; one that
 was already running is left running.
@@ -34,6 +34,10 @@ class ServiceEnv:
     minio_access_key: str
     minio_secret_key: str
     database_url: str
+    mqtt_host: str = ""
+    mqtt_port: int = 0
+    mqtt_username: str = ""
+    mqtt_password: str = ""
 
 
 def run_services(*args: str, timeout_s: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess:
@@ -53,6 +57,10 @@ def read_service_env(path: Path = ENV_FILE) -> ServiceEnv:
         minio_access_key=values["FACETRAIL_MINIO_ACCESS_KEY"],
         minio_secret_key=values["FACETRAIL_MINIO_SECRET_KEY"],
         database_url=values["FACETRAIL_DATABASE_URL"],
+        mqtt_host=values.get("FACETRAIL_MQTT_HOST", ""),
+        mqtt_port=int(values.get("FACETRAIL_MQTT_PORT", "0")),
+        mqtt_username=values.get("FACETRAIL_MQTT_USERNAME", ""),
+        mqtt_password=values.get("FACETRAIL_MQTT_PASSWORD", ""),
     )
 
 
@@ -85,3 +93,8 @@ def minio_service():
 @pytest.fixture(scope="session")
 def postgres_service():
     yield from _service("postgres")
+
+
+@pytest.fixture(scope="session")
+def mosquitto_service():
+    yield from _service("mosquitto")

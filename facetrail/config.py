@@ -242,7 +242,9 @@ ForwardedEventKind = Literal["candidate", "confirmed", "rejected", "camera_healt
 FORWARDED_EVENT_KINDS: tuple[str, ...] = ("candidate", "confirmed", "rejected", "camera_health")
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 TARGET_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+MQTT_PREFIX_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,100}$"
 PATTERN_WORDS[ENV_NAME_PATTERN] = "the name of an environment variable (upper-case letters, digits, '_')"
+PATTERN_WORDS[MQTT_PREFIX_PATTERN] = "up to 101 letters, digits, '_', '-' or '/', not starting with '/' (no MQTT wildcards)"
 
 
 class ForwardingTargetConfig(_Strict):
@@ -288,7 +290,7 @@ class MqttConfig(ForwardingTargetConfig):
     ca_file: Path | None = Field(None, description="CA bundle for the broker's certificate")
     username_env: str | None = Field(None, pattern=ENV_NAME_PATTERN, description="environment variable holding the user name")
     password_env: str | None = Field(None, pattern=ENV_NAME_PATTERN, description="environment variable holding the password")
-    topic_prefix: str = Field("facetrail", pattern=r"^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,100}$",
+    topic_prefix: str = Field("facetrail", pattern=MQTT_PREFIX_PATTERN,
                               description="topics are <topic_prefix>/<site>/alerts, .../decisions, .../cameras/<id>/health")
     client_id: str | None = Field(None, max_length=100, description="default: facetrail-<site>")
     keepalive_s: int = Field(30, ge=5, le=3600)

@@ -2,9 +2,9 @@
 
 from datetime import datetime, timezone
 
-from facetrail.alerts import Alert, DeadLetter
+from facetrail.alerts import Alert, DeadLetter, Decision
 from facetrail.bus.base import Record
-from facetrail.bus.channels import ALERTS, CHANNELS, DEAD_LETTERS, HEALTH, SIGHTINGS, TOPICS
+from facetrail.bus.channels import ALERTS, CHANNELS, DEAD_LETTERS, DECISIONS, HEALTH, PERSON_KEYED, SIGHTINGS, TOPICS
 from facetrail.bus.kafka_bus import DEFAULT_TOPICS
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.events import Box, SightingEvent
@@ -34,6 +34,15 @@ def test_alerts_are_keyed_by_their_sightings_person_and_dead_letters_keep_the_re
     assert [r.key for r in ALERTS.consumer(bus, "readers").poll(0.5)] == ["bob"]
     [letter] = DEAD_LETTERS.consumer(bus, "readers").poll(0.5)
     assert letter.key == "carol" and DEAD_LETTERS.decode(letter.value).value == b"{"
+
+
+def test_decisions_are_keyed_by_person_so_erasure_reaches_them(tmp_path):
+    bus = SqliteBus(tmp_path / "bus.db")
+    decision = Decision(event_id="0" * 32, entry_id="dora", status="confirmed", confirmations=2, required=2, decided_at=T0)
+    DECISIONS.publish(bus, decision)
+    [record] = DECISIONS.consumer(bus, "readers").poll(0.5)
+    assert (record.topic, record.key) == ("facetrail.decisions.v1", "dora") and DECISIONS.decode(record.value) == decision
+    assert DECISIONS in PERSON_KEYED
 
 
 def test_health_is_keyed_by_camera():

@@ -263,7 +263,7 @@ def test_ensure_topics_creates_the_facetrail_topics_and_then_has_nothing_left_to
     ensure_topics(kafka_service.kafka_bootstrap)
     assert ensure_topics(kafka_service.kafka_bootstrap) == []
     assert set(DEFAULT_TOPICS) == {"facetrail.sightings.v1", "facetrail.camera-health.v1", "facetrail.alerts.v1",
-                                   "facetrail.dead-letter.v1", "facetrail.cameras.v1"}
+                                   "facetrail.dead-letter.v1", "facetrail.decisions.v1", "facetrail.cameras.v1"}
 
 
 @services

@@ -23,6 +23,7 @@ from facetrail.bus.base import ErasableBus, EventBus
 from facetrail.config import Config
 from facetrail.accountability.erasure import delete_evidence_before, delete_sightings_before, delete_tracks_before, erase_entry
 from facetrail.storage.database import Database
+from facetrail.storage.forwarding_store import ForwardingQueue
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.watchlist_store import WatchlistStore
@@ -88,13 +89,14 @@ def sweep(config: Config, db: Database, objects: ObjectStore, bus: EventBus | No
     objects_deleted += delete_evidence_before(now - timedelta(days=retention.evidence_days), db, objects)
     tracks = delete_tracks_before(now - timedelta(days=retention.tracks_days), db)
     objects_deleted += _delete_orphan_evidence(db, objects, now)
+    deliveries = ForwardingQueue(db).delete_queued_before(now - timedelta(days=retention.sightings_days))
     if isinstance(bus, ErasableBus):  # an embedded bus; Kafka topics carry retention.ms instead
         shortest = min(retention.sightings_days, retention.tracks_days, retention.evidence_days)
         messages += bus.delete_published_before((now - timedelta(days=shortest)).timestamp())
     report = SweepReport(now, tuple(expired), sightings, tracks, objects_deleted, messages)
     audit.record(SWEEPER, "retention.sweep", "", {
         "entries_expired": len(expired), "sightings_deleted": sightings, "tracks_deleted": tracks,
-        "objects_deleted": objects_deleted, "bus_messages_deleted": messages,
+        "objects_deleted": objects_deleted, "bus_messages_deleted": messages, "webhook_deliveries_deleted": deliveries,
         "limits_days": {"sightings": retention.sightings_days, "tracks": retention.tracks_days, "evidence": retention.evidence_days},
     })
     log.info("retention sweep: %s", report.summary())

@@ -177,9 +177,8 @@ class ForwardingQueue:
             rows = session.scalars(query.order_by(ForwardingDeliveryRow.id.desc()).limit(limit)).all()
             return [(_delivery(row), row.last_error or "") for row in rows]
 
-    def purge_finished_before(self, cutoff: datetime) -> int:
-        """Delete delivered, dead and cancelled rows finished before `cutoff` (retention)."""
+    def delete_queued_before(self, cutoff: datetime) -> int:
+        """Delete every row queued before `cutoff`, sent or not (retention: they describe sightings that old)."""
         with self._db.session() as session, session.begin():
-            done = session.execute(delete(ForwardingDeliveryRow).where(
-                ForwardingDeliveryRow.state != "pending", ForwardingDeliveryRow.finished_at < cutoff))
+            done = session.execute(delete(ForwardingDeliveryRow).where(ForwardingDeliveryRow.created_at < cutoff))
             return int(done.rowcount)  # type: ignore[attr-defined]

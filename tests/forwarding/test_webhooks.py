@@ -223,3 +223,19 @@ def test_keys_can_rotate_the_receiver_accepts_either_secret(make_site, receiver,
     site.match("ada")
     _run(site, lambda: state.handled)
     assert len(state.handled) == 1 and state.bad_signatures == 0
+
+
+def test_the_retention_sweep_deletes_deliveries_as_old_as_the_sightings_limit(make_site, receiver):
+    from datetime import datetime, timedelta, timezone
+
+    from facetrail.accountability.retention import sweep
+
+    state, url = receiver
+    site = make_site({"webhooks": [webhook(url)]})
+    site.enrol("ada", "Ada")
+    site.match("ada")
+    _run(site, lambda: state.handled)
+    stores = site.stores
+    later = datetime.now(timezone.utc) + timedelta(days=stores.config.retention.sightings_days, minutes=1)
+    sweep(stores.config, stores.db, stores.objects, stores.bus, stores.audit, now=later)
+    assert stores.forwarding_queue.counts() == []

@@ -7,13 +7,17 @@ bench/shot_log.py noting matched passes' shots), `facetrail trajectory` and
 `facetrail api` (uvicorn on a free loopback port), an operator created with
 `facetrail users add` and logged in through POST /api/v1/login. The bench
 reads GET /api/v1/alerts/stream as the dashboard does; an alert's latency is
-its arrival there minus its pass's first_seen. The Kafka CreateTimes of the
+its arrival there minus its pass's first_seen. In the same run `facetrail
+trajectory` forwards each candidate to a webhook receiver in the bench that
+verifies its signature and, with Mosquitto up, to an MQTT subscriber
+(bench/forward_listeners.py); their arrivals are measured the same way. The Kafka CreateTimes of the
 sighting and the alert split the part after the matching shot into worker,
 service and API.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import multiprocessing as mp
 import os
@@ -36,9 +40,11 @@ from bench import shot_log
 from bench.live import environment
 from bench.clip import BenchClip, enrol_walkers, world_analysis
 from bench.faces import world_models
+from bench.forward_listeners import MqttListener, WebhookReceiver
 from bench.report import CACHE, ROOT
 
 PYTHON = sys.executable
+SITE = "bench-latency"
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class ChannelRun:
     arrivals: list[Arrival] = field(default_factory=list)
     sent: Sent = field(default_factory=lambda: Sent({}, {}))
     passes: dict[datetime, shot_log.PassHistory] = field(default_factory=dict)
+    webhook: dict[str, datetime] = field(default_factory=dict)
+    """First arrival of each alert (by event id) at the verifying webhook receiver."""
+    mqtt: dict[str, datetime] | None = None
+    """First arrival of each alert at the MQTT subscriber; None when no broker was up (scripts/services)."""
+    bad_signatures: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,10 @@ class Deployment:
         return f"bench-latency-{self.run_id}"
 
     @property
+    def mqtt_prefix(self) -> str:
+        return f"bench-{self.run_id}"
+
+    @property
     def database_url(self) -> str:
         from sqlalchemy.engine import make_url
 
@@ -106,9 +121,21 @@ class Deployment:
         return {**os.environ, **self.env, "FACETRAIL_BENCH_DATABASE_URL": self.database_url, "PYTHONPATH": str(ROOT)}
 
 
-def _config(deployment: Deployment, camera_url: str, fps: float) -> Path:
+def _forwarding(deployment: Deployment, webhook_url: str, mqtt: bool) -> dict:
+    """Forwarding of candidates to the bench's receiver and, with a broker up, to MQTT under the run's own prefix."""
+    forwarding: dict = {"webhooks": [{"name": "bench", "url": webhook_url, "secret_env": ["FACETRAIL_BENCH_WEBHOOK_SECRET"],
+                                      "watchlists": ["default"], "events": ["candidate"]}]}
+    if mqtt:
+        forwarding["mqtt"] = {"host": "${FACETRAIL_MQTT_HOST}", "port": int(deployment.env["FACETRAIL_MQTT_PORT"]),
+                              "username_env": "FACETRAIL_MQTT_USERNAME", "password_env": "FACETRAIL_MQTT_PASSWORD",
+                              "topic_prefix": deployment.mqtt_prefix, "watchlists": ["default"], "events": ["candidate"],
+                              "client_id": f"facetrail-{deployment.mqtt_prefix}"}
+    return forwarding
+
+
+def _config(deployment: Deployment, camera_url: str, fps: float, forwarding: dict | None = None) -> Path:
     config = {
-        "site": "bench-latency",
+        "site": SITE,
         "cameras": [{"id": "cam-0", "name": "cam-0", "source": camera_url, "position": {"x": 0.0, "y": 0.0}}],
         "analysis": world_analysis(fps, 1),
         "models": world_models(),
@@ -117,6 +144,7 @@ def _config(deployment: Deployment, camera_url: str, fps: float) -> Path:
         "objects": {"kind": "minio", "endpoint": "${FACETRAIL_MINIO_ENDPOINT}", "access_key": "${FACETRAIL_MINIO_ACCESS_KEY}",
                     "secret_key": "${FACETRAIL_MINIO_SECRET_KEY}", "bucket": deployment.bucket},
         "database": {"url": "${FACETRAIL_BENCH_DATABASE_URL}"},
+        **({"forwarding": forwarding} if forwarding else {}),
     }
     path = deployment.folder / "facetrail.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -336,17 +364,35 @@ def measure(env: dict[str, str], clip: BenchClip, camera_url: str, window_s: flo
     from facetrail.bus.kafka_bus import DEFAULT_TOPICS, ensure_topics
 
     run_id = uuid.uuid4().hex[:8]
-    deployment = Deployment(run_id, CACHE / "alert_channel" / run_id, env)
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    deployment = Deployment(run_id, CACHE / "alert_channel" / run_id, {**env, "FACETRAIL_BENCH_WEBHOOK_SECRET": secret})
     deployment.folder.mkdir(parents=True)
-    config = _config(deployment, camera_url, fps)
+    receiver = WebhookReceiver(secret)
+    listener = _mqtt_listener(deployment)
+    config = _config(deployment, camera_url, fps, _forwarding(deployment, receiver.url, listener is not None))
     _create_schema(deployment)
     try:
         ensure_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], DEFAULT_TOPICS, prefix=deployment.prefix)
         _await_topics(env["FACETRAIL_KAFKA_BOOTSTRAP"], [deployment.prefix + t for t in DEFAULT_TOPICS])
         enrol_walkers(deployment.database_url, clip, world_analysis(fps, 1))
-        return _run_stack(deployment, config, window_s)
+        run = _run_stack(deployment, config, window_s)
+        run.webhook, run.bad_signatures = dict(receiver.arrived), receiver.bad_signatures
+        run.mqtt = None if listener is None else dict(listener.arrived)
+        return run
     finally:
+        receiver.stop()
+        if listener is not None:
+            listener.stop()
         _leave_clean(deployment)
+
+
+def _mqtt_listener(deployment: Deployment) -> MqttListener | None:
+    """A subscriber on the broker scripts/services started; None when there is none (older var/services/env)."""
+    env = deployment.env
+    if not env.get("FACETRAIL_MQTT_HOST"):
+        return None
+    return MqttListener(env["FACETRAIL_MQTT_HOST"], int(env["FACETRAIL_MQTT_PORT"]), env["FACETRAIL_MQTT_USERNAME"],
+                        env["FACETRAIL_MQTT_PASSWORD"], deployment.mqtt_prefix, SITE)
 
 
 def _run_stack(deployment: Deployment, config: Path, window_s: float) -> ChannelRun:

@@ -116,6 +116,7 @@ def _deployment(section: Section, clip: BenchClip, camera_url: str, window: floa
     if prompt:
         _percentiles(section, "deployment: matching shot -> alert on the live channel (the system's own part)",
                      [(a.arrived - a.last_seen).total_seconds() for a in prompt], target=False)
+    _forwarded(section, result)
     section.note(_deployment_setup(window))
     named = {a.entry_id for a in result.arrivals}
     silent = sorted(w.entry_id for w in clip.walkers if w.entry_id not in named)
@@ -138,6 +139,30 @@ def _deployment(section: Section, clip: BenchClip, camera_url: str, window: floa
                         "includes; the rest is the system's own part" if later else ", so the p95 is the system's own part")
                      + ", mostly the worker's analysis of the matching frame on a machine whose cores the bench shares "
                      "with other work.")
+
+
+def _forwarded(section: Section, result: ChannelRun) -> None:
+    """Forwarding in the same run: each alert's arrival at the verifying webhook receiver and the MQTT subscriber."""
+    first_seen = {a.event_id: a.first_seen for a in result.arrivals}
+    ends = [("a verifying webhook receiver (Standard Webhooks)", result.webhook)]
+    if result.mqtt is not None:
+        ends.append(("an MQTT subscriber (Mosquitto, QoS 1)", result.mqtt))
+    for where, arrived in ends:
+        latencies = [(arrived[e] - seen).total_seconds() for e, seen in first_seen.items() if e in arrived]
+        if latencies:
+            _percentiles(section, f"deployment: first analysed frame -> alert at {where}", latencies)
+        missing = len(first_seen) - len(latencies)
+        if missing:
+            section.note(f"{missing} of the {len(first_seen)} alerts on the live channel never reached {where} in the run.")
+        behind = [(arrived[a.event_id] - a.arrived).total_seconds() for a in result.arrivals if a.event_id in arrived]
+        if behind:
+            section.note(f"At {where}: median {float(np.median(behind)) * 1000:+.0f} ms relative to the dashboard's live "
+                         "channel for the same alert (`facetrail trajectory` forwards on threads of its own, as its own "
+                         "consumer group on the alerts channel).")
+    if result.mqtt is None:
+        section.note("MQTT: not measured: no broker in var/services/env (run `scripts/services up mosquitto`).")
+    if result.bad_signatures:
+        section.note(f"The webhook receiver refused {result.bad_signatures} request(s) whose signature did not verify.")
 
 
 def _repeats(arrivals: list[Arrival]) -> int:

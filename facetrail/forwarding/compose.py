@@ -3,7 +3,8 @@
 An alert becomes a ``sighting.candidate``, a settled review a ``sighting.confirmed`` or ``.rejected``, and a
 camera's health report a ``camera.health`` when the camera's stream state changed. A sighting goes to a target
 only when the target names the entry's watch-list and its role may see that list; an entry erased meanwhile
-is forwarded to nobody.
+is forwarded to nobody, and neither is an event older than ``forwarding.max_age_s`` (the bus's history read
+by a new consumer group, matches in reprocessed old footage).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from facetrail.alerts import Alert, Decision
@@ -64,8 +65,18 @@ class Composer:
         self._objects = objects
         self._camera_names = {camera.id: camera.name for camera in config.cameras}
         self._camera_states: dict[str, str] = {}
+        self._max_age = timedelta(seconds=config.forwarding.max_age_s)
+        self.stale = 0
+
+    def _too_old(self, at: datetime) -> bool:
+        if datetime.now(timezone.utc) - at <= self._max_age:
+            return False
+        self.stale += 1
+        return True
 
     def alert(self, alert: Alert) -> Composed | None:
+        if self._too_old(alert.sighting.last_seen):
+            return None
         entry = self._watchlist.get(alert.sighting.entry_id)
         if entry is None:
             return None  # erased since
@@ -75,6 +86,8 @@ class Composer:
                               datetime.now(timezone.utc))
 
     def decision(self, decision: Decision) -> Composed | None:
+        if self._too_old(decision.decided_at):
+            return None
         entry, stored = self._watchlist.get(decision.entry_id), self._sightings.get(decision.event_id)
         if entry is None or stored is None:
             return None  # erased, or purged by retention, since
@@ -84,7 +97,7 @@ class Composer:
     def health(self, report: CameraHealth) -> Composed | None:
         """A report whose state differs from the camera's last one (the first one seen counts as a change)."""
         previous = self._camera_states.get(report.camera_id)
-        if previous == report.state:
+        if previous == report.state or self._too_old(report.reported_at):
             return None
         self._camera_states[report.camera_id] = report.state
         stamp = int(report.reported_at.timestamp() * 1000)

@@ -28,7 +28,7 @@ from facetrail.watchlist import EntryRecord
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtdGVzdC1yZWNlaXZlci0xMjM0NQ=="
 OLD_SECRET = "an-older-secret-still-rotating-out"
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)  # recent: older is not forwarded
 
 
 @dataclass

@@ -239,3 +239,13 @@ def test_the_retention_sweep_deletes_deliveries_as_old_as_the_sightings_limit(ma
     later = datetime.now(timezone.utc) + timedelta(days=stores.config.retention.sightings_days, minutes=1)
     sweep(stores.config, stores.db, stores.objects, stores.bus, stores.audit, now=later)
     assert stores.forwarding_queue.counts() == []
+
+
+def test_an_alert_older_than_max_age_is_not_forwarded(make_site, receiver):
+    state, url = receiver
+    site = make_site({"webhooks": [webhook(url)], "max_age_s": 60})
+    site.enrol("ada", "Ada")
+    site.match("ada", seconds=-3600)  # e.g. the bus's history when forwarding is first enabled
+    fresh = site.match("ada", seconds=570)
+    _run(site, lambda: False, timeout_s=2.0)
+    assert list(state.handled) == [f"candidate-{fresh.event_id}"]

@@ -249,3 +249,26 @@ def test_an_alert_older_than_max_age_is_not_forwarded(make_site, receiver):
     fresh = site.match("ada", seconds=570)
     _run(site, lambda: False, timeout_s=2.0)
     assert list(state.handled) == [f"candidate-{fresh.event_id}"]
+
+
+def test_forwarding_serve_runs_as_a_process_and_stops_cleanly_on_sigterm(make_site, receiver):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    state, url = receiver
+    site = make_site({"webhooks": [webhook(url)]})
+    site.enrol("ada", "Ada")
+    event = site.match("ada")
+    proc = subprocess.Popen([sys.executable, "-m", "facetrail.cli.main", "forwarding", "serve", "-c", site.stores.config_path],
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        state.wait_for(1, timeout_s=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert list(state.handled) == [f"candidate-{event.event_id}"]
+    assert proc.returncode == 0, stderr
+    assert SECRET not in stderr

@@ -272,3 +272,19 @@ def test_forwarding_serve_runs_as_a_process_and_stops_cleanly_on_sigterm(make_si
     assert list(state.handled) == [f"candidate-{event.event_id}"]
     assert proc.returncode == 0, stderr
     assert SECRET not in stderr
+
+
+def test_a_settled_review_is_announced_on_the_decisions_topic_as_its_schema_says(make_site):
+    from facetrail.bus.channels import DECISIONS
+    from tests.event_contract import violations
+
+    site = make_site({}, review={"reviewers_required": 2})
+    site.enrol("ada", "Ada")
+    event = site.match("ada")
+    desk = ReviewDesk(site.stores.db, site.stores.audit, 2, bus=site.stores.bus)
+    desk.decide(event.event_id, "rita", "confirm")
+    assert site.stores.bus.messages(DECISIONS.name) == []  # one of two confirmations settles nothing
+    desk.decide(event.event_id, "sam", "confirm")
+    [record] = site.stores.bus.messages(DECISIONS.name)
+    assert violations(DECISIONS.name, record.value) == [] and record.key == "ada"
+    assert DECISIONS.decode(record.value).status == "confirmed"

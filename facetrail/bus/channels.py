@@ -77,7 +77,10 @@ deletes that person's messages from them where the bus can (bus.base.ErasableBus
 # Consumer groups of the services (a group shares a topic's partitions out among its members).
 TRAJECTORY_GROUP = "facetrail-trajectory"
 HEALTH_GROUP = "facetrail-health"
-FORWARDING_GROUP = "facetrail-forwarding"
+FORWARDING_GROUPS = {ALERTS.name: "facetrail-forwarding-alerts", DECISIONS.name: "facetrail-forwarding-decisions",
+                     HEALTH.name: "facetrail-forwarding-health"}
+"""Forwarding follows each channel in a group of its own: members of one group reading different topics
+would rebalance one another, holding every channel up while any of them joins."""
 
 # Topic names for what addresses a topic itself (tests, tools, the embedded bus's deletions).
 SIGHTINGS_TOPIC, HEALTH_TOPIC, ALERTS_TOPIC = SIGHTINGS.name, HEALTH.name, ALERTS.name

@@ -1,7 +1,7 @@
 """The forwarding stage: follow alerts, decisions and camera health on the bus, hand them to each target.
 
-Its own consumer group on each channel (FORWARDING_GROUP), so it neither steals from nor waits for the
-trajectory service or the API. A batch is committed on the bus only once its webhook deliveries are in the
+A consumer group of its own on each channel (FORWARDING_GROUPS), each read on a thread of its own, so it
+neither steals from nor waits for the trajectory service or the API, and a channel never waits for another. A batch is committed on the bus only once its webhook deliveries are in the
 queue (the database) and its MQTT messages are with paho, so a crash re-reads it; the queue's unique
 (target, message id) and a memory of what MQTT was given make the re-read harmless: alerts may come twice
 (at-least-once), each is forwarded once.
@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from facetrail.audit.log import AuditLog
 from facetrail.bus.base import BusError, Consumer, EventBus
-from facetrail.bus.channels import ALERTS, DECISIONS, FORWARDING_GROUP, HEALTH
+from facetrail.bus.channels import ALERTS, DECISIONS, FORWARDING_GROUPS, HEALTH
 from facetrail.config import Config, ConfigError
 from facetrail.forwarding.compose import Composed, Composer
 from facetrail.forwarding.mqtt import Credentials, MqttForwarder
@@ -30,7 +30,7 @@ from facetrail.storage.forwarding_store import ForwardingQueue, QueuedDelivery
 
 log = logging.getLogger(__name__)
 
-POLL_WAIT_S = 0.05
+POLL_WAIT_S = 0.2
 REMEMBERED = 50_000
 
 
@@ -63,25 +63,23 @@ def mqtt_credentials(config: Config) -> Credentials | None:
 
 @dataclass
 class Intake:
-    """One round: read what arrived on the three channels, queue and publish it, commit."""
+    """One channel's round: read what arrived, queue and publish it, commit."""
 
     config: Config
+    channel: str
+    consumer: Consumer
     composer: Composer
     queue: ForwardingQueue
     dispatchers: list[WebhookDispatcher]
     mqtt: MqttForwarder | None
-    consumers: dict[str, Consumer]
     mqtt_sent: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def step(self, timeout_s: float = POLL_WAIT_S) -> int:
-        seen = 0
-        for name, consumer in self.consumers.items():
-            records = consumer.poll(timeout_s if name == ALERTS.name else 0.0, 500)
-            composed = [c for c in (self._compose(name, r.value) for r in records) if c is not None]
-            self._forward(composed)
-            consumer.commit()
-            seen += len(records)
-        return seen
+        records = self.consumer.poll(timeout_s, 500)
+        composed = [c for c in (self._compose(self.channel, r.value) for r in records) if c is not None]
+        self._forward(composed)
+        self.consumer.commit()
+        return len(records)
 
     def _compose(self, channel: str, value: bytes) -> Composed | None:
         try:
@@ -123,12 +121,11 @@ class Intake:
             self.mqtt_sent.popitem(last=False)
 
     def close(self) -> None:
-        for consumer in self.consumers.values():
-            consumer.close()
+        self.consumer.close()
 
 
 class Forwarding:
-    """The intake on a thread of its own, one sending thread a webhook, paho's network thread for MQTT."""
+    """An intake thread a channel, one sending thread a webhook, paho's network thread for MQTT."""
 
     def __init__(self, config: Config, bus: EventBus, composer: Composer, queue: ForwardingQueue, audit: AuditLog,
                  make_consumer: Callable[[str], Consumer] | None = None):
@@ -139,43 +136,44 @@ class Forwarding:
         mqtt = config.forwarding.mqtt
         self.mqtt = None if mqtt is None else MqttForwarder(mqtt, config.site, credentials, audit)
         self._composer, self._queue = composer, queue
-        self._make_consumer = make_consumer or (lambda topic: bus.consumer(topic, FORWARDING_GROUP))
+        self._make_consumer = make_consumer or (lambda topic: bus.consumer(topic, FORWARDING_GROUPS[topic]))
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="forwarding-intake", daemon=True)
-        self.intake: Intake | None = None
+        self.intakes: list[Intake] = []
+        self._threads: list[threading.Thread] = []
 
-    def open_intake(self) -> Intake:
-        consumers = {channel.name: self._make_consumer(channel.name) for channel in (ALERTS, DECISIONS, HEALTH)}
-        self.intake = Intake(self.config, self._composer, self._queue, self.dispatchers, self.mqtt, consumers)
-        return self.intake
+    def open_intakes(self) -> list[Intake]:
+        self.intakes = [Intake(self.config, channel.name, self._make_consumer(channel.name), self._composer, self._queue,
+                               self.dispatchers, self.mqtt) for channel in (ALERTS, DECISIONS, HEALTH)]
+        return self.intakes
 
     def start(self) -> "Forwarding":
         for dispatcher in self.dispatchers:
             dispatcher.start()
         if self.mqtt is not None:
             self.mqtt.start()
-        self.open_intake()
-        self._thread.start()
+        for intake in self.open_intakes():
+            thread = threading.Thread(target=self._run, args=(intake,), name=f"forwarding-{intake.channel}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         return self
 
-    def _run(self) -> None:
-        assert self.intake is not None
+    def _run(self, intake: Intake) -> None:
         while not self._stop.is_set():
             try:
-                self.intake.step()
+                intake.step()
             except (BusError, OSError, RuntimeError) as exc:
-                log.warning("forwarding intake: %s; trying again", exc)
+                log.warning("forwarding from %s: %s; trying again", intake.channel, exc)
                 self._stop.wait(1.0)
             except Exception:  # a database hiccup must not end forwarding: logged, tried again
-                log.exception("forwarding intake failed; trying again")
+                log.exception("forwarding from %s failed; trying again", intake.channel)
                 self._stop.wait(1.0)
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
-        if self.intake is not None:
-            self.intake.close()
+        for thread in self._threads:
+            thread.join(20)
+        for intake in self.intakes:
+            intake.close()
         for dispatcher in self.dispatchers:
             dispatcher.stop()
         if self.mqtt is not None:

@@ -28,7 +28,6 @@ from facetrail.watchlist import EntryRecord
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtdGVzdC1yZWNlaXZlci0xMjM0NQ=="
 OLD_SECRET = "an-older-secret-still-rotating-out"
-T0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10)  # recent: older is not forwarded
 
 
 @dataclass
@@ -110,14 +109,17 @@ class Site:
 
     folder: Path
     stores: Stores
+    t0: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10))
+    """Ten minutes ago, when the site was made: recent, as older events are not forwarded (forwarding.max_age_s)."""
 
     def enrol(self, entry_id: str, name: str, watchlist: str = "default") -> None:
-        record = EntryRecord(entry_id, name, watchlist, "case 29", "test photo", "tester", T0, T0 + timedelta(days=900))
+        record = EntryRecord(entry_id, name, watchlist, "case 29", "test photo", "tester", self.t0,
+                             self.t0 + timedelta(days=900))
         self.stores.watchlist.add(record, np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
 
     def match(self, entry_id: str, seconds: float = 0.0, camera_id: str = "gate") -> SightingEvent:
         """A sighting published by the analysis side, stored and alerted by the real trajectory service."""
-        first = T0 + timedelta(seconds=seconds)
+        first = self.t0 + timedelta(seconds=seconds)
         event = SightingEvent.create(camera_id=camera_id, entry_id=entry_id, first_seen=first,
                                      last_seen=first + timedelta(seconds=2), score=0.71, box=Box(x=1, y=2, w=40, h=44),
                                      quality=0.8, evidence_key=f"evidence/{camera_id}/{entry_id}-{seconds}.jpg")
@@ -129,7 +131,7 @@ class Site:
 
     def camera_state(self, state: str, at_s: float = 0.0) -> None:
         self.stores.publisher.report_health(CameraHealth(
-            camera_id="gate", state=state, analysed_fps=5.0, reported_at=T0 + timedelta(seconds=at_s)))
+            camera_id="gate", state=state, analysed_fps=5.0, reported_at=self.t0 + timedelta(seconds=at_s)))
 
 
 def site_config(folder: Path, forwarding: dict[str, Any], **extra: Any) -> Path:

@@ -1,1 +1,1 @@
-from services_fixtures import kafka_service, minio_service, postgres_service  # noqa: F401  (session fixtures)
+from services_fixtures import kafka_service, minio_service, mosquitto_service, postgres_service  # noqa: F401  (session fixtures)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 import time
@@ -62,24 +63,56 @@ def _listening_ports_on_any_address() -> set[int]:
     return exposed
 
 
-def test_every_service_listens_on_loopback_only(kafka_service, minio_service, postgres_service):
-    ports = {19092, 19093, 19000, 15432}
+def _port(variable: str, default: int) -> int:
+    return int(os.environ.get(variable, default))
+
+
+def test_every_service_listens_on_loopback_only(kafka_service, minio_service, postgres_service, mosquitto_service):
+    ports = {_port("FACETRAIL_KAFKA_PORT", 19092), _port("FACETRAIL_KAFKA_CONTROLLER_PORT", 19093),
+             _port("FACETRAIL_MINIO_PORT", 19000), _port("FACETRAIL_PG_PORT", 15432), _port("FACETRAIL_MQTT_PORT", 11883)}
     for port in ports:
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
     assert not ports & _listening_ports_on_any_address()
 
 
-def test_up_again_finds_everything_running_and_returns_within_seconds(kafka_service, minio_service, postgres_service):
+def test_up_again_finds_everything_running_and_returns_within_seconds(kafka_service, minio_service, postgres_service,
+                                                                      mosquitto_service):
     started = time.monotonic()
     result = run_services("up", timeout_s=120)
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 10
-    assert result.stdout.count("already running") == 3
+    assert result.stdout.count("already running") == 4
     assert run_services("status", timeout_s=60).returncode == 0
 
 
 def test_an_unknown_service_name_is_one_clear_error():
     result = run_services("up", "redis", timeout_s=60)
     assert result.returncode != 0
-    assert result.stderr.strip() == "[services] error: unknown service 'redis' (known: kafka minio postgres)"
+    assert result.stderr.strip() == "[services] error: unknown service 'redis' (known: kafka minio postgres mosquitto)"
+
+
+def _mqtt_connect_reason(env, password: str):
+    """The broker's answer to a CONNECT with this password (paho's reason code)."""
+    import queue
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    answers: queue.Queue = queue.Queue()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"services-test-{time.monotonic_ns()}")
+    client.username_pw_set(env.mqtt_username, password)
+    client.on_connect = lambda _c, _u, _f, reason, _p: answers.put(reason)
+    client.connect(env.mqtt_host, env.mqtt_port)
+    client.loop_start()
+    try:
+        return answers.get(timeout=10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_mosquitto_admits_the_generated_password_and_refuses_any_other(mosquitto_service):
+    assert len(mosquitto_service.mqtt_password) >= 32
+    assert not _mqtt_connect_reason(mosquitto_service, mosquitto_service.mqtt_password).is_failure
+    assert _mqtt_connect_reason(mosquitto_service, "wrong-password").is_failure

@@ -1,10 +1,11 @@
 """The forwarding stage: follow alerts, decisions and camera health on the bus, hand them to each target.
 
 A consumer group of its own on each channel (FORWARDING_GROUPS), each read on a thread of its own, so it
-neither steals from nor waits for the trajectory service or the API, and a channel never waits for another. A batch is committed on the bus only once its webhook deliveries are in the
-queue (the database) and its MQTT messages are with paho, so a crash re-reads it; the queue's unique
-(target, message id) and a memory of what MQTT was given make the re-read harmless: alerts may come twice
-(at-least-once), each is forwarded once.
+neither steals from nor waits for the trajectory service or the API, and a channel never waits for another.
+A batch is committed on the bus only once its webhook deliveries are in the queue (the database) and its
+MQTT messages are with paho; a batch that fails (the database away) is taken up again, not skipped, and a
+crash re-reads it. The queue's unique (target, message id) and a memory of what MQTT was given make the
+re-read harmless: alerts may come twice (at-least-once), each is forwarded once.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
 from facetrail.audit.log import AuditLog
-from facetrail.bus.base import BusError, Consumer, EventBus
+from facetrail.bus.base import BusError, Consumer, EventBus, Record
 from facetrail.bus.channels import ALERTS, DECISIONS, FORWARDING_GROUPS, HEALTH
 from facetrail.config import Config, ConfigError
 from facetrail.forwarding.compose import Composed, Composer
@@ -73,23 +72,28 @@ class Intake:
     dispatchers: list[WebhookDispatcher]
     mqtt: MqttForwarder | None
     mqtt_sent: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    unfinished: list[Record] = field(default_factory=list)
+    """A batch whose forwarding failed part-way: taken up again before anything new is read."""
 
     def step(self, timeout_s: float = POLL_WAIT_S) -> int:
-        records = self.consumer.poll(timeout_s, 500)
-        composed = [c for c in (self._compose(self.channel, r.value) for r in records) if c is not None]
+        if not self.unfinished:
+            self.unfinished = self.consumer.poll(timeout_s, 500)
+        records = self.unfinished
+        composed = [c for c in (self._compose(r.value) for r in records) if c is not None]
         self._forward(composed)
         self.consumer.commit()
+        self.unfinished = []
         return len(records)
 
-    def _compose(self, channel: str, value: bytes) -> Composed | None:
+    def _compose(self, value: bytes) -> Composed | None:
         try:
-            if channel == ALERTS.name:
+            if self.channel == ALERTS.name:
                 return self.composer.alert(ALERTS.decode(value))
-            if channel == DECISIONS.name:
+            if self.channel == DECISIONS.name:
                 return self.composer.decision(DECISIONS.decode(value))
             return self.composer.health(HEALTH.decode(value))
-        except (ValidationError, ValueError):
-            log.warning("forwarding skipped a malformed message on %s", channel)  # the trajectory service dead-letters
+        except ValueError:  # pydantic's ValidationError is one; the trajectory service dead-letters bad sightings
+            log.warning("forwarding skipped a malformed message on %s", self.channel)
             return None
 
     def _forward(self, batch: list[Composed]) -> None:

@@ -288,3 +288,26 @@ def test_a_settled_review_is_announced_on_the_decisions_topic_as_its_schema_says
     [record] = site.stores.bus.messages(DECISIONS.name)
     assert violations(DECISIONS.name, record.value) == [] and record.key == "ada"
     assert DECISIONS.decode(record.value).status == "confirmed"
+
+
+def test_a_batch_that_fails_part_way_is_taken_up_again_not_skipped(make_site, receiver, monkeypatch):
+    from facetrail.bus.channels import ALERTS as ALERTS_CHANNEL
+    from facetrail.storage.forwarding_store import ForwardingQueue
+
+    state, url = receiver
+    site = make_site({"webhooks": [webhook(url)]})
+    site.enrol("ada", "Ada")
+    event = site.match("ada")
+    forwarding = site.stores.forwarding()
+    [intake] = [i for i in forwarding.open_intakes() if i.channel == ALERTS_CHANNEL.name]
+    real_enqueue = ForwardingQueue.enqueue
+    monkeypatch.setattr(ForwardingQueue, "enqueue", lambda self, deliveries: (_ for _ in ()).throw(OSError("db away")))
+    try:
+        intake.step(timeout_s=1.0)
+    except OSError:
+        pass
+    monkeypatch.setattr(ForwardingQueue, "enqueue", real_enqueue)
+    assert intake.step(timeout_s=0.1) == 1  # the same alert again, not the next poll's nothing
+    assert [d.event_id for d in site.stores.forwarding_queue.claim_due("vms", lease_s=0)] == [event.event_id]
+    for each in forwarding.intakes:
+        each.close()

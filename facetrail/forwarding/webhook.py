@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "facetrail-forwarding"
 IDLE_WAIT_S = 0.5
+BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,9 @@ class WebhookDispatcher:
 
     def step(self) -> int:
         """Send what is due now; returns how many attempts were made."""
-        lease = self._config.timeout_s * 2 + 5
-        due = self._queue.claim_due(self._config.name, lease)
+        # The claim outlasts the whole batch sent one by one at the time limit, so no other process takes it meanwhile.
+        lease = self._config.timeout_s * (BATCH + 1) + 5
+        due = self._queue.claim_due(self._config.name, lease, limit=BATCH)
         for delivery in due:
             if self._stop.is_set():
                 break

@@ -105,8 +105,9 @@ def serve_trajectory(stores: Stores, service: TrajectoryService) -> None:
     health = HealthRecorder.of(stores)
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    forwarding = start_forwarding(stores)
+    forwarding: Forwarding | None = None
     try:
+        forwarding = start_forwarding(stores)
         supervise([TrajectoryStage(service), health], lambda: not stopping)
     finally:
         service.close()  # the last batch's alerts leave before the process does, and the group sees it go
@@ -180,12 +181,13 @@ class LiveRun:
         signal.signal(signal.SIGTERM, lambda *_: self.stop.set())
         deadline = None if duration_s is None else time.monotonic() + duration_s
         stages: list[Stage] = [TrajectoryStage(service), health, RetentionSchedule(self.stores)]
-        forwarding = start_forwarding(self.stores)
+        forwarding: Forwarding | None = None
 
         def keep_going() -> bool:
             return not self.stop.is_set() and (deadline is None or time.monotonic() < deadline)
 
         try:
+            forwarding = start_forwarding(self.stores)  # a missing secret stops the run here, workers included
             supervise(stages, keep_going, done=lambda: not any(w.is_alive() for w in self.workers))
         except KeyboardInterrupt:
             pass  # Ctrl-C stops the run like SIGTERM: workers stop, what they published is stitched

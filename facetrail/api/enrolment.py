@@ -35,6 +35,7 @@ from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import ENROLLER
 from facetrail.accountability.enrolment import check_accountability, expiry_within, save_entry
 from facetrail.names import UnsafeText, checked_name, checked_text
+from facetrail.storage.watchlist_store import EntryExists
 from facetrail.watchlist import EntryRecord
 
 router = APIRouter(prefix=views.API, tags=["watch-list"], responses={401: {"model": Problem}, 403: {"model": Problem}})
@@ -81,7 +82,9 @@ def _found(index: int, verdict) -> FoundFace:
 def forget_photo(upload_id: str = Path(pattern=r"^[0-9a-f]{32}$"), principal: Principal = Depends(require_roles(ENROLLER)),
                  ctx: ApiContext = Depends(api_context)) -> Response:
     """Forget an uploaded photo now (it is forgotten anyway when its time is up)."""
+    held = ctx.photo_shelf.get(principal.username, upload_id) is not None
     ctx.photo_shelf.discard(principal.username, [upload_id])
+    ctx.audit.record(principal.username, "watchlist.photo.forget", "", {"upload_id": upload_id, "held": held})
     return Response(status_code=204)
 
 
@@ -91,10 +94,16 @@ def _checked(body: NewPerson) -> NewPerson:
         checked_text(body.legal_basis, "legal_basis")
         checked_text(body.image_source, "image_source")
     except UnsafeText as exc:
-        raise _unprocessable(str(exc)) from None
+        raise _unprocessable(exc.reason) from None  # never the value: the README promises no 422 echoes one
     if not body.display_name.strip():
         raise _unprocessable("display_name: give the person's name")
     return body
+
+
+def _already_enrolled(watchlist: str) -> HTTPException:
+    return HTTPException(status_code=409, detail=f"an entry of that name is already on watch-list {watchlist!r} (names are "
+                                                 "compared ignoring case, accents' encoding and spacing): erase it first "
+                                                 "to enrol again")
 
 
 def _check_watchlist(ctx: ApiContext, principal: Principal, name: str) -> None:
@@ -131,8 +140,8 @@ def create_person(body: NewPerson, principal: Principal = Depends(require_roles(
     """Enrol a person from uploaded photos, each with the face the enroller picked; all photos or none."""
     body = _checked(body)
     _check_watchlist(ctx, principal, body.watchlist)
-    if ctx.watchlist.find_by_name(body.display_name):
-        raise HTTPException(status_code=409, detail="an entry of that name exists: erase it first to enrol again")
+    if ctx.watchlist.find_by_name(body.display_name, body.watchlist):
+        raise _already_enrolled(body.watchlist)
     now = datetime.now(timezone.utc)
     try:
         expires_at = expiry_within(body.expires_in_days, ctx.config.watchlist.max_expiry_days, now)
@@ -142,10 +151,13 @@ def create_person(body: NewPerson, principal: Principal = Depends(require_roles(
     except EnrolmentError as exc:
         ctx.audit.record(principal.username, "watchlist.enrol_refused", "", {"watchlist": body.watchlist, "reason": str(exc)})
         raise _unprocessable(str(exc)) from None
-    record = EntryRecord(entry_id=uuid.uuid4().hex, display_name=body.display_name.strip(), watchlist=body.watchlist,
+    record = EntryRecord(entry_id=uuid.uuid4().hex, display_name=" ".join(body.display_name.split()), watchlist=body.watchlist,
                          legal_basis=body.legal_basis.strip(), image_source=body.image_source.strip(),
                          enrolled_by=principal.username, created_at=now, expires_at=expires_at)
-    done = save_entry(record, chosen, ctx.face_models.embedder.space.model, ctx.watchlist, ctx.objects)
+    try:
+        done = save_entry(record, chosen, ctx.face_models.embedder.space.model, ctx.watchlist, ctx.objects)
+    except EntryExists:  # enrolled by a concurrent request since the check above
+        raise _already_enrolled(body.watchlist) from None
     ctx.photo_shelf.discard(principal.username, [p.upload_id for p in body.photos])
     # As the command line records it: by entry id, the image source as a hash (it may name the person).
     ctx.audit.record(principal.username, "watchlist.enrol", record.entry_id, {
@@ -164,7 +176,9 @@ def change_expiry(body: ExpiryChange, entry_id: str = ENTRY_ID, principal: Princ
     try:
         checked_text(body.reason, "reason")
         expires_at = expiry_within(body.expires_in_days, ctx.config.watchlist.max_expiry_days)
-    except (UnsafeText, EnrolmentError) as exc:
+    except UnsafeText as exc:
+        raise _unprocessable(exc.reason) from None
+    except EnrolmentError as exc:
         raise _unprocessable(str(exc)) from None
     if not body.reason.strip():
         raise _unprocessable("reason: say why the expiry changes")

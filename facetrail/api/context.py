@@ -8,6 +8,7 @@ from functools import cached_property
 from fastapi import Request
 
 from facetrail.api.photo_shelf import PhotoShelf
+from facetrail.api.refusals import RefusalTally
 from facetrail.auth.roles import sees_everything
 from facetrail.config import CameraConfig
 from facetrail.stores import Stores
@@ -19,6 +20,10 @@ class ApiContext(Stores):
     @cached_property
     def photo_shelf(self) -> PhotoShelf:
         return PhotoShelf()
+
+    @cached_property
+    def refusals(self) -> RefusalTally:
+        return RefusalTally(self.audit)
 
     @cached_property
     def cameras(self) -> dict[str, CameraConfig]:

@@ -15,7 +15,14 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
 
-from facetrail.analytics.enrolment import EnrolmentError, EnrolmentFace, PointedFace, enrolment_face, faces_in_photo
+from facetrail.analytics.enrolment import (
+    EnrolmentError,
+    EnrolmentFace,
+    FaceVerdict,
+    PointedFace,
+    enrolment_face,
+    faces_in_photo,
+)
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
 from facetrail.api.images import IMAGE_BODY, CheckedImage, uploaded_image
@@ -57,19 +64,25 @@ def upload_photo(principal: Principal = Depends(require_roles(ENROLLER)), image:
 
     (The caller's role is checked first, so nobody else gets an image parsed.)"""
     try:
-        pixels = image.pixels()
-        with _MODELS_IN_USE:
-            faces = tuple(faces_in_photo(pixels, ctx.face_models.detector))
-    except EnrolmentError as exc:
-        raise _unprocessable(str(exc)) from None
-    try:
-        held = ctx.photo_shelf.put(principal.username, image, faces)
+        with ctx.photo_shelf.room_for(principal.username):  # a full shelf refuses before anything is decoded
+            faces = _faces_of(ctx, image)
+            held = ctx.photo_shelf.put(principal.username, image, faces)
     except ShelfFull as exc:
         raise HTTPException(status_code=429, detail=str(exc)) from None
     ctx.audit.record(principal.username, "watchlist.photo.analyse", "", {
         "faces": len(faces), "usable": sum(1 for f in faces if not f.problems)})
     return UploadedPhoto(upload_id=held.upload_id, width=image.width, height=image.height,
                          faces=[_found(i, f) for i, f in enumerate(faces)], expires_in_s=int(ctx.photo_shelf.ttl_s))
+
+
+def _faces_of(ctx: ApiContext, image: CheckedImage) -> tuple[FaceVerdict, ...]:
+    try:
+        with ctx.decode_budget.holding(image.decode_cost):  # decoded pixels live only inside the budget
+            pixels = image.pixels()
+            with _MODELS_IN_USE:
+                return tuple(faces_in_photo(pixels, ctx.face_models.detector))
+    except EnrolmentError as exc:
+        raise _unprocessable(str(exc)) from None
 
 
 def _found(index: int, verdict) -> FoundFace:
@@ -114,6 +127,11 @@ def _check_watchlist(ctx: ApiContext, principal: Principal, name: str) -> None:
         raise HTTPException(status_code=403, detail=f"role '{principal.role}' may not manage watch-list {name!r}")
 
 
+def _largest_decode(ctx: ApiContext, principal: Principal, photos: list[ChosenFace]) -> int:
+    held = [ctx.photo_shelf.get(principal.username, pick.upload_id) for pick in photos]
+    return max((h.image.decode_cost for h in held if h is not None), default=0)
+
+
 def _chosen_faces(ctx: ApiContext, principal: Principal, photos: list[ChosenFace]) -> list[EnrolmentFace]:
     models = ctx.face_models
     chosen = []
@@ -146,7 +164,8 @@ def create_person(body: NewPerson, principal: Principal = Depends(require_roles(
     try:
         expires_at = expiry_within(body.expires_in_days, ctx.config.watchlist.max_expiry_days, now)
         check_accountability(body.legal_basis, body.image_source, expires_at, now)
-        with _MODELS_IN_USE:
+        # the budget before the models' lock, as uploads take them: photos are decoded one by one
+        with ctx.decode_budget.holding(_largest_decode(ctx, principal, body.photos)), _MODELS_IN_USE:
             chosen = _chosen_faces(ctx, principal, body.photos)
     except EnrolmentError as exc:
         ctx.audit.record(principal.username, "watchlist.enrol_refused", "", {"watchlist": body.watchlist, "reason": str(exc)})

@@ -78,10 +78,15 @@ class WatchlistStore:
                 session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
                                          photo_key=key))
 
-    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> None:
-        with self._db.session() as session, session.begin():
-            session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
-                                     vector=np.asarray(embedding, np.float32).tobytes()))
+    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> bool:
+        """False when the entry is gone (erased while its match was being rejected): nothing is stored."""
+        try:
+            with self._db.session() as session, session.begin():
+                session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
+                                         vector=np.asarray(embedding, np.float32).tobytes()))
+        except IntegrityError:
+            return False
+        return True
 
     def template_counts(self) -> list[TemplateCount]:
         """Reference templates per entry and model."""

@@ -27,10 +27,11 @@ IMAGE_BODY = {"requestBody": {"required": True, "content": {
     media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()}}}
 
 
-# Decoded images held at once: at most this, or an eighth of the machine's memory if that is less (a maximal
-# 40-megapixel upload needs ~160 MB, so two 6300x6300 photos decode at once and the rest wait).
+# Decoded images held at once: at most this, or an eighth of the machine's memory if that is less. A maximal
+# 40-megapixel upload is costed at ~240 MB, so 6300x6300 photos decode one at a time and the rest wait; 12-megapixel
+# photos five at a time. (BENCHMARKS.md section 8 measures the API under 16 concurrent maximal uploads.)
 DECODE_BUDGET_BYTES = 384 * 2**20
-DECODE_WAIT_S = 30.0
+DECODE_WAIT_S = 60.0
 
 
 class DecodeBudget:
@@ -43,8 +44,9 @@ class DecodeBudget:
 
     @staticmethod
     def cost(width: int, height: int) -> int:
-        """Bytes one decode needs: BGR pixels and a third more for the decoder's buffers and a shrunk copy."""
-        return width * height * 4
+        """Bytes one decode needs at its peak: BGR pixels (3 a pixel) and OpenCV's PNG decoder's own buffer of about
+        as much again (measured: 228 MB high-water for a 6300x6300 PNG); face detection runs on a shrunk copy."""
+        return width * height * 6
 
     @classmethod
     def sized_from_memory(cls, max_image_pixels: int) -> "DecodeBudget":

@@ -37,3 +37,20 @@ def test_forgetting_an_uploaded_photo_is_audited(client, as_role, world):
     assert response.status_code == 204
     [forgot] = [r for r in AuditLog(world.db).records() if r.action == "watchlist.photo.forget"]
     assert forgot.actor == "enroller1" and forgot.details == {"upload_id": "a" * 32, "held": False}
+
+
+def test_an_enrolment_that_loses_the_race_for_a_name_is_a_409_and_leaves_no_photo_stored(client, as_role, world,
+                                                                                        monkeypatch):
+    """Two enrolments of one person at once both pass the early check; the unique index lets one through."""
+    from .enrolment_photos import jpeg_bytes, photo
+
+    uploaded = client.post("/api/v1/enrolment/photos", content=jpeg_bytes(photo("obama.jpg")),
+                           headers={**as_role["enroller"], "Content-Type": "image/jpeg"}).json()
+    objects_before = sorted(world.objects.keys())
+    ctx = client.app.state.ctx
+    monkeypatch.setattr(type(ctx.watchlist), "find_by_name", lambda store, name, watchlist=None: [])  # checked too early
+    response = client.post("/api/v1/people", headers=as_role["enroller"], json={
+        **_person("ada  LOVELACE"), "photos": [{"upload_id": uploaded["upload_id"], "face": 0}]})
+    assert response.status_code == 409 and "already on watch-list 'default'" in response.json()["detail"]
+    assert sorted(world.objects.keys()) == objects_before
+    assert [r.entry_id for r in ctx.watchlist.records()] == ["ada", "bob"]

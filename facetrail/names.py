@@ -5,6 +5,10 @@ control or format characters (terminal escapes, bidirectional overrides, line
 breaks that forge a log line) and no markup (<, >, &). Other free text (legal
 basis, image source, a reason) may hold no control characters. One message
 says what was refused and why, with the value escaped so it prints safely.
+
+Two spellings of one name (case, compatibility forms such as full-width or
+no-break space, composed or decomposed accents, runs of spaces) share one
+`name_key`: the watch-list holds a person once per list by that key.
 """
 
 from __future__ import annotations
@@ -16,7 +20,19 @@ _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
 class UnsafeText(ValueError):
-    """Text refused for control characters or markup; the message names the field."""
+    """Text refused for control characters or markup; the message names the field.
+
+    `reason` says why without the value, for answers that must not echo it (the API)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def name_key(name: str) -> str:
+    """How names are compared: NFKC, case folded, whitespace collapsed ('Joe\u00a0BIDEN ' is 'joe biden')."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())
 
 
 def _has_control(value: str) -> bool:
@@ -25,11 +41,13 @@ def _has_control(value: str) -> bool:
 
 def checked_name(value: str, field: str) -> str:
     if _has_control(value) or MARKUP.intersection(value):
-        raise UnsafeText(f"{field} {value!r}: a name may not hold control characters or markup (<, >, &)")
+        why = "a name may not hold control characters or markup (<, >, &)"
+        raise UnsafeText(f"{field} {value!r}: {why}", f"{field}: {why}")
     return value
 
 
 def checked_text(value: str, field: str) -> str:
     if _has_control(value):
-        raise UnsafeText(f"{field} {value!r}: the text may not hold control characters (line breaks, escapes)")
+        why = "the text may not hold control characters (line breaks, escapes)"
+        raise UnsafeText(f"{field} {value!r}: {why}", f"{field}: {why}")
     return value

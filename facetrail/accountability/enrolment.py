@@ -30,7 +30,7 @@ from facetrail.analytics.enrolment import (
     load_image,
 )
 from facetrail.storage.objects import ObjectStore, enrolment_key
-from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.storage.watchlist_store import EntryExists, WatchlistStore
 from facetrail.watchlist import EntryRecord
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -128,7 +128,12 @@ def save_entry(record: EntryRecord, chosen: list[EnrolmentFace], model: str, wat
     keys = [enrolment_key(record.entry_id, i) for i in range(len(chosen))]
     for key, face in zip(keys, chosen):
         objects.put(key, stored_photo(face.image, face.face), "image/jpeg")
-    watchlist.add(record, np.stack([face.embedding for face in chosen]), keys, model=model)
+    try:
+        watchlist.add(record, np.stack([face.embedding for face in chosen]), keys, model=model)
+    except EntryExists:  # the same person on this list already: the crops just stored belong to no entry
+        for key in keys:
+            objects.delete(key)
+        raise
     return Enrolled(record, len(chosen), model)
 
 

@@ -162,8 +162,8 @@ class ReviewDesk:
                 kept = "not kept: no face found in the evidence crop"
             else:
                 model = self._loaded().embedder.space.model
-                WatchlistStore(self._db).add_rejected_example(entry_id, embedding, model=model)
-                kept = "kept"
+                added = WatchlistStore(self._db).add_rejected_example(entry_id, embedding, model=model)
+                kept = "kept" if added else "not kept: the entry was erased meanwhile"
         self._objects.delete(key)
         self._sightings.drop_evidence([event_id])
         return kept

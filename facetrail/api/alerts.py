@@ -18,6 +18,13 @@ from facetrail.auth.roles import OPERATOR
 
 router = APIRouter(prefix=views.API, tags=["alerts"], responses={401: {"model": Problem}, 403: {"model": Problem}})
 HEARTBEAT_S = 15.0
+# How often an open stream re-checks its session (and before each alert): a revoked one ends within this.
+SESSION_CHECK_S = 0.5
+
+
+def _session_alive(ctx: ApiContext, principal: Principal) -> bool:
+    user = ctx.accounts.authenticate(principal.token)
+    return user is not None and user.username == principal.username and user.role == principal.role
 
 
 @router.get("/alerts", response_model=SightingPage)
@@ -44,14 +51,29 @@ async def alert_stream(request: Request, principal: Principal = Depends(require_
     subscriber = fanout.subscribe(principal.role)
 
     async def events():
+        quiet_s = 0.0
         try:
             yield ": connected\n\n"
             while not await request.is_disconnected():
                 try:
-                    alert = await asyncio.wait_for(subscriber.queue.get(), timeout=HEARTBEAT_S)
+                    alert = await asyncio.wait_for(subscriber.queue.get(), timeout=SESSION_CHECK_S)
                 except asyncio.TimeoutError:
-                    yield ": keep-alive\n\n"
+                    alert = None
+                # The session is checked again before every alert and every SESSION_CHECK_S: a user disabled,
+                # logged out, reset or removed (by any process) gets nothing more and the stream ends.
+                if not await run_in_threadpool(_session_alive, ctx, principal):
+                    await run_in_threadpool(ctx.audit.record, principal.username, "alerts.stream.closed", "",
+                                            {"reason": "session revoked or expired"})
+                    return
+                if alert is None:
+                    quiet_s += SESSION_CHECK_S
+                    if quiet_s >= HEARTBEAT_S:
+                        quiet_s = 0.0
+                        yield ": keep-alive\n\n"
                     continue
+                await run_in_threadpool(ctx.audit.record, principal.username, "alert.delivered",
+                                        alert.sighting.event_id, {"entry_id": alert.sighting.entry_id,
+                                                                  "track_id": alert.track_id, "via": "stream"})
                 yield f"event: alert\nid: {alert.sighting.event_id}\ndata: {alert.model_dump_json()}\n\n"
         finally:
             fanout.unsubscribe(subscriber)

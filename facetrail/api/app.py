@@ -61,7 +61,8 @@ def _internal_problem(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _audited_refusals(ctx: ApiContext):
-    """401 and 403 answers go to the audit log: who (or 'anonymous'), which route, why. Login failures have their own."""
+    """401 and 403 answers go to the audit log: who (or 'anonymous'), which route, why; repeats from one client on one
+    route within a minute as one row with their count (api.refusals). Login failures have their own."""
 
     async def refused(request: Request, exc: HTTPException):
         route = getattr(request.scope.get("route"), "path", "unmatched")
@@ -69,7 +70,7 @@ def _audited_refusals(ctx: ApiContext):
             principal = getattr(request.state, "principal", None)
             details = {"method": request.method, "status": exc.status_code, "reason": str(exc.detail),
                        "client": request.client.host if request.client else None}
-            await run_in_threadpool(ctx.audit.record, principal.username if principal else "anonymous",
+            await run_in_threadpool(ctx.refusals.refused, principal.username if principal else "anonymous",
                                     "access.refused", route, details)
         return await http_exception_handler(request, exc)
 
@@ -81,6 +82,7 @@ async def _purge_shelf(ctx: ApiContext) -> None:
     while True:
         await asyncio.sleep(SHELF_PURGE_S)
         ctx.photo_shelf.purge()
+        await run_in_threadpool(ctx.refusals.flush)  # refusal counts reach the log within two minutes, floods or not
 
 
 def _lifespan(ctx: ApiContext, live_alerts: bool):
@@ -97,6 +99,7 @@ def _lifespan(ctx: ApiContext, live_alerts: bool):
             yield
         finally:
             purging.cancel()
+            ctx.refusals.flush(everything=True)
             if feed is not None:
                 feed.stop()
 

@@ -7,7 +7,9 @@ from functools import cached_property
 
 from fastapi import Request
 
+from facetrail.api.images import DecodeBudget
 from facetrail.api.photo_shelf import PhotoShelf
+from facetrail.api.refusals import RefusalTally
 from facetrail.auth.roles import sees_everything
 from facetrail.config import CameraConfig
 from facetrail.stores import Stores
@@ -19,6 +21,14 @@ class ApiContext(Stores):
     @cached_property
     def photo_shelf(self) -> PhotoShelf:
         return PhotoShelf()
+
+    @cached_property
+    def decode_budget(self) -> DecodeBudget:
+        return DecodeBudget.sized_from_memory(self.config.api.max_image_pixels)
+
+    @cached_property
+    def refusals(self) -> RefusalTally:
+        return RefusalTally(self.audit)
 
     @cached_property
     def cameras(self) -> dict[str, CameraConfig]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from facetrail.analytics.enrolment import FaceVerdict
@@ -40,13 +42,34 @@ class PhotoShelf:
                  clock: Callable[[], float] = time.monotonic):
         self.ttl_s, self.max_per_user, self._clock = ttl_s, max_per_user, clock
         self._held: dict[str, HeldPhoto] = {}
+        self._arriving: Counter[str] = Counter()
         self._lock = threading.Lock()
+
+    @contextmanager
+    def room_for(self, owner: str) -> Iterator[None]:
+        """Keep a place for an upload while it is decoded and analysed; ShelfFull at once (before any decoding) when
+        the owner's photos, held and arriving, fill the shelf. `put` inside it uses the place kept."""
+        with self._lock:
+            self._purge()
+            self._check_room(owner)
+            self._arriving[owner] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._arriving[owner] -= 1
+                if not self._arriving[owner]:
+                    del self._arriving[owner]
+
+    def _check_room(self, owner: str, kept: int = 0) -> None:
+        waiting = sum(1 for held in self._held.values() if held.owner == owner) + self._arriving[owner] - kept
+        if waiting >= self.max_per_user:
+            raise ShelfFull(f"{self.max_per_user} photos are already waiting: save the entry or remove some")
 
     def put(self, owner: str, image: CheckedImage, faces: tuple[FaceVerdict, ...]) -> HeldPhoto:
         with self._lock:
             self._purge()
-            if sum(1 for held in self._held.values() if held.owner == owner) >= self.max_per_user:
-                raise ShelfFull(f"{self.max_per_user} photos are already waiting: save the entry or remove some")
+            self._check_room(owner, kept=min(1, self._arriving[owner]))
             held = HeldPhoto(secrets.token_hex(16), owner, image, faces, self._clock() + self.ttl_s)
             self._held[held.upload_id] = held
             return held

@@ -20,7 +20,7 @@ def login(body: LoginRequest, request: Request, ctx: ApiContext = Depends(api_co
     client = {"client": address}
     wait_s = ctx.login_throttle.retry_after(body.username, address)
     if wait_s is not None:
-        ctx.audit.record(body.username, "login.throttled", body.username, client)
+        ctx.refusals.refused(body.username, "login.throttled", body.username, {**client, "status": 429}, route="login")
         raise HTTPException(status_code=429, detail=f"too many failed logins; try again in {wait_s} s",
                             headers={"Retry-After": str(wait_s)})
     issued = ctx.accounts.login(body.username, body.password)

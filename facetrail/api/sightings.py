@@ -88,6 +88,9 @@ def decide(body: DecisionRequest, event_id: str = EVENT_ID, principal: Principal
     except ReviewError as exc:
         code = 409 if isinstance(exc, AlreadyDecided) else 404 if isinstance(exc, UnknownSighting) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from None
+    if ctx.watchlist.get(found.event.entry_id) is None:  # erased while the decision was taken
+        raise HTTPException(status_code=409, detail="the watch-list entry of this sighting was erased while the decision "
+                                                    "was taken: the sighting and everything of the entry are gone")
     if outcome.status == "rejected":  # a false match must not shape the person's track
         ctx.restitcher.restitch(found.event.entry_id, found.event.first_seen)
     return DecisionResponse(event_id=event_id, status=outcome.status, confirmations=outcome.confirmations,

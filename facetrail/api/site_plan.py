@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
-from facetrail.api.images import IMAGE_BODY, CheckedImage, checked_image, uploaded_image
+from facetrail.api.images import EXTENSIONS, IMAGE_BODY, CheckedImage, checked_image, reencoded, uploaded_image
 from facetrail.api.schemas import Problem, SitePlanOut
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import ADMIN, OPERATOR
@@ -31,7 +31,9 @@ def upload_site_plan(principal: Principal = Depends(require_roles(ADMIN)),
                      width_m: float = Query(description="metres the image spans left to right", **METRES),
                      height_m: float = Query(description="metres the image spans top to bottom", **METRES),
                      image: CheckedImage = Depends(uploaded_image), ctx: ApiContext = Depends(api_context)) -> SitePlanOut:
-    image.pixels()  # a plan that does not decode is refused now, not shown broken later
+    with ctx.decode_budget.holding(image.decode_cost):
+        # a plan that does not decode is refused now, not shown broken later; what is stored is its pixels alone
+        image = reencoded(image, image.pixels())
     plan = SitePlanOut(media_type=image.media_type, width=image.width, height=image.height, width_m=width_m,
                        height_m=height_m)
     ctx.objects.put(site_plan_key(), image.data, image.media_type)
@@ -52,7 +54,9 @@ def _stored(ctx: ApiContext, key: str) -> bytes:
 def site_plan(principal: Principal = Depends(require_roles(OPERATOR)), ctx: ApiContext = Depends(api_context)) -> Response:
     data = _stored(ctx, site_plan_key())
     image = checked_image(data, ctx.config.api.max_image_pixels)
-    return Response(content=data, media_type=image.media_type, headers={"Cache-Control": "private, no-store"})
+    return Response(content=data, media_type=image.media_type, headers={
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": f'attachment; filename="site-plan.{EXTENSIONS[image.media_type]}"'})
 
 
 @router.get("/site-plan/extent", response_model=SitePlanOut, responses={404: {"model": Problem}})

@@ -49,6 +49,7 @@ def add_user(body: NewUser, principal: Principal = Depends(require_roles(ADMIN))
     try:
         user = ctx.accounts.create_user(body.username, body.role, body.password)
     except AccountError as exc:
+        ctx.audit.record(principal.username, "user.add_refused", body.username, {"role": body.role, "reason": str(exc)})
         raise HTTPException(status_code=422, detail=str(exc)) from None
     ctx.audit.record(principal.username, "user.add", user.username, {"role": user.role})
     return _out(user, {})
@@ -61,7 +62,10 @@ def set_user_state(body: UserState, username: str = USERNAME, principal: Princip
     _existing(ctx, username)
     if body.disabled and username == principal.username:
         raise HTTPException(status_code=409, detail="you cannot disable yourself: another admin must")
-    ctx.accounts.set_disabled(username, body.disabled)
+    try:
+        ctx.accounts.set_disabled(username, body.disabled)
+    except AccountError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
     ctx.audit.record(principal.username, "user.disable" if body.disabled else "user.enable", username)
     return _out(_existing(ctx, username), ctx.login_throttle.locked_accounts())
 

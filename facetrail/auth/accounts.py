@@ -21,10 +21,12 @@ from facetrail.auth.passwords import (
     verify_password,
 )
 from facetrail.auth.roles import ROLES
-from facetrail.storage.user_store import User, UserExists, UserStore
+from facetrail.storage.user_store import LastAdmin, User, UserExists, UserStore
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,62}$")
 DEFAULT_TOKEN_TTL = timedelta(hours=8)
+# Live tokens one user may hold (browsers, scrapers); a new login beyond this revokes the oldest.
+MAX_LIVE_TOKENS = 10
 
 
 class AccountError(ValueError):
@@ -69,7 +71,11 @@ class Accounts:
         return self._store.get(username)
 
     def remove_user(self, username: str) -> bool:
-        return self._store.remove(username)
+        """False when there is no such user; AccountError for the last enabled admin."""
+        try:
+            return self._store.remove(username)
+        except LastAdmin as exc:
+            raise AccountError(str(exc)) from None
 
     def set_password(self, username: str, password: str) -> None:
         """A new password (the strength rule applies); every token the user holds is revoked."""
@@ -83,8 +89,12 @@ class Accounts:
         self._store.revoke_tokens_of(username)
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
-        """A disabled user can neither log in nor use a token issued before; False when there is no such user."""
-        return self._store.set_disabled(username, disabled)
+        """A disabled user can neither log in nor use a token issued before; False when there is no such user.
+        AccountError when disabling the last enabled admin (so there is always one)."""
+        try:
+            return self._store.set_disabled(username, disabled)
+        except LastAdmin as exc:
+            raise AccountError(str(exc)) from None
 
     def login(self, username: str, password: str, now: datetime | None = None) -> IssuedToken | None:
         """A fresh token for the right password, None otherwise (same time either way)."""
@@ -103,7 +113,7 @@ class Accounts:
         self._store.note_login(username, now)
         token = secrets.token_urlsafe(32)
         expires_at = now + self.token_ttl
-        self._store.add_token(token_digest(token), username, now, expires_at)
+        self._store.add_token(token_digest(token), username, now, expires_at, keep=MAX_LIVE_TOKENS)
         return IssuedToken(token, username, user.role, expires_at)
 
     def authenticate(self, token: str, now: datetime | None = None) -> User | None:

@@ -16,8 +16,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 MIN_PASSWORD_LENGTH = 12
 # zxcvbn's scale is 0-4; 3 means about 10^8 guesses or more ("safely unguessable" against online attack and slow hashes).
 MIN_STRENGTH_SCORE = 3
-# zxcvbn's matching grows steeply with length; a prefix this long already decides whether a password is guessable.
-STRENGTH_CHECKED_CHARS = 100
+# zxcvbn's matching grows steeply with length and it refuses more than 72 characters; a prefix this long already
+# decides whether a password is guessable. The whole password is hashed (argon2 has no length limit, unlike bcrypt's
+# 72 bytes), so passphrases up to the API schema's 1,000 characters work and every character counts.
+STRENGTH_CHECKED_CHARS = 72
 _HASHER = PasswordHasher()
 
 

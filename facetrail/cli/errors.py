@@ -47,6 +47,8 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.bus.kafka_bus.BusNotDelivered": FAILED_EXIT,
     "facetrail.object_keys.ObjectStoreError": FAILED_EXIT,
     "facetrail.storage.user_store.UserExists": FAILED_EXIT,
+    "facetrail.storage.user_store.LastAdmin": FAILED_EXIT,  # the commands say it as an AccountError
+    "facetrail.storage.watchlist_store.EntryExists": FAILED_EXIT,  # import skips the folder; the API answers 409
     "facetrail.storage.track_store.TracksChanged": FAILED_EXIT,  # the trajectory service re-stitches instead
     "facetrail.audit.anchor.AnchorError": FAILED_EXIT,
     "facetrail.auth.accounts.AccountError": FAILED_EXIT,

@@ -1,4 +1,4 @@
-"""`facetrail users add|list|remove`: the people who may use the API. There are no default users."""
+"""`facetrail users add|list|remove|disable|enable`: the people who may use the API. There are no default users."""
 
 from __future__ import annotations
 
@@ -63,7 +63,39 @@ def list_users(config_path: str) -> None:
 def remove_user(username: str, config_path: str) -> None:
     """Remove USERNAME; their tokens stop working at once."""
     stores = Stores.load(config_path)
-    if not stores.accounts.remove_user(username):
+    try:
+        removed = stores.accounts.remove_user(username)
+    except AccountError as exc:
+        raise UsageProblem(str(exc)) from None
+    if not removed:
         raise UsageProblem(f"no user named {username!r}")
     stores.audit.record(os_user(), "user.remove", username)
     click.echo(f"removed {username}")
+
+
+def _set_disabled(username: str, config_path: str, disabled: bool) -> None:
+    stores = Stores.load(config_path)
+    try:
+        found = stores.accounts.set_disabled(username, disabled)
+    except AccountError as exc:
+        raise UsageProblem(str(exc)) from None
+    if not found:
+        raise UsageProblem(f"no user named {username!r}")
+    stores.audit.record(os_user(), "user.disable" if disabled else "user.enable", username, {"via": "cli"})
+    click.echo(f"{'disabled' if disabled else 'enabled'} {username}")
+
+
+@users_group.command("disable")
+@click.argument("username")
+@CONFIG_OPTION
+def disable_user(username: str, config_path: str) -> None:
+    """Disable USERNAME: their tokens stop working at once (never the last enabled admin)."""
+    _set_disabled(username, config_path, True)
+
+
+@users_group.command("enable")
+@click.argument("username")
+@CONFIG_OPTION
+def enable_user(username: str, config_path: str) -> None:
+    """Enable USERNAME again (for instance an admin locked out of the console)."""
+    _set_disabled(username, config_path, False)

@@ -16,7 +16,8 @@ from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.accountability.enrolment import EnrolmentRequest, enrol, expiry_within, photos_in, reembed_entry
 from facetrail.accountability.erasure import erase_entry
-from facetrail.names import UnsafeText, checked_name, checked_text
+from facetrail.names import UnsafeText, checked_name, checked_text, name_key
+from facetrail.storage.watchlist_store import EntryExists
 
 # What an entry records as its image source when none is given: never the folder, whose name is the person's.
 DEFAULT_IMAGE_SOURCE = "not given (photos imported from a local folder)"
@@ -88,10 +89,11 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
         click.echo(f"note: {note}", err=True)
     detector, embedder = models.detector, models.embedder
     audit, actor = stores.audit, os_user()
-    existing = {r.display_name for r in stores.watchlist.records()}
+    # names compare as the database's unique index does (facetrail.names.name_key), per watch-list
+    existing = {name_key(r.display_name) for r in stores.watchlist.records() if r.watchlist == list_name}
     failures = 0
     for person in people:
-        if person.name in existing:
+        if name_key(person.name) in existing:
             click.echo(f"skipped {_shown(person.name)}: already enrolled (remove the entry first to re-enrol)", err=True)
             continue
         try:
@@ -101,6 +103,9 @@ def import_folder(folder: Path, config_path: str, legal_basis: str, image_source
                 watchlist=list_name, face=face or "main",
             )
             done = enrol(request, detector, embedder, stores.watchlist, stores.objects)
+        except EntryExists:  # enrolled by someone else while this import ran
+            click.echo(f"skipped {_shown(person.name)}: already enrolled (remove the entry first to re-enrol)", err=True)
+            continue
         except (EnrolmentError, UnsafeText) as exc:
             failures += 1
             # Refusals are audited too (without the name: the person was never enrolled).
@@ -204,6 +209,10 @@ def reembed(config_path: str, actor: str | None) -> None:
         sys.exit(1)
 
 
+def _sha256(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode()).hexdigest() if text else None
+
+
 def _erase(person: str, config_path: str, claimed: str | None, action: str, reason: str | None) -> None:
     claimed, reason = _checked(checked_name, claimed, "--actor"), _checked(checked_text, reason, "--reason")
     stores = Stores.load(config_path)
@@ -216,7 +225,8 @@ def _erase(person: str, config_path: str, claimed: str | None, action: str, reas
     report = erase_entry(record.entry_id, stores.db, stores.objects, stores.bus)
     # The audit record names the entry id, never the person: it outlives the erasure.
     stores.audit.record(os_user(), action, record.entry_id, {
-        "watchlist": record.watchlist, "reason": reason, "sightings_deleted": report.sightings_deleted,
+        # free text may name the person (the log outlives the erasure): kept as a hash, as review notes are
+        "watchlist": record.watchlist, "reason_sha256": _sha256(reason), "sightings_deleted": report.sightings_deleted,
         "tracks_deleted": report.tracks_deleted, "objects_deleted": report.objects_deleted,
         "bus_messages_deleted": report.bus_messages_deleted, "watchlist_version": stores.watchlist.version(),
         "deliveries_cancelled": report.deliveries_cancelled, **_claim(claimed),

@@ -51,6 +51,8 @@ class WatchlistEntryRow(Base):
 
     entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), index=True)
+    name_key: Mapped[str] = mapped_column(String(800))
+    """facetrail.names.name_key of the display name: one entry per person and watch-list (the unique index below)."""
     watchlist: Mapped[str] = mapped_column(String(100), index=True, default="default")
     legal_basis: Mapped[str] = mapped_column(Text)
     image_source: Mapped[str] = mapped_column(Text)
@@ -62,6 +64,8 @@ class WatchlistEntryRow(Base):
     embeddings: Mapped[list["EmbeddingRow"]] = relationship(
         back_populates="entry", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    __table_args__ = (Index("watchlist_entries_one_per_name", "watchlist", "name_key", unique=True),)
 
 
 class EmbeddingRow(Base):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from facetrail.storage.database import Database
 from facetrail.storage.models import ApiTokenRow, UserRow
@@ -14,6 +15,13 @@ from facetrail.storage.models import ApiTokenRow, UserRow
 
 class UserExists(Exception):
     pass
+
+
+class LastAdmin(Exception):
+    """The change would leave no enabled admin."""
+
+
+ADMIN_ROLE = "admin"
 
 
 @dataclass(frozen=True)
@@ -58,12 +66,15 @@ class UserStore:
                 row.password_hash = password_hash
 
     def set_disabled(self, username: str, disabled: bool) -> bool:
-        """Disable (every token revoked at once) or enable a user; False when there is no such user."""
+        """Disable (every token revoked at once) or enable a user; False when there is no such user.
+
+        LastAdmin when it is the last enabled admin: checked by the update itself, in its transaction."""
         with self._db.session() as session, session.begin():
-            row = session.get(UserRow, username)
-            if row is None:
-                return False
-            row.disabled = disabled
+            _lock_admins(session)
+            changed = session.execute(update(UserRow).where(UserRow.username == username, *(
+                [_not_the_last_admin(username)] if disabled else [])).values(disabled=disabled)).rowcount
+            if not changed:
+                return _refuse_if_last_admin(session, username)
             if disabled:
                 session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
             return True
@@ -83,14 +94,29 @@ class UserStore:
             return [_user(r) for r in session.scalars(select(UserRow).order_by(UserRow.username)).all()]
 
     def remove(self, username: str) -> bool:
-        """Delete a user and every token they hold."""
+        """Delete a user and every token they hold; LastAdmin for the last enabled admin (checked as it deletes)."""
         with self._db.session() as session, session.begin():
+            _lock_admins(session)
+            removed = session.execute(delete(UserRow).where(UserRow.username == username,
+                                                            _not_the_last_admin(username))).rowcount
+            if not removed:
+                return _refuse_if_last_admin(session, username)
             session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username))
-            return session.execute(delete(UserRow).where(UserRow.username == username)).rowcount > 0
+            return True
 
-    def add_token(self, token_hash: str, username: str, issued_at: datetime, expires_at: datetime) -> None:
+    def add_token(self, token_hash: str, username: str, issued_at: datetime, expires_at: datetime,
+                  keep: int | None = None) -> int:
+        """Store a token; with `keep`, the user's oldest tokens beyond the newest `keep` are revoked (returns how many)."""
         with self._db.session() as session, session.begin():
             session.add(ApiTokenRow(token_hash=token_hash, username=username, issued_at=issued_at, expires_at=expires_at))
+            if keep is None:
+                return 0
+            session.flush()
+            newest = (select(ApiTokenRow.token_hash).where(ApiTokenRow.username == username)
+                      .order_by(ApiTokenRow.issued_at.desc(), ApiTokenRow.token_hash).limit(keep))
+            return session.execute(delete(ApiTokenRow).where(ApiTokenRow.username == username,
+                                                             ApiTokenRow.token_hash.not_in(newest.scalar_subquery()))
+                                   ).rowcount
 
     def user_for_token(self, token_hash: str, now: datetime) -> User | None:
         """The holder of an unexpired token, or None."""
@@ -110,3 +136,25 @@ class UserStore:
     def purge_expired_tokens(self, now: datetime) -> int:
         with self._db.session() as session, session.begin():
             return session.execute(delete(ApiTokenRow).where(ApiTokenRow.expires_at <= now)).rowcount
+
+
+def _lock_admins(session: Session) -> None:
+    """PostgreSQL: two admins changing each other at once wait for one another here, so the second change sees the
+    first. (SQLite takes its write lock at the guarded statement, which is the transaction's first.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(UserRow.username).where(UserRow.role == ADMIN_ROLE).with_for_update())
+
+
+def _not_the_last_admin(username: str):
+    """A condition on the row of `username`: it is no enabled admin, or another enabled admin remains."""
+    others = (select(func.count()).select_from(UserRow)
+              .where(UserRow.role == ADMIN_ROLE, UserRow.disabled.is_(False), UserRow.username != username)
+              .scalar_subquery())
+    return or_(UserRow.role != ADMIN_ROLE, UserRow.disabled.is_(True), and_(others > 0))
+
+
+def _refuse_if_last_admin(session: Session, username: str) -> bool:
+    """After a guarded change touched no row: False when there is no such user, LastAdmin when the guard held it."""
+    if session.get(UserRow, username) is None:
+        return False
+    raise LastAdmin(f"{username!r} is the last enabled admin: add or enable another admin first")

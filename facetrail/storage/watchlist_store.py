@@ -10,7 +10,9 @@ from datetime import datetime, timezone
 
 import numpy as np
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
+from facetrail.names import name_key
 from facetrail.storage.database import Database
 from facetrail.storage.entry_locks import remove_entry
 from facetrail.storage.models import EmbeddingRow, OperatingPointRow, WatchlistEntryRow
@@ -36,6 +38,10 @@ def _vectors(rows: list[EmbeddingRow], kind: str, model: str) -> np.ndarray:
     return np.stack(chosen) if chosen else np.zeros((0, 0), np.float32)
 
 
+class EntryExists(Exception):
+    """The watch-list already holds an entry whose name is this one's (facetrail.names.name_key)."""
+
+
 @dataclass(frozen=True)
 class TemplateCount:
     """How many reference templates of one model an entry has."""
@@ -50,12 +56,18 @@ class WatchlistStore:
         self._db = db
 
     def add(self, record: EntryRecord, embeddings: np.ndarray, photo_keys: Sequence[str | None], *, model: str) -> None:
-        """A new entry with its templates, made by embedding model `model` from the photos stored at photo_keys."""
-        with self._db.session() as session, session.begin():
-            row = WatchlistEntryRow(**record.__dict__)
-            for vector, key in zip(np.asarray(embeddings, np.float32), photo_keys):
-                row.embeddings.append(EmbeddingRow(kind="reference", model=model, vector=vector.tobytes(), photo_key=key))
-            session.add(row)
+        """A new entry with its templates, made by embedding model `model` from the photos stored at photo_keys.
+
+        EntryExists when its list holds the same name already (the unique index decides, so concurrent adds of one
+        name store one entry)."""
+        try:
+            with self._db.session() as session, session.begin():
+                row = WatchlistEntryRow(**record.__dict__, name_key=name_key(record.display_name))
+                for vector, key in zip(np.asarray(embeddings, np.float32), photo_keys):
+                    row.embeddings.append(EmbeddingRow(kind="reference", model=model, vector=vector.tobytes(), photo_key=key))
+                session.add(row)
+        except IntegrityError:
+            raise EntryExists(f"an entry of that name is already on watch-list {record.watchlist!r}") from None
 
     def replace_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: Sequence[str | None]) -> None:
         """The entry's reference templates of `model` become these (re-embedding); other models' stay."""
@@ -66,10 +78,15 @@ class WatchlistStore:
                 session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
                                          photo_key=key))
 
-    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> None:
-        with self._db.session() as session, session.begin():
-            session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
-                                     vector=np.asarray(embedding, np.float32).tobytes()))
+    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> bool:
+        """False when the entry is gone (erased while its match was being rejected): nothing is stored."""
+        try:
+            with self._db.session() as session, session.begin():
+                session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
+                                         vector=np.asarray(embedding, np.float32).tobytes()))
+        except IntegrityError:
+            return False
+        return True
 
     def template_counts(self) -> list[TemplateCount]:
         """Reference templates per entry and model."""
@@ -95,9 +112,13 @@ class WatchlistStore:
             row = session.get(WatchlistEntryRow, entry_id)
             return _record(row) if row else None
 
-    def find_by_name(self, display_name: str) -> list[EntryRecord]:
+    def find_by_name(self, display_name: str, watchlist: str | None = None) -> list[EntryRecord]:
+        """Entries of this name as names are compared (facetrail.names.name_key), on one list or on all."""
+        query = select(WatchlistEntryRow).where(WatchlistEntryRow.name_key == name_key(display_name))
+        if watchlist is not None:
+            query = query.where(WatchlistEntryRow.watchlist == watchlist)
         with self._db.session() as session:
-            rows = session.scalars(select(WatchlistEntryRow).where(WatchlistEntryRow.display_name == display_name)).all()
+            rows = session.scalars(query.order_by(WatchlistEntryRow.entry_id)).all()
             return [_record(r) for r in rows]
 
     def photo_keys(self, entry_id: str) -> list[str]:

@@ -6,6 +6,8 @@ photos, audited; an entry whose photos fail is reported, never silently dropped.
 
 from __future__ import annotations
 
+import hashlib
+
 from datetime import datetime, timedelta, timezone
 
 import cv2
@@ -83,10 +85,11 @@ def test_remove_and_erase_are_audited_with_the_acting_user(site, people, photo_p
     erased = invoke(site, "watchlist", "erase", second.entry_id, "--actor", "dpo", "--reason", "SAR-2026-3")
     assert erased.exit_code == 0, erased.output
     assert site.watchlist.records() == [] and list(site.objects.keys()) == []
-    records = [(r.actor, r.action, r.subject, r.details.get("reason"), r.details.get("claimed_by"))
+    records = [(r.actor, r.action, r.subject, r.details.get("reason_sha256"), r.details.get("claimed_by"))
                for r in site.audit.records()[-2:]]
     assert records == [(os_user(), "watchlist.remove", first.entry_id, None, "officer-7"),
-                       (os_user(), "watchlist.erase", second.entry_id, "SAR-2026-3", "dpo")]
+                       (os_user(), "watchlist.erase", second.entry_id, hashlib.sha256(b"SAR-2026-3").hexdigest(), "dpo")]
+    assert "SAR-2026-3" not in str([r.details for r in site.audit.records()])
 
 
 def test_the_audit_actor_is_the_os_user_whatever_name_is_claimed(site, people):
@@ -227,3 +230,16 @@ def test_reembedding_is_audited_under_the_os_user_with_the_claimed_name_beside_i
     assert (record.action, record.actor, record.details["claimed_by"]) == ("watchlist.reembed", os_user(), "dpo")
     refused = invoke(site, "watchlist", "reembed", "--actor", "dpo\x1b[2J")
     assert refused.exit_code == 1 and "a name may not hold control characters" in refused.output
+
+
+def test_import_skips_a_folder_whose_name_is_an_enrolled_persons_respelt_and_allows_another_list(site, people):
+    people("Barack Obama", source="obama.jpg")
+    first = invoke(site, "watchlist", "import", str(site.root / "people"), "--legal-basis", "case 1")
+    assert first.exit_code == 0, first.output
+    (site.root / "people" / "Barack Obama").rename(site.root / "people" / "barack\u00a0OBAMA ")
+    again = invoke(site, "watchlist", "import", str(site.root / "people"), "--legal-basis", "case 1")
+    assert again.exit_code == 0 and "already enrolled" in again.output
+    assert [r.display_name for r in site.watchlist.records()] == ["Barack Obama"]
+    other = invoke(site, "watchlist", "import", str(site.root / "people"), "--legal-basis", "case 1", "--watchlist", "visitors")
+    assert other.exit_code == 0, other.output
+    assert sorted(r.watchlist for r in site.watchlist.records()) == ["default", "visitors"]

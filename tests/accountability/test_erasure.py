@@ -43,7 +43,8 @@ def test_erasing_a_person_leaves_their_name_and_photo_folder_in_no_stored_byte(s
     _invoke(site, "tracks", "--person", NAME)
     _invoke(site, "sightings", "--person", NAME)
 
-    _invoke(site, "watchlist", "erase", NAME, "--reason", "SAR-2026-9")
+    # a free-text reason that names the person: the permanent log keeps only its hash
+    _invoke(site, "watchlist", "erase", NAME, "--reason", f"request by {NAME}, DOB 1970-01-01")
     export = tmp_path / "audit-export.jsonl"
     _invoke(site, "audit", "export", "--output", str(export))
 

@@ -55,3 +55,30 @@ def test_a_rejected_sighting_leaves_its_person_s_track(client, world):
     client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "reject"})
     visits_after = sum(v.sightings for t in TrackStore(world.db).search(entry_ids=[entry_id]) for v in t.visits)
     assert visits_after == visits_before - 1
+
+
+def test_a_rejection_racing_the_persons_erasure_is_a_409_with_a_clear_body_and_leaves_nothing(client, world, monkeypatch):
+    """The erasure lands between the decision's write and the 'not this person' example it keeps (the race the
+    probe hit with 12 decisions and one DELETE /people): the answer says so, and nothing of the person is left."""
+    import numpy as np
+
+    from facetrail.accountability.erasure import erase_entry
+    from facetrail.accountability.review import ReviewDesk
+    from facetrail.storage.models import EmbeddingRow, ReviewRow
+    from sqlalchemy import select
+
+    operator = login(client, "operator1")
+    event_id = _gate(client, operator)
+    ctx = client.app.state.ctx
+
+    def face_found_while_erased(desk, crop):  # the erasure lands while the rejected crop is being embedded
+        erase_entry("ada", ctx.db, ctx.objects, ctx.bus)
+        return np.ones(128, np.float32)
+
+    monkeypatch.setattr(ReviewDesk, "_embed_crop", face_found_while_erased)
+    response = client.post(f"/api/v1/sightings/{event_id}/decision", headers=operator, json={"decision": "reject"})
+    assert response.status_code == 409, response.text
+    assert "erased" in response.json()["detail"]
+    with world.db.session() as session:
+        assert session.scalars(select(EmbeddingRow).where(EmbeddingRow.entry_id == "ada")).all() == []
+        assert session.scalars(select(ReviewRow).where(ReviewRow.entry_id == "ada")).all() == []

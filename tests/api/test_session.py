@@ -94,3 +94,11 @@ def test_a_role_refused_a_route_is_audited_under_its_name(client, world):
 def test_a_wrong_password_is_not_audited_twice(client, world):
     client.post("/api/v1/login", json={"username": "operator1", "password": "guess-guess-guess"})
     assert [r.action for r in AuditLog(world.db).records()] == ["login.failure"]
+
+
+def test_a_user_holds_a_bounded_number_of_live_tokens_and_the_oldest_is_revoked_first(client):
+    from facetrail.auth.accounts import MAX_LIVE_TOKENS
+
+    sessions = [login(client, "operator1") for _ in range(MAX_LIVE_TOKENS + 2)]
+    live = [client.get("/api/v1/me", headers=s).status_code for s in sessions]
+    assert live == [401, 401] + [200] * MAX_LIVE_TOKENS

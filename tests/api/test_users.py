@@ -61,3 +61,13 @@ def test_the_list_shows_last_login_and_a_lockout(client, as_role):
     assert users["auditor1"]["locked_until"] is not None and users["operator1"]["locked_until"] is None
     assert users["operator1"]["last_login_at"] is not None  # as_role logged everyone in
     assert "password" not in str(users) and "hash" not in str(users)
+
+
+def test_a_refused_user_addition_is_audited_without_the_password(client, world, as_role):
+    response = client.post("/api/v1/users", headers=as_role["admin"],
+                           json={"username": "dora", "role": "operator", "password": "password1234"})
+    assert response.status_code == 422
+    [refused] = [r for r in AuditLog(world.db).records() if r.action == "user.add_refused"]
+    assert (refused.actor, refused.subject, refused.details["role"]) == ("admin1", "dora", "operator")
+    assert "too easy to guess" in refused.details["reason"] and "password1234" not in str(refused.details)
+

@@ -54,7 +54,7 @@ def entry_db(request, tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite'}" if request.param == "sqlite" else _postgres_url()
     db = connect(url)
     entry_id = f"bulk-{uuid.uuid4().hex[:8]}"
-    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
+    WatchlistStore(db).add(make_record(entry_id, entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     yield db, entry_id
     WatchlistStore(db).remove(entry_id)  # with its sightings and tracks, from the shared database
     db.dispose()
@@ -65,7 +65,7 @@ def pg_entry():
     """An entry on the running PostgreSQL (removed afterwards, if a test left it); yields (db, entry_id)."""
     db = connect(_postgres_url())
     entry_id = f"locks-{uuid.uuid4().hex[:8]}"
-    WatchlistStore(db).add(make_record(entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
+    WatchlistStore(db).add(make_record(entry_id, entry_id), np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
     yield db, entry_id
     WatchlistStore(db).remove(entry_id)
     db.dispose()

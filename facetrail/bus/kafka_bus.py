@@ -62,6 +62,9 @@ DEFAULT_TOPICS: dict[str, int] = {topic.name: topic.partitions for topic in TOPI
 
 _RETRY_PAUSE_S = 0.5
 _CONNECT_TIMEOUT_S = 2.0  # one look for a topic's partitions before joining; polls retry after it
+# The least that look may wait, whatever the poll's own timeout: a metadata request needs a round trip, so
+# a poll with a 0 s timeout (the health stage's, the live feed's) would time out every look and never join.
+_CONNECT_FLOOR_S = 1.0
 _JOIN_WAIT_S = 15.0  # the longest a first poll waits for the group to hand this member its partitions
 _FIRST_FETCH_S = 1.0  # and then at least this long for their first records
 _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within ~2 s
@@ -253,9 +256,13 @@ class KafkaBusConsumer:
             # Join the group only once this member knows the topic's partitions: one that joins first is
             # assigned nothing until its next metadata refresh.
             try:
-                known = self._consumer.list_topics(self._topic, timeout=min(timeout_s, _CONNECT_TIMEOUT_S))
+                known = self._consumer.list_topics(
+                    self._topic, timeout=max(_CONNECT_FLOOR_S, min(timeout_s, _CONNECT_TIMEOUT_S)))
             except KafkaException as exc:
-                self._errors.note(exc.args[0])
+                if exc.args[0].code() != confluent_kafka.KafkaError._TIMED_OUT:
+                    self._errors.note(exc.args[0])
+                # A look that timed out is no fault of its own: an unreachable broker is reported by error_cb
+                # (connection refused, all brokers down), once; the next poll looks again.
                 return None
             topic = known.topics.get(self._topic)
             if topic is None or topic.error is not None or not topic.partitions:
@@ -301,7 +308,7 @@ class KafkaBusConsumer:
         """The next message within timeout_s; a member still joining its group first waits (up to _JOIN_WAIT_S)
         for its partitions, so a caller that stops at the first quiet poll (``--drain``) does not stop before
         it has been given anything to read."""
-        joining = not self._joined
+        joining = not self._joined and timeout_s > 0  # a 0 s poll (a stage stepping others) never waits
         deadline = started + (max(timeout_s, _JOIN_WAIT_S) if joining else timeout_s)
         while (left := deadline - time.monotonic()) > 0:
             message = consumer.poll(min(left, 0.1) if joining else left)  # group callbacks run in here

@@ -1,0 +1,186 @@
+"""Faults on the deployment path, on the real Kafka and PostgreSQL: camera health that must reach the database,
+replays that must not bring deleted data back, crashes that must not lose alerts, outages to ride out.
+
+Sightings are published straight onto the real Kafka (the analysis side is not under test here), so each test
+knows exactly which event ids it expects in the database and on the alerts topic.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import create_engine, text
+
+from facetrail.bus.channels import ALERTS_TOPIC, HEALTH_TOPIC, SIGHTINGS
+from facetrail.bus.kafka_bus import KafkaBus, ensure_bus_topics
+from facetrail.config import KafkaBusConfig
+from facetrail.events import Box, SightingEvent
+from facetrail.storage.database import Database
+from facetrail.storage.watchlist_store import WatchlistStore
+from facetrail.watchlist import EntryRecord
+from services_fixtures import ServiceEnv, kafka_service, postgres_service  # noqa: F401  (session fixtures)
+from tests.backbone.conftest import facetrail, start_facetrail, stop_facetrail
+from tests.backbone.stores import private_database, reset_kafka
+from tests.backbone.test_worker_failover import wait_for
+
+pytestmark = pytest.mark.services
+
+HEALTH_WITHIN_S = 15.0
+
+
+@dataclass(frozen=True)
+class Site:
+    """A deployment on the real Kafka and this test's own PostgreSQL database (evidence in a local folder)."""
+
+    env: ServiceEnv
+    database_url: str
+    config: Path
+    folder: Path
+
+    def scalar(self, sql: str, **params):
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text(sql), params).scalar()
+        finally:
+            engine.dispose()
+
+    def rows(self, sql: str, **params) -> list:
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(sql), params).all())
+        finally:
+            engine.dispose()
+
+
+def write_config(env: ServiceEnv, database_url: str, folder: Path, cameras: list[dict], retention_days: int = 30) -> Path:
+    config = {
+        "site": "faults",
+        "cameras": cameras,
+        "analysis": {"fps": 5, "detector": {"backend": "hog"}, "workers": 1},
+        "bus": {"kind": "kafka", "bootstrap_servers": env.kafka_bootstrap},
+        "objects": {"kind": "local", "path": str(folder / "evidence")},
+        "database": {"url": database_url},
+        "retention": {"sightings_days": retention_days, "tracks_days": retention_days,
+                      "evidence_days": retention_days},
+    }
+    path = folder / "site.yaml"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+CAMERAS = [{"id": "cam-a", "name": "A", "source": "rtsp://127.0.0.1:1/a", "position": {"x": 0, "y": 0}},
+           {"id": "cam-b", "name": "B", "source": "rtsp://127.0.0.1:1/b", "position": {"x": 30, "y": 0}}]
+
+
+@pytest.fixture
+def site(kafka_service, postgres_service, tmp_path) -> Iterator[Site]:  # noqa: F811
+    reset_kafka(kafka_service)
+    with private_database(postgres_service) as url:
+        config = write_config(kafka_service, url, tmp_path, CAMERAS)
+        Database(url).dispose()  # migrated once, before any process starts
+        yield Site(kafka_service, url, config, tmp_path)
+
+
+def enrol(site: Site, count: int) -> list[str]:
+    """Watch-list entries made straight in the store (no photos needed); their entry ids."""
+    db = Database(site.database_url)
+    now = datetime.now(timezone.utc)
+    ids = []
+    try:
+        for i in range(count):
+            entry_id = uuid.uuid4().hex
+            record = EntryRecord(entry_id=entry_id, display_name=f"Person {i}", watchlist="default",
+                                 legal_basis="fault test", image_source="test", enrolled_by="tester",
+                                 created_at=now, expires_at=now + timedelta(days=30))
+            WatchlistStore(db).add(record, np.ones((1, 128), np.float32), [None], model="dlib-resnet-v1")
+            ids.append(entry_id)
+    finally:
+        db.dispose()
+    return ids
+
+
+def sightings(entry_ids: list[str], count: int, start: datetime) -> list[SightingEvent]:
+    """``count`` passes, spread over the people and both cameras, a minute apart."""
+    events = []
+    for i in range(count):
+        first = start + timedelta(minutes=i)
+        events.append(SightingEvent.create(camera_id=CAMERAS[i % 2]["id"], entry_id=entry_ids[i % len(entry_ids)],
+                                           first_seen=first, last_seen=first + timedelta(seconds=3), score=0.3,
+                                           box=Box(x=0, y=0, w=60, h=60), quality=0.7, final=True))
+    return events
+
+
+def publish(site: Site, events: list[SightingEvent]) -> None:
+    bus_config = KafkaBusConfig(kind="kafka", bootstrap_servers=site.env.kafka_bootstrap)
+    ensure_bus_topics(bus_config, None)
+    bus = KafkaBus(bus_config)
+    try:
+        SIGHTINGS.publish_many(bus, events)
+        bus.flush(30)
+    finally:
+        bus.close()
+
+
+def topic_values(env: ServiceEnv, topic: str, timeout_s: float = 20) -> list[bytes]:
+    """Every message of a one-partition topic, from the beginning."""
+    consumer = KafkaConsumer(bootstrap_servers=env.kafka_bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek_to_beginning()
+        end = consumer.end_offsets([partition])[partition]
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout_s
+        while consumer.position(partition) < end and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                values += [r.value for r in records]
+        return values
+    finally:
+        consumer.close()
+
+
+def alerted_event_ids(env: ServiceEnv) -> Counter:
+    from facetrail.bus.channels import ALERTS
+
+    return Counter(ALERTS.decode(value).sighting.event_id for value in topic_values(env, ALERTS_TOPIC))
+
+
+def stored_event_ids(site: Site) -> set[str]:
+    return {row[0] for row in site.rows("SELECT event_id FROM sightings")}
+
+
+# ---- 1. camera health reaches the database -------------------------------------------------------------------------
+
+def test_the_health_of_an_unreachable_camera_reaches_the_database_within_15_s(site):
+    run = start_facetrail("run", "-c", str(site.config), "--duration", "60", log=site.folder / "run.log")
+    try:
+        def first_report():
+            try:
+                return bool(topic_values(site.env, HEALTH_TOPIC, timeout_s=2))
+            except Exception:  # the topic is created by the run itself
+                return False
+
+        wait_for(first_report, 60, "the first camera health report on Kafka")
+        reported_at = time.monotonic()
+        state = wait_for(lambda: site.scalar("SELECT state FROM camera_health WHERE camera_id = 'cam-a'"),
+                         HEALTH_WITHIN_S + 5, "cam-a's health in the database")
+        seconds = time.monotonic() - reported_at
+    finally:
+        stop_facetrail(run)
+    log = (site.folder / "run.log").read_text()
+    assert state in {"starting", "reconnecting"}
+    assert seconds <= HEALTH_WITHIN_S
+    assert "Failed to get metadata" not in log, log[-2000:]

@@ -341,6 +341,24 @@ class KafkaBusConsumer:
             return
         self._next.clear()
 
+    def lag(self) -> int | None:
+        """Messages of this member's partitions after the group's committed offsets; None before it has joined
+        (or while the broker cannot say)."""
+        if self._consumer is None or not self._joined:
+            return None
+        partitions = [TopicPartition(self._topic, partition) for partition in sorted(self._owned)]
+        try:
+            committed = self._consumer.committed(partitions, timeout=_CONNECT_TIMEOUT_S * 2)
+            total = 0
+            for partition in committed:
+                low, high = self._consumer.get_watermark_offsets(partition, timeout=_CONNECT_TIMEOUT_S * 2,
+                                                                 cached=False)
+                total += max(0, high - (partition.offset if partition.offset >= 0 else low))
+        except KafkaException as exc:
+            self._errors.note(exc.args[0])
+            return None
+        return total
+
     def assignment(self) -> set[int]:
         """Partitions of the topic this member currently owns."""
         return set(self._owned)

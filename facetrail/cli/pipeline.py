@@ -87,7 +87,11 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
                        f"pass(es), {counters.unmatched_passes} unmatched (counted only){resumed}")
     stitched = None
     if stitch:
-        totals = trajectory_service(stores).drain()
+        service = trajectory_service(stores)
+        try:
+            totals = service.drain()
+        finally:
+            service.close()
         stitched = totals.stored
         click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s)")
     run.report_health(stores.health)
@@ -106,8 +110,12 @@ def trajectory(config_path: str, drain: bool) -> None:
     service = trajectory_service(stores)
     with settled_heap():
         if drain:
-            totals = service.drain()
-            click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
+            try:
+                totals = service.drain()
+            finally:
+                service.close()  # leave the group now: a next run need not wait for this member's session to end
+            refused = "".join(f", {n} refused ({reason.replace('_', ' ')})" for reason, n in sorted(totals.refused.items()))
+            click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered{refused}")
             return
         serve_trajectory(stores, service)
 

@@ -21,7 +21,7 @@ from typing import Callable, Mapping
 from pydantic import ValidationError
 
 from facetrail.alerts import Alert, DeadLetter
-from facetrail.bus.base import BusError, Consumer, EventBus, Record
+from facetrail.bus.base import BusError, Consumer, EventBus, LagReporting, Record
 from facetrail.bus.channels import ALERTS, DEAD_LETTERS, SIGHTINGS
 from facetrail.config import RetentionConfig, TrajectoryConfig
 from facetrail.events import SightingEvent
@@ -37,6 +37,7 @@ from facetrail.trajectory.stitch import grow_tail, stitch
 log = logging.getLogger(__name__)
 
 LEFTOVERS_EVERY_S = 30.0
+DRAIN_STALL_S = 60.0
 LEFTOVER_AGE = timedelta(seconds=60)
 """An owed alert this old is taken for one a stopped process left (a live batch's settle within seconds)."""
 _WHY = {"erased": "of erased entries", "not_enrolled": "of entries not on the watch-list"}
@@ -357,14 +358,27 @@ class TrajectoryService:
         self.confirm_alerts()
         self._consumer.close()
 
-    def drain(self, idle_s: float = 0.5) -> StepResult:
-        """Consume until the topic is quiet for idle_s; returns the totals."""
+    def drain(self, idle_s: float = 0.5, stall_s: float = DRAIN_STALL_S) -> StepResult:
+        """Consume until nothing waits: the topic quiet for idle_s and, where the consumer can tell, its group's
+        lag 0 (a member still waiting for its partitions, after a quick restart, is not done). Raises BusError
+        when the lag stays above 0 with nothing arriving for ``stall_s``. Returns the totals."""
         total = StepResult()
+        quiet_since: float | None = None
         while True:
             step = self.step(timeout_s=idle_s)
             total.refused.update(step.refused)
-            if step.consumed == 0 and not step.held:
-                return total
+            if step.consumed or step.held:
+                quiet_since = None
+            else:
+                lag = self._consumer.lag() if isinstance(self._consumer, LagReporting) else 0
+                if lag == 0:
+                    return total
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > stall_s:
+                    raise BusError(f"drain stopped with {'an unknown number of' if lag is None else lag} sighting(s) "
+                                   f"not consumed: no partition was handed to this member or nothing arrived "
+                                   f"for {stall_s:.0f}s")
+                continue
             total.consumed += step.consumed
             total.stored += step.stored
             total.dead_lettered += step.dead_lettered

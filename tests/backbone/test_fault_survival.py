@@ -184,3 +184,70 @@ def test_the_health_of_an_unreachable_camera_reaches_the_database_within_15_s(si
     assert state in {"starting", "reconnecting"}
     assert seconds <= HEALTH_WITHIN_S
     assert "Failed to get metadata" not in log, log[-2000:]
+
+
+# ---- 5. a replay of the bus does not bring back what retention or erasure removed -----------------------------------
+
+def reset_group(env: ServiceEnv, group: str = "facetrail-trajectory") -> None:
+    """Forget the group's offsets, so its next member reads the sightings topic from offset 0 (a replay)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=env.kafka_bootstrap, client_id="facetrail-test-admin")
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # a member that just left may take a moment to be gone
+            result = admin.delete_groups([group])
+            error = dict(result.items() if isinstance(result, dict) else result)[group]
+            if not error or getattr(error, "errno", 0) == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert not error or getattr(error, "errno", 0) == 0, f"could not reset {group}: {error}"
+    finally:
+        admin.close()
+
+
+def drain(site: Site, config: Path | None = None) -> str:
+    return facetrail("trajectory", "-c", str(config or site.config), "--drain").stdout
+
+
+def test_a_replay_from_offset_0_after_a_retention_sweep_inserts_nothing_and_alerts_nothing(site):
+    people = enrol(site, 2)
+    now = datetime.now(timezone.utc)
+    old = sightings(people, 20, now - timedelta(days=40))  # kept 60 days at first, then the limit becomes 30
+    fresh = sightings(people, 10, now - timedelta(hours=2))
+    longer = write_config(site.env, site.database_url, site.folder / "..", CAMERAS, retention_days=60)
+    publish(site, old + fresh)
+    drain(site, longer)
+    assert len(stored_event_ids(site)) == 30
+    alerted_before = alerted_event_ids(site.env)
+    assert set(alerted_before) == {e.event_id for e in old + fresh}
+    facetrail("retention", "sweep", "-c", str(site.config))
+    assert stored_event_ids(site) == {e.event_id for e in fresh}
+
+    reset_group(site.env)
+    out = drain(site)
+
+    assert stored_event_ids(site) == {e.event_id for e in fresh}
+    assert alerted_event_ids(site.env) == alerted_before
+    assert "20 refused (past retention)" in out
+
+
+def test_a_replay_from_offset_0_after_an_erasure_inserts_nothing_and_alerts_nothing(site):
+    kept, erased = enrol(site, 2)
+    events = sightings([kept, erased], 20, datetime.now(timezone.utc) - timedelta(hours=3))
+    publish(site, events)
+    drain(site)
+    alerted_before = alerted_event_ids(site.env)
+    assert len(alerted_before) == 20
+    facetrail("watchlist", "erase", "Person 1", "-c", str(site.config), "--reason", "fault test")
+    assert site.scalar("SELECT count(*) FROM sightings WHERE entry_id = :e", e=erased) == 0
+    assert site.scalar("SELECT count(*) FROM erased_entries") == 1
+    assert erased not in str(site.rows("SELECT * FROM erased_entries"))  # a keyed hash, never the id
+
+    reset_group(site.env)
+    out = drain(site)
+
+    assert site.scalar("SELECT count(*) FROM sightings WHERE entry_id = :e", e=erased) == 0
+    assert site.scalar("SELECT count(*) FROM sightings WHERE entry_id = :e", e=kept) == 10
+    assert alerted_event_ids(site.env) == alerted_before
+    assert "10 refused (erased)" in out

@@ -251,3 +251,37 @@ def test_a_replay_from_offset_0_after_an_erasure_inserts_nothing_and_alerts_noth
     assert site.scalar("SELECT count(*) FROM sightings WHERE entry_id = :e", e=kept) == 10
     assert alerted_event_ids(site.env) == alerted_before
     assert "10 refused (erased)" in out
+
+
+# ---- 4. a crash between storing a batch and stitching it loses no alert --------------------------------------------
+
+def test_a_kill_9_between_storing_a_batch_and_stitching_it_loses_none_of_its_alerts(site):
+    import os
+    import signal
+
+    people = enrol(site, 4)
+    events = sightings(people, 100, datetime.now(timezone.utc) - timedelta(hours=3))
+    publish(site, events)
+    engine = create_engine(site.database_url)
+    blocker = engine.connect()
+    blocker.begin()
+    blocker.execute(text("LOCK TABLE tracks IN ACCESS EXCLUSIVE MODE"))  # the service blocks on its track write
+    service = start_facetrail("trajectory", "-c", str(site.config), log=site.folder / "trajectory.log")
+    try:
+        wait_for(lambda: len(stored_event_ids(site)) == 100, 60, "the batch's sightings to be stored")
+        time.sleep(1.0)
+        os.killpg(service.pid, signal.SIGKILL)
+        service.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+        engine.dispose()
+        stop_facetrail(service)
+    assert alerted_event_ids(site.env) == Counter()  # nothing went before the crash
+
+    drain(site)
+
+    assert stored_event_ids(site) == {e.event_id for e in events}
+    assert set(alerted_event_ids(site.env)) == {e.event_id for e in events}
+    assert site.scalar("SELECT count(*) FROM alert_outbox") == 0
+    assert site.scalar("SELECT count(*) FROM tracks") >= 4

@@ -27,7 +27,7 @@ def _superuser_url(env: ServiceEnv):
 def private_database(env: ServiceEnv) -> Iterator[str]:
     """A new empty database owned by the app role; its URL (app credentials). Dropped afterwards."""
     name = f"ft_test_{secrets.token_hex(4)}"
-    admin = create_engine(_superuser_url(env), isolation_level="AUTOCOMMIT")
+    admin = create_engine(_superuser_url(env), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" OWNER facetrail'))
     try:

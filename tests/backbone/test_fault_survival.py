@@ -285,3 +285,49 @@ def test_a_kill_9_between_storing_a_batch_and_stitching_it_loses_none_of_its_ale
     assert set(alerted_event_ids(site.env)) == {e.event_id for e in events}
     assert site.scalar("SELECT count(*) FROM alert_outbox") == 0
     assert site.scalar("SELECT count(*) FROM tracks") >= 4
+
+
+# ---- 2. outages of PostgreSQL and Kafka are ridden out ---------------------------------------------------------------
+
+OUTAGE_S = 20
+
+
+def log_lines(path: Path, needle: str) -> list[str]:
+    return [line for line in path.read_text().splitlines() if needle in line]
+
+
+def test_the_trajectory_service_rides_out_20_s_of_postgresql_outage_under_load_losing_nothing(site, figure):
+    from services_fixtures import run_services
+
+    people = enrol(site, 6)
+    start = datetime.now(timezone.utc) - timedelta(hours=5)
+    events = sightings(people, 300, start)
+    log = site.folder / "trajectory.log"
+    service = start_facetrail("trajectory", "-c", str(site.config), log=log)
+    try:
+        publish(site, events[:100])
+        wait_for(lambda: len(stored_event_ids(site)) == 100, 60, "the first 100 sightings")
+        down = run_services("down", "postgres", timeout_s=120)
+        assert down.returncode == 0, down.stderr
+        stopped_at = time.monotonic()
+        publish(site, events[100:200])  # arriving while the database is away
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at)))
+        assert service.poll() is None, log.read_text()[-3000:]
+        up = run_services("up", "postgres", timeout_s=300)
+        assert up.returncode == 0, up.stderr
+        back_at = time.monotonic()
+        publish(site, events[200:])
+        wait_for(lambda: len(stored_event_ids(site)) == 300, 90, "every sighting after the outage")
+        figure("postgres_outage_catch_up_s", time.monotonic() - back_at, "s", "300 sightings, 100 during a 20 s outage")
+        wait_for(lambda: set(alerted_event_ids(site.env)) == {e.event_id for e in events}, 60, "every alert")
+        assert service.poll() is None, log.read_text()[-3000:]
+    finally:
+        stop_facetrail(service)
+        run_services("up", "postgres", timeout_s=300)
+    assert site.scalar("SELECT count(*) FROM sightings") == 300  # none lost, none twice (event ids are the keys)
+    assert set(alerted_event_ids(site.env)) == {e.event_id for e in events}
+    text_of_log = log.read_text()
+    assert "Traceback" not in text_of_log
+    assert len(log_lines(log, "database unreachable")) == 1, text_of_log[-3000:]
+    assert len(log_lines(log, "database reachable again")) == 1, text_of_log[-3000:]
+    assert len(text_of_log.splitlines()) <= 6, text_of_log[-3000:]  # a line per state change, not one per retry

@@ -331,3 +331,33 @@ def test_the_trajectory_service_rides_out_20_s_of_postgresql_outage_under_load_l
     assert len(log_lines(log, "database unreachable")) == 1, text_of_log[-3000:]
     assert len(log_lines(log, "database reachable again")) == 1, text_of_log[-3000:]
     assert len(text_of_log.splitlines()) <= 6, text_of_log[-3000:]  # a line per state change, not one per retry
+
+
+def test_the_trajectory_service_rides_out_30_s_of_kafka_outage_with_a_line_per_state_change(site, figure):
+    from services_fixtures import run_services
+
+    people = enrol(site, 6)
+    events = sightings(people, 200, datetime.now(timezone.utc) - timedelta(hours=5))
+    log = site.folder / "trajectory.log"
+    service = start_facetrail("trajectory", "-c", str(site.config), log=log)
+    try:
+        publish(site, events[:100])
+        wait_for(lambda: len(stored_event_ids(site)) == 100, 60, "the first 100 sightings")
+        down = run_services("down", "kafka", timeout_s=120)
+        assert down.returncode == 0, down.stderr
+        time.sleep(30)
+        assert service.poll() is None, log.read_text()[-3000:]
+        up = run_services("up", "kafka", timeout_s=300)
+        assert up.returncode == 0, up.stderr
+        back_at = time.monotonic()
+        publish(site, events[100:])
+        wait_for(lambda: len(stored_event_ids(site)) == 200, 120, "every sighting after the outage")
+        figure("kafka_outage_catch_up_s", time.monotonic() - back_at, "s", "trajectory service, 30 s broker outage")
+        wait_for(lambda: set(alerted_event_ids(site.env)) == {e.event_id for e in events}, 60, "every alert")
+    finally:
+        stop_facetrail(service)
+        run_services("up", "kafka", timeout_s=300)
+    assert site.scalar("SELECT count(*) FROM sightings") == 200
+    lines = log.read_text().splitlines()
+    assert not [line for line in lines if "Traceback" in line]
+    assert len(lines) <= 6, "\n".join(lines[:40])

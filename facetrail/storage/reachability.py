@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +20,7 @@ DATABASE_AWAY = (DBAPIError,)
 """What a statement raises when the database is away; ``is_unreachable`` tells which of them mean that."""
 
 _FIRST_PAUSE_S, _LONGEST_PAUSE_S = 0.5, 5.0
+T = TypeVar("T")
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -82,3 +85,19 @@ class DatabaseLink:
 
     def wait_s(self) -> float:
         return max(0.0, self._next_try - time.monotonic())
+
+
+def ride_out(call: Callable[[], T], link: DatabaseLink, patience_s: float) -> T:
+    """``call()``, tried again while the database is unreachable, for up to ``patience_s``; then its error."""
+    given_up_at = time.monotonic() + patience_s
+    while True:
+        try:
+            result = call()
+        except DATABASE_AWAY as exc:
+            if not is_unreachable(exc) or time.monotonic() >= given_up_at:
+                raise
+            link.lost(exc)
+            time.sleep(link.wait_s())
+            continue
+        link.back()
+        return result

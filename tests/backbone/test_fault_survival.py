@@ -361,3 +361,75 @@ def test_the_trajectory_service_rides_out_30_s_of_kafka_outage_with_a_line_per_s
     lines = log.read_text().splitlines()
     assert not [line for line in lines if "Traceback" in line]
     assert len(lines) <= 6, "\n".join(lines[:40])
+
+
+# ---- 6. smaller faults ----------------------------------------------------------------------------------------------
+
+def test_audit_verify_tells_an_unreachable_database_from_a_broken_chain(site):
+    from sqlalchemy.engine import make_url
+
+    facetrail("audit", "verify", "-c", str(site.config))  # intact: exit 0
+    away = make_url(site.database_url).set(port=1).render_as_string(hide_password=False)
+    config = write_config(site.env, away, site.folder / "..", CAMERAS)
+    result = facetrail("audit", "verify", "-c", str(config), check=False)
+    assert result.returncode == 69 and "cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---- 3. reprocess progress is keyed by what defines the result; a failed file stops nothing else -------------------
+
+@pytest.fixture
+def recorded_site(site, demo_scenario):
+    facetrail("watchlist", "import", str(demo_scenario.watchlist_dir), "-c", str(site.config), "--legal-basis",
+              "fault test", "--image-source", "demo scenario", "--enrolled-by", "faults")
+    return site
+
+
+def audit_actions(site: Site, action: str) -> list[dict]:
+    import json
+
+    return [json.loads(details) for (details,) in
+            site.rows("SELECT details FROM audit_log WHERE action = :a ORDER BY seq", a=action)]
+
+
+def test_one_recording_reprocessed_with_another_start_is_new_work_not_already_done(recorded_site, demo_scenario):
+    site, camera = recorded_site, demo_scenario.cameras[0]
+    first = camera.starts_at
+    facetrail("reprocess", str(camera.clip), "-c", str(site.config), "--camera", "cam-a", "--start",
+              first.isoformat(), "--no-stitch")
+    later = facetrail("reprocess", str(camera.clip), "-c", str(site.config), "--camera", "cam-a", "--start",
+                      (first + timedelta(hours=1)).isoformat(), "--no-stitch")
+    assert "already reprocessed" not in later.stdout
+    again = facetrail("reprocess", str(camera.clip), "-c", str(site.config), "--camera", "cam-a", "--start",
+                      first.isoformat(), "--no-stitch")
+    assert "already reprocessed" in again.stdout
+    assert site.scalar("SELECT count(*) FROM reprocess_progress WHERE completed") == 2
+
+
+def test_an_unreadable_file_in_a_batch_is_reported_the_others_are_reprocessed_and_the_run_exits_non_zero(
+        recorded_site, demo_scenario):
+    site = recorded_site
+    broken = site.folder / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    clips = [str(demo_scenario.cameras[0].clip), str(broken), str(demo_scenario.cameras[1].clip)]
+    result = facetrail("reprocess", *clips, "-c", str(site.config), "--camera", "cam-a", "--no-stitch", check=False)
+    assert result.returncode == 1 and "not a readable video" in result.stderr and "Traceback" not in result.stderr
+    analysed = [line for line in result.stdout.splitlines() if "frames analysed" in line]
+    assert len(analysed) == 2, result.stdout
+    [stop] = audit_actions(site, "reprocess.stop")
+    assert [("error" in f) for f in stop["files"]] == [False, True, False]
+    # Resumed without --again: the two done files are skipped, the broken one is still reported, exit non-zero.
+    resumed = facetrail("reprocess", *clips, "-c", str(site.config), "--camera", "cam-a", "--no-stitch", check=False)
+    assert resumed.returncode == 1 and resumed.stdout.count("already reprocessed") == 2
+
+
+def test_a_reprocess_that_fails_midway_leaves_a_closing_audit_record(recorded_site, demo_scenario):
+    site = recorded_site
+    (site.folder / "evidence").mkdir(exist_ok=True)
+    (site.folder / "evidence" / "evidence").write_bytes(b"")  # a file where crops' folders go: every crop fails
+    result = facetrail("reprocess", str(demo_scenario.cameras[0].clip), "-c", str(site.config), "--camera",
+                       "cam-a", "--no-stitch", check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(audit_actions(site, "reprocess.start")) == len(audit_actions(site, "reprocess.stop")) == 1
+    [stop] = audit_actions(site, "reprocess.stop")
+    assert "ObjectStoreError" in stop["failed"]

@@ -433,3 +433,16 @@ def test_a_reprocess_that_fails_midway_leaves_a_closing_audit_record(recorded_si
     assert len(audit_actions(site, "reprocess.start")) == len(audit_actions(site, "reprocess.stop")) == 1
     [stop] = audit_actions(site, "reprocess.stop")
     assert "ObjectStoreError" in stop["failed"]
+
+
+def test_a_truncated_recording_has_its_readable_part_analysed(recorded_site, demo_scenario):
+    site, clip = recorded_site, demo_scenario.cameras[0].clip
+    truncated = site.folder / "truncated.mp4"
+    truncated.write_bytes(clip.read_bytes()[:int(clip.stat().st_size * 0.6)])
+    result = facetrail("reprocess", str(truncated), "-c", str(site.config), "--camera", "cam-a", check=False)
+    assert result.returncode == 1 and "readable part was analysed" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    [line] = [line for line in result.stdout.splitlines() if "frames analysed" in line]
+    assert int(line.split(": ")[1].split()[0]) > 0
+    [stop] = audit_actions(site, "reprocess.stop")
+    assert "damaged" in stop["files"][0] and str(truncated) not in str(stop)

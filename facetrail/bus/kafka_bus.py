@@ -207,7 +207,8 @@ def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], deadline: floa
 
 
 class _Errors:
-    """What librdkafka reported last, said once per kind of error until things work again."""
+    """What librdkafka reported last: one line when a client's trouble starts (a broker outage reports several
+    kinds of error, each many times), one when it works again."""
 
     def __init__(self, what: str):
         self._what = what
@@ -216,11 +217,13 @@ class _Errors:
 
     def note(self, error: confluent_kafka.KafkaError) -> None:
         self.last = f"{error.name()}: {error.str()}"
-        if error.name() not in self._said:
-            self._said.add(error.name())
+        if not self._said:
             log.warning("Kafka at %s: %s; retrying", self._what, self.last)
+        self._said.add(error.name())
 
     def clear(self) -> None:
+        if self._said:
+            log.warning("Kafka at %s: working again", self._what)
         self._said.clear()
         self.last = ""
 

@@ -446,3 +446,31 @@ def test_a_truncated_recording_has_its_readable_part_analysed(recorded_site, dem
     assert int(line.split(": ")[1].split()[0]) > 0
     [stop] = audit_actions(site, "reprocess.stop")
     assert "damaged" in stop["files"][0] and str(truncated) not in str(stop)
+
+
+def test_run_rides_out_30_s_of_kafka_outage_with_few_log_lines(site):
+    from services_fixtures import run_services
+
+    log = site.folder / "run.log"
+    run = start_facetrail("run", "-c", str(site.config), "--duration", "75", log=log)
+    try:
+        wait_for(lambda: site.scalar("SELECT count(*) FROM camera_health") == 2, 40, "both cameras' health")
+        before = len(log.read_text().splitlines())
+        down = run_services("down", "kafka", timeout_s=120)
+        assert down.returncode == 0, down.stderr
+        time.sleep(30)
+        up = run_services("up", "kafka", timeout_s=300)
+        assert up.returncode == 0, up.stderr
+        back = datetime.now(timezone.utc)
+        wait_for(lambda: site.scalar("SELECT min(updated_at) FROM camera_health") > back.replace(tzinfo=None), 40,
+                 "health reports after the outage")
+        assert run.poll() is None, log.read_text()[-3000:]
+    finally:
+        stop_facetrail(run)
+        run_services("up", "kafka", timeout_s=300)
+    lines = log.read_text().splitlines()
+    # The cameras are unreachable on purpose (their reconnect lines are theirs); what the outage itself logs is a
+    # line per client and state change: lost, then working again.
+    outage = [line for line in lines[before:] if '"logger": "kafka' in line or "bus." in line]
+    assert not [line for line in lines if "Traceback" in line]
+    assert len(outage) <= 10, "\n".join(outage[:60])

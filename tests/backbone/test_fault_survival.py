@@ -474,3 +474,29 @@ def test_run_rides_out_30_s_of_kafka_outage_with_few_log_lines(site):
     outage = [line for line in lines[before:] if '"logger": "kafka' in line or "bus." in line]
     assert not [line for line in lines if "Traceback" in line]
     assert len(outage) <= 10, "\n".join(outage[:60])
+
+
+def test_run_rides_out_20_s_of_postgresql_outage_without_a_traceback(site):
+    from services_fixtures import run_services
+
+    log = site.folder / "run.log"
+    run = start_facetrail("run", "-c", str(site.config), "--duration", "70", log=log)
+    try:
+        wait_for(lambda: site.scalar("SELECT count(*) FROM camera_health") == 2, 40, "both cameras' health")
+        down = run_services("down", "postgres", timeout_s=120)
+        assert down.returncode == 0, down.stderr
+        time.sleep(OUTAGE_S)
+        assert run.poll() is None, log.read_text()[-3000:]
+        up = run_services("up", "postgres", timeout_s=300)
+        assert up.returncode == 0, up.stderr
+        back = datetime.now(timezone.utc)
+        wait_for(lambda: site.scalar("SELECT min(updated_at) FROM camera_health") > back.replace(tzinfo=None), 40,
+                 "health recorded after the outage")
+        assert run.poll() is None, log.read_text()[-3000:]
+    finally:
+        stop_facetrail(run)
+        run_services("up", "postgres", timeout_s=300)
+    text_of_log = log.read_text()
+    assert "Traceback" not in text_of_log
+    assert len(log_lines(log, "database unreachable")) >= 1
+    assert len(log_lines(log, "database unreachable")) == len(log_lines(log, "database reachable again"))

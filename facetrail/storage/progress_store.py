@@ -37,6 +37,9 @@ class ProgressLedger:
     link: DatabaseLink = field(default_factory=lambda: DatabaseLink("reprocess"))
 
     def load(self, sid: str) -> Progress | None:
+        return ride_out(lambda: self._load(sid), self.link, self.patience_s)
+
+    def _load(self, sid: str) -> Progress | None:
         with self.db.session() as session:
             row = session.get(ReprocessProgressRow, sid)
             return None if row is None else Progress(row.done_until_s, row.completed)

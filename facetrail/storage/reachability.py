@@ -51,8 +51,8 @@ def _reason(exc: BaseException) -> str:
 class DatabaseLink:
     """The database as one stage sees it: 'up' or 'away' since when, with the pause before the next try."""
 
-    def __init__(self, who: str):
-        self._who = who
+    def __init__(self, who: str, meanwhile: str = "holding the work in hand and retrying with backoff"):
+        self._who, self._meanwhile = who, meanwhile
         self.away_since: float | None = None
         self.outages = 0
         self._pause_s = _FIRST_PAUSE_S
@@ -67,8 +67,7 @@ class DatabaseLink:
         if self.away_since is None:
             self.away_since, self._pause_s = now, _FIRST_PAUSE_S
             self.outages += 1
-            log.warning("%s: database unreachable (%s); holding the work in hand and retrying with backoff",
-                        self._who, _reason(exc))
+            log.warning("%s: database unreachable (%s); %s", self._who, _reason(exc), self._meanwhile)
         else:
             self._pause_s = min(self._pause_s * 2, _LONGEST_PAUSE_S)
         self._next_try = now + self._pause_s

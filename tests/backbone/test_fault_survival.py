@@ -500,3 +500,48 @@ def test_run_rides_out_20_s_of_postgresql_outage_without_a_traceback(site):
     assert "Traceback" not in text_of_log
     assert len(log_lines(log, "database unreachable")) >= 1
     assert len(log_lines(log, "database unreachable")) == len(log_lines(log, "database reachable again"))
+
+
+def test_the_api_answers_503_while_postgresql_is_away_and_metrics_count_the_outage(site):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from services_fixtures import REPO, run_services
+
+    password = "correct horse battery staple"
+    subprocess.run([sys.executable, "-m", "facetrail.cli.main", "users", "add", "olga", "-c", str(site.config),
+                    "--role", "operator", "--password-stdin"], input=password + "\n", text=True, check=True,
+                   capture_output=True, cwd=REPO, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = site.folder / "api.log"
+    api = start_facetrail("api", "-c", str(site.config), "--port", str(port), log=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        def logged_in():
+            try:
+                return httpx.post(base + "/api/v1/login", json={"username": "olga", "password": password}).json()
+            except httpx.HTTPError:
+                return None
+
+        token = wait_for(logged_in, 60, "the API")["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(base + "/metrics", headers=headers).status_code == 200
+        assert run_services("down", "postgres", timeout_s=120).returncode == 0
+        away = [httpx.get(base + "/metrics", headers=headers) for _ in range(5)]
+        assert {r.status_code for r in away} == {503} and away[0].headers["Retry-After"] == "5"
+        assert run_services("up", "postgres", timeout_s=300).returncode == 0
+        back = wait_for(lambda: (r := httpx.get(base + "/metrics", headers=headers)).status_code == 200 and r, 30,
+                        "the API to answer again")
+        assert "facetrail_database_outages_total 1.0" in back.text
+    finally:
+        stop_facetrail(api)
+        run_services("up", "postgres", timeout_s=300)
+    text_of_log = log.read_text()
+    assert "Traceback" not in text_of_log
+    assert len(log_lines(log, "database unreachable")) == len(log_lines(log, "database reachable again")) == 1

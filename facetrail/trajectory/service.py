@@ -256,7 +256,9 @@ class TrajectoryService:
         result.restitched_entries = {event.entry_id for event in upserted.events}
         # Owed: the new ones, and any stored earlier whose alert never went (a crash before this batch's commit).
         outbox = self._guards.outbox
-        owed = upserted.new_ids if outbox is None else outbox.owed_among([e.event_id for e in upserted.events])
+        owed: set[str] | frozenset[str] = upserted.new_ids
+        if outbox is not None:  # the new ones are owed by construction: only the others are looked up
+            owed = owed | outbox.owed_among([e.event_id for e in upserted.events if e.event_id not in owed])
         self._consumer.commit()
         self._announce([e for e in upserted.events if e.event_id in owed and e.event_id not in self._owed_in_flight],
                        track_of)

@@ -136,7 +136,8 @@ def _stitched(stores: Stores) -> int:
         totals = service.drain()
     finally:
         service.close()
-    click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s)")
+    refused = "".join(f", {n} refused ({reason.replace('_', ' ')})" for reason, n in sorted(totals.refused.items()))
+    click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s){refused}")
     return totals.stored
 
 

@@ -18,11 +18,12 @@ import numpy as np
 from bench.report import CACHE, ROOT, Figure, Section
 from facetrail.config import KafkaBusConfig, TrajectoryConfig
 from facetrail.events import Box, SightingEvent
+from facetrail.storage.alert_outbox import AlertOutbox
 from facetrail.storage.database import Database
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore
 from facetrail.storage.watchlist_store import WatchlistStore
-from facetrail.trajectory.service import TrajectoryService, settled_heap
+from facetrail.trajectory.service import Guards, TrajectoryService, settled_heap
 from facetrail.trajectory.stitch import stitch
 from facetrail.watchlist import EntryRecord
 
@@ -118,7 +119,7 @@ def _service_rate(bus, db: Database, topic: str, events: list[SightingEvent], pr
     bus.publish_many(topic, [(event.entry_id, event.to_json()) for event in events])
     bus.flush()
     service = TrajectoryService(bus, bus.consumer(topic, f"bench-{uuid.uuid4().hex[:8]}"), SightingStore(db), TrackStore(db),
-                                CAMERAS, CONFIG)
+                                CAMERAS, CONFIG, guards=Guards(outbox=AlertOutbox(db)))  # alerts owed and settled, as deployed
     with settled_heap():  # as `facetrail trajectory` runs its service
         if profile is not None:
             profile.enable()
@@ -302,7 +303,8 @@ def _member(index: int, env: dict[str, str], topic: str, group: str, reports, ho
     bus = KafkaBus(KafkaBusConfig(kind="kafka", bootstrap_servers=env["FACETRAIL_KAFKA_BOOTSTRAP"],
                                   client_id=f"facetrail-bench-{index}"))
     consumer = _TimedConsumer(bus.consumer(topic, group))
-    service = TrajectoryService(bus, consumer, SightingStore(db), TrackStore(db), CAMERAS, CONFIG)
+    service = TrajectoryService(bus, consumer, SightingStore(db), TrackStore(db), CAMERAS, CONFIG,
+                                guards=Guards(outbox=AlertOutbox(db)))
     try:
         with settled_heap():  # as `facetrail trajectory` runs its service
             while not hold.is_set():  # joining: the group settles only while every member keeps polling

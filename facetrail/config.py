@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -158,6 +159,12 @@ class RetentionConfig(_Strict):
     def bus_retention_ms(self) -> int:
         """Messages on the bus name watch-list entries: they are kept no longer than the shortest limit."""
         return min(self.sightings_days, self.tracks_days, self.evidence_days) * 86_400_000
+
+    @property
+    def bus_keeps_for(self) -> timedelta:
+        """How long a message may still be read from the bus: its retention, plus Kafka's default segment age
+        (7 days; a segment is deleted only once its newest message is past retention)."""
+        return timedelta(milliseconds=self.bus_retention_ms) + timedelta(days=7)
 
 
 class ListPermissions(_Strict):

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from facetrail.analytics.pipeline import CameraAnalyser, CameraCounters, LookedFrame
 from facetrail.health import CameraHealth
-from facetrail.ingest.camera import READ_AHEAD_FRAMES, read_file
+from facetrail.ingest.camera import READ_AHEAD_FRAMES, SourceError, read_file
 from facetrail.ingest.frames import Frame
 from facetrail.ingest.readahead import read_ahead
 from facetrail.publisher import SightingPublisher
@@ -35,6 +35,8 @@ class FileResult:
     resumed_from_s: float
     sightings_published: int
     skipped: bool = False
+    damaged: str | None = None
+    """Why decoding stopped before the end (a truncated or damaged recording): its readable part was analysed."""
 
 
 def reprocess_file(
@@ -46,35 +48,44 @@ def reprocess_file(
     ledger: ProgressLedger,
     progress: Callable[[float], None] | None = None,
     again: bool = False,
+    digest: str | None = None,
 ) -> FileResult:
-    sid = source_id(camera_id, path)
+    """``digest``: the file's SHA-256 when the caller has it (ReprocessRun.digests), else read here."""
+    sid = source_id(camera_id, digest or file_sha256(path), start)
     if again:
         ledger.forget(sid)
     previous = ledger.load(sid)
     if previous is not None and previous.completed:
         return FileResult(path, previous.done_until_s, 0, skipped=True)
     resume_s = previous.done_until_s if previous else 0.0
-    published, next_checkpoint, offset = 0, resume_s + CHECKPOINT_EVERY_S, resume_s
+    published, next_checkpoint, offset, read = 0, resume_s + CHECKPOINT_EVERY_S, resume_s, 0
+    damaged = None
     frames = read_file(camera_id, str(path), analyser.analysis.fps, start, resume_s, progress)
     # Three stages on their own threads, in order: decoding, looking (motion, detection), analysing (tracking, embedding).
-    for looked in read_ahead(_looked_at(analyser, frames), READ_AHEAD_FRAMES, name=f"look-{camera_id}"):
-        frame = looked.frame
-        for matched in analyser.analyse(looked):
-            publisher.publish(matched.event, matched.crop_jpeg)
-            published += 1
-        offset = (frame.captured_at - start).total_seconds()
-        if offset >= next_checkpoint:
-            publisher.flush()
-            open_since = analyser.open_since()
-            safe = offset if open_since is None else (open_since - start).total_seconds()
-            ledger.save(sid, camera_id, path, max(resume_s, safe), completed=False)
-            next_checkpoint = offset + CHECKPOINT_EVERY_S
+    try:
+        for looked in read_ahead(_looked_at(analyser, frames), READ_AHEAD_FRAMES, name=f"look-{camera_id}"):
+            frame = looked.frame
+            read += 1
+            for matched in analyser.analyse(looked):
+                publisher.publish(matched.event, matched.crop_jpeg)
+                published += 1
+            offset = (frame.captured_at - start).total_seconds()
+            if offset >= next_checkpoint:
+                publisher.flush()
+                open_since = analyser.open_since()
+                safe = offset if open_since is None else (open_since - start).total_seconds()
+                ledger.save(sid, camera_id, path, max(resume_s, safe), completed=False)
+                next_checkpoint = offset + CHECKPOINT_EVERY_S
+    except SourceError as exc:
+        if not read:
+            raise  # nothing readable at all: the file is refused
+        damaged = f"{exc} after {offset:.1f}s"  # a truncated recording: its readable part is what there is
     for matched in analyser.finish():
         publisher.publish(matched.event, matched.crop_jpeg)
         published += 1
     publisher.flush()
     ledger.save(sid, camera_id, path, offset, completed=True)
-    return FileResult(path, resume_s, published)
+    return FileResult(path, resume_s, published, damaged=damaged)
 
 
 def _looked_at(analyser: CameraAnalyser, frames: Iterator[Frame]) -> Iterator[LookedFrame]:
@@ -122,7 +133,14 @@ class ReprocessRun:
 
     @classmethod
     def of(cls, camera_id: str, watchlist_version: str, videos: tuple[Path, ...]) -> "ReprocessRun":
-        return cls(camera_id, watchlist_version, {video: file_sha256(video) for video in videos})
+        """Files that cannot be read have no digest (their failure is recorded by file_failed)."""
+        digests = {}
+        for video in videos:
+            try:
+                digests[video] = file_sha256(video)
+            except OSError:
+                continue
+        return cls(camera_id, watchlist_version, digests)
 
     def start_details(self) -> dict:
         return {"watchlist_version": self.watchlist_version,
@@ -132,18 +150,22 @@ class ReprocessRun:
                   duration_s: float | None) -> None:
         self.files.append({"sha256": self.digests[video], "skipped": result.skipped, "frames_analysed": counters.frames_analysed,
                            "matched_passes": counters.matched_passes, "unmatched_passes": counters.unmatched_passes,
-                           "sightings_published": result.sightings_published})
+                           "sightings_published": result.sightings_published,
+                           **({"damaged": result.damaged.replace(str(video), "<file>")} if result.damaged else {})})
         for name in ("frames_analysed", "faces_detected", "matched_passes", "unmatched_passes", "detection_s", "embedding_s"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(counters, name))
         ended = start + timedelta(seconds=duration_s or 0.0)
         self.footage_until = max(ended, self.footage_until or ended)
 
     def file_failed(self, video: Path, error: str) -> None:
-        self.files.append({"sha256": self.digests[video], "error": error.replace(str(video), "<file>")})
+        """A file that could not be reprocessed (not found: no SHA-256 either)."""
+        self.files.append({"sha256": self.digests.get(video), "error": error.replace(str(video), "<file>")})
 
-    def stop_details(self, stitched: int | None) -> dict:
+    def stop_details(self, stitched: int | None, failed: str | None = None) -> dict:
+        """What the closing audit record holds; ``failed``: why the run stopped before its end, if it did."""
         return {"watchlist_version": self.watchlist_version, "files": self.files, "stitched": stitched,
-                "matched_passes": self.totals.matched_passes, "unmatched_passes": self.totals.unmatched_passes}
+                "matched_passes": self.totals.matched_passes, "unmatched_passes": self.totals.unmatched_passes,
+                **({"failed": failed} if failed else {})}
 
     def health(self, now: datetime | None = None) -> CameraHealth:
         """The camera as this run saw it: state 'recorded', frames per second of analysis, the footage's last moment."""

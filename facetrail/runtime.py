@@ -20,9 +20,13 @@ from facetrail.bus.base import Consumer
 from facetrail.bus.channels import HEALTH, HEALTH_GROUP, SIGHTINGS, TRAJECTORY_GROUP
 from facetrail.config import KafkaBusConfig
 from facetrail.accountability.retention import sweep
+from facetrail.health import CameraHealth
+from facetrail.storage.alert_outbox import AlertOutbox
+from facetrail.storage.erased_entries import ErasedEntries
 from facetrail.storage.health_store import HealthStore
+from facetrail.storage.reachability import DATABASE_AWAY, DatabaseLink, is_unreachable
 from facetrail.stores import Stores
-from facetrail.trajectory.service import TrajectoryService
+from facetrail.trajectory.service import Guards, TrajectoryService
 from facetrail.worker import start_assigned_workers, start_workers
 
 if TYPE_CHECKING:
@@ -35,8 +39,9 @@ STEP_WAIT_S = 0.2
 
 
 def trajectory_service(stores: Stores) -> TrajectoryService:
+    guards = Guards(retention=stores.config.retention, erased=ErasedEntries(stores.db), outbox=AlertOutbox(stores.db))
     return TrajectoryService(stores.bus, SIGHTINGS.consumer(stores.bus, TRAJECTORY_GROUP), stores.sightings,
-                             stores.tracks, stores.camera_plan, stores.config.trajectory)
+                             stores.tracks, stores.camera_plan, stores.config.trajectory, guards=guards)
 
 
 @dataclass
@@ -45,18 +50,34 @@ class HealthRecorder:
 
     consumer: Consumer
     store: HealthStore
+    database: DatabaseLink = field(default_factory=lambda: DatabaseLink("camera health"))
+    held: list[CameraHealth] = field(default_factory=list)
+    """Reports read while the database was away: the newest of each camera, recorded once it is back."""
 
     @classmethod
     def of(cls, stores: Stores) -> "HealthRecorder":
         return cls(HEALTH.consumer(stores.bus, HEALTH_GROUP), stores.health)
 
     def step(self) -> int:
+        # Never waits: it shares a loop with the trajectory stage (the consumer still joins on a 0 s poll).
         records = self.consumer.poll(0.0, 1000)
         for record in records:
             try:
-                self.store.record(HEALTH.decode(record.value))
+                self.held.append(HEALTH.decode(record.value))
             except ValueError:
                 continue  # a malformed report is skipped: health is advisory
+        if self.held and self.database.due():
+            try:
+                for report in _newest_of_each(self.held):
+                    self.store.record(report)
+            except DATABASE_AWAY as exc:
+                if not is_unreachable(exc):
+                    raise
+                self.database.lost(exc)
+                self.held = _newest_of_each(self.held)  # a long outage keeps one report a camera
+                return len(records)
+            self.held = []
+            self.database.back()
         self.consumer.commit()
         return len(records)
 
@@ -76,7 +97,22 @@ class RetentionSchedule:
         if time.monotonic() >= self.next_at:
             self.next_at = time.monotonic() + self.every_s
             stores = self.stores
-            sweep(stores.config, stores.db, stores.objects, stores.bus, stores.audit)
+            try:
+                sweep(stores.config, stores.db, stores.objects, stores.bus, stores.audit)
+            except DATABASE_AWAY as exc:
+                if not is_unreachable(exc):
+                    raise
+                # A sweep is idempotent: the next one, a minute on, does what this one could not.
+                self.next_at = time.monotonic() + min(self.every_s, 60.0)
+                log.warning("retention sweep postponed: the database is unreachable")
+
+
+def _newest_of_each(reports: list[CameraHealth]) -> list[CameraHealth]:
+    newest: dict[str, CameraHealth] = {}
+    for report in reports:
+        if report.camera_id not in newest or report.reported_at >= newest[report.camera_id].reported_at:
+            newest[report.camera_id] = report
+    return list(newest.values())
 
 
 class Stage(Protocol):

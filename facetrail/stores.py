@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from facetrail.accountability.review import ReviewDesk
     from facetrail.forwarding.service import Forwarding
 
+DATABASE_PATIENCE_S = 300.0
+
+
 @dataclass
 class Stores:
     config: Config
@@ -85,7 +88,9 @@ class Stores:
 
     @cached_property
     def progress(self) -> ProgressLedger:
-        return ProgressLedger(self.db)
+        # A checkpoint waits out a database outage of up to five minutes (a restart, a fail-over) rather than
+        # failing a long reprocess; the run resumes from the last checkpoint if it lasts longer.
+        return ProgressLedger(self.db, patience_s=DATABASE_PATIENCE_S)
 
     @cached_property
     def publisher(self) -> SightingPublisher:

@@ -27,6 +27,7 @@ from facetrail.health import CameraHealth
 from facetrail.ingest.camera import LiveCamera
 from facetrail.matching import load_matcher
 from facetrail.publisher import SightingPublisher
+from facetrail.storage.reachability import DATABASE_AWAY, DatabaseLink, is_unreachable
 from facetrail.storage.watchlist_store import WatchlistStore
 from facetrail.stores import Stores
 
@@ -94,6 +95,7 @@ class AnalysisLoop:
         self.slots: dict[str, _CameraSlot] = {}
         self.version = self.kit.watchlist.version()
         self._next_health = self._next_check = time.monotonic()
+        self.database = DatabaseLink(f"worker {os.getpid()}")
         log.info("worker %s: detector %s, embedder %s", os.getpid(), self.kit.detector.name, self.kit.embedder.space.model)
 
     def add(self, camera_id: str) -> None:
@@ -131,7 +133,14 @@ class AnalysisLoop:
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + WATCHLIST_CHECK_EVERY_S
-            self._reload_watchlist()
+            try:
+                self._reload_watchlist()
+            except DATABASE_AWAY as exc:
+                if not is_unreachable(exc):
+                    raise
+                self.database.lost(exc)  # analysis goes on with the watch-list it has; checked again later
+            else:
+                self.database.back()
         if now >= self._next_health:
             self._next_health = now + HEALTH_EVERY_S
             stamp = datetime.now(timezone.utc)

@@ -11,11 +11,12 @@ missing objects (harmless, swept again) rather than objects nobody can find.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from facetrail.bus.base import ErasableBus, EventBus
 from facetrail.bus.channels import PERSON_KEYED
 from facetrail.storage.database import Database
+from facetrail.storage.erased_entries import ErasedEntries
 from facetrail.storage.forwarding_store import ForwardingQueue
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.review_store import ReviewStore
@@ -36,8 +37,13 @@ class ErasureReport:
     """Webhook deliveries about the entry that were still queued (or dead-lettered): never sent now."""
 
 
-def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus | None = None) -> ErasureReport:
+def erase_entry(entry_id: str, db: Database, objects: ObjectStore, bus: EventBus | None = None, *,
+                bus_keeps_for: timedelta) -> ErasureReport:
+    """``bus_keeps_for`` (RetentionConfig.bus_keeps_for): how long the bus may still deliver the person's messages,
+    which are refused for that long by a tombstone (storage.erased_entries) as a replay of them would bring the
+    person back."""
     watchlist, sightings_store = WatchlistStore(db), SightingStore(db)
+    ErasedEntries(db).record(entry_id, datetime.now(timezone.utc) + bus_keeps_for)
     keys = sightings_store.evidence_keys_of(entry_id)
     sightings, tracks = sightings_store.count_of(entry_id), TrackStore(db).count_of(entry_id)
     keys += watchlist.photo_keys(entry_id)

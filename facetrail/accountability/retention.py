@@ -23,6 +23,7 @@ from facetrail.bus.base import ErasableBus, EventBus
 from facetrail.config import Config
 from facetrail.accountability.erasure import delete_evidence_before, delete_sightings_before, delete_tracks_before, erase_entry
 from facetrail.storage.database import Database
+from facetrail.storage.erased_entries import ErasedEntries
 from facetrail.storage.forwarding_store import ForwardingQueue
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.sighting_store import SightingStore
@@ -75,7 +76,7 @@ def sweep(config: Config, db: Database, objects: ObjectStore, bus: EventBus | No
     retention = config.retention
     expired, objects_deleted, messages = [], 0, 0
     for record in WatchlistStore(db).expired(now):
-        erased = erase_entry(record.entry_id, db, objects, bus)
+        erased = erase_entry(record.entry_id, db, objects, bus, bus_keeps_for=retention.bus_keeps_for)
         expired.append(record.entry_id)
         objects_deleted += erased.objects_deleted
         messages += erased.bus_messages_deleted
@@ -88,6 +89,7 @@ def sweep(config: Config, db: Database, objects: ObjectStore, bus: EventBus | No
     objects_deleted += crops
     objects_deleted += delete_evidence_before(now - timedelta(days=retention.evidence_days), db, objects)
     tracks = delete_tracks_before(now - timedelta(days=retention.tracks_days), db)
+    ErasedEntries(db).forget_before(now)  # the bus no longer holds those people's messages
     objects_deleted += _delete_orphan_evidence(db, objects, now)
     deliveries = ForwardingQueue(db).delete_queued_before(now - timedelta(days=retention.sightings_days))
     if isinstance(bus, ErasableBus):  # an embedded bus; Kafka topics carry retention.ms instead

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from facetrail.api import (
@@ -36,6 +37,7 @@ from facetrail.api.docs import serve_docs
 from facetrail.api.live import AlertFanout, AlertFeed
 from facetrail.api.middleware import SECURITY_HEADERS, BodyLimit, RequestObserver, SecurityHeaders
 from facetrail.api.views import API
+from facetrail.storage.reachability import DatabaseLink, is_unreachable
 from facetrail.auth.accounts import DEFAULT_TOKEN_TTL
 from facetrail.config import Config
 
@@ -58,6 +60,20 @@ def _internal_problem(_request: Request, exc: Exception) -> JSONResponse:
     # Starlette answers this outside every middleware, so the headers the rest get are set here.
     return JSONResponse(status_code=500, content={"detail": "internal error; the server log has the cause"},
                         headers=SECURITY_HEADERS)
+
+
+def _database_problem(database: DatabaseLink):
+    """503 with Retry-After while the database is unreachable (one log line when that starts, one when it ends),
+    instead of a 500 and a traceback per request; any other database error is a bug like the rest."""
+
+    def problem(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unreachable(exc):
+            return _internal_problem(request, exc)
+        database.lost(exc)
+        return JSONResponse(status_code=503, content={"detail": "the database is unreachable; try again shortly"},
+                            headers={**SECURITY_HEADERS, "Retry-After": "5"})
+
+    return problem
 
 
 def _audited_refusals(ctx: ApiContext):
@@ -115,13 +131,22 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
                               "Log in with `POST /api/v1/login` and send the token as `Authorization: Bearer <token>`.")
     registry = CollectorRegistry()
     app.state.ctx, app.state.accounts, app.state.fanout, app.state.registry = ctx, ctx.accounts, AlertFanout(), registry
-    registry.register(metrics.StoreCollector(ctx, app.state.fanout))
-    app.add_middleware(RequestObserver, observe=metrics.RequestMetrics(registry).observe, log=log)
+    database = app.state.database = DatabaseLink("api", "answering 503 until it is back")
+    registry.register(metrics.StoreCollector(ctx, app.state.fanout, database))
+    request_metrics = metrics.RequestMetrics(registry)
+
+    def observe(route: str, status: int, seconds: float) -> None:
+        request_metrics.observe(route, status, seconds)
+        if status < 500 and (route.startswith(API) or route == "/metrics"):  # each reads the database (the token)
+            database.back()
+
+    app.add_middleware(RequestObserver, observe=observe, log=log)
     app.add_middleware(BodyLimit, limit=config.api.max_body_bytes, image_limit=config.api.max_image_bytes,
                        image_paths=IMAGE_UPLOAD_PATHS)
     app.add_middleware(SecurityHeaders)  # outermost, so refusals by BodyLimit carry the headers too
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(HTTPException, _audited_refusals(ctx))
+    app.add_exception_handler(DBAPIError, _database_problem(database))
     app.add_exception_handler(Exception, _internal_problem)
     for module in (session, people, enrolment, audit_log, users, tracks, sightings, alerts, cameras, site_plan, matching,
                    metrics):

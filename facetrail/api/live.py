@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -24,6 +25,8 @@ from facetrail.bus.channels import ALERTS
 
 log = logging.getLogger(__name__)
 QUEUE_DEPTH = 200
+DEDUP_WINDOW = 50_000  # event ids remembered to drop repeated alerts (a few MB)
+_JOIN_S = 1.0
 
 
 @dataclass(eq=False)
@@ -64,10 +67,31 @@ class AlertFanout:
 
 
 def _skip_history(consumer: Consumer) -> int:
-    skipped = 0
-    while batch := consumer.poll(0.0, 5000):
+    # The first poll waits: a new group member is handed its partitions only after joining, and a 0 s poll
+    # does not wait for that (so the history would come later, as if live).
+    skipped = len(batch := consumer.poll(_JOIN_S, 5000))
+    while batch:
+        batch = consumer.poll(0.0, 5000)
         skipped += len(batch)
     return skipped
+
+
+class SeenEvents:
+    """The event ids of the alerts forwarded lately: alerts are published at least once (the trajectory
+    service's outbox sends again what it cannot show was delivered), so a repeat is dropped here."""
+
+    def __init__(self, capacity: int = DEDUP_WINDOW):
+        self._capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return True
 
 
 class AlertFeed:
@@ -77,6 +101,8 @@ class AlertFeed:
         self._consumer: Consumer = ALERTS.consumer(ctx.bus, f"facetrail-api-{uuid.uuid4().hex[:12]}")
         self.skipped = _skip_history(self._consumer)
         self.received = 0
+        self.repeated = 0
+        self._seen = SeenEvents()
         self._thread = threading.Thread(target=self._run, name="alert-feed", daemon=True)
 
     def start(self) -> None:
@@ -103,6 +129,9 @@ class AlertFeed:
             log.warning("ignored a malformed alert on %s", ALERTS.name)
             return
         self.received += 1
+        if not self._seen.first_time(alert.sighting.event_id):
+            self.repeated += 1
+            return
         record = self._ctx.watchlist.get(alert.sighting.entry_id)
         if record is None:
             return  # erased since

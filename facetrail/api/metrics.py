@@ -19,16 +19,23 @@ from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import AUDITOR, OPERATOR
 from facetrail.bus.base import LagReporting
 from facetrail.bus.channels import SIGHTINGS, TRAJECTORY_GROUP
+from facetrail.storage.reachability import DatabaseLink
 
 router = APIRouter(tags=["operations"])
 
 
 class StoreCollector:
-    def __init__(self, ctx: ApiContext, fanout: AlertFanout):
-        self._ctx, self._fanout = ctx, fanout
+    def __init__(self, ctx: ApiContext, fanout: AlertFanout, database: DatabaseLink | None = None):
+        self._ctx, self._fanout, self._database = ctx, fanout, database
         self._lag_consumer = None
 
     def collect(self):
+        if self._database is not None:
+            # While the database is away /metrics answers 503 (its login is checked there); afterwards this counts
+            # the outages this process met, so a scrape shows they happened.
+            outages = CounterMetricFamily("facetrail_database_outages", "database outages this API process met")
+            outages.add_metric([], self._database.outages)
+            yield outages
         yield from self._camera_metrics()
         alerts = CounterMetricFamily("facetrail_live_alerts", "alerts pushed to browsers by this API process")
         alerts.add_metric([], self._fanout.delivered)

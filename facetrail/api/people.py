@@ -47,7 +47,8 @@ def get_person(entry_id: str = ENTRY_ID, principal: Principal = Depends(require_
 def remove_person(entry_id: str = ENTRY_ID, principal: Principal = Depends(require_roles(ENROLLER)),
                   ctx: ApiContext = Depends(api_context)) -> Erased:
     visible_entry(ctx, principal, entry_id)
-    report = erase_entry(entry_id, ctx.db, ctx.objects, ctx.bus)
+    report = erase_entry(entry_id, ctx.db, ctx.objects, ctx.bus,
+                         bus_keeps_for=ctx.config.retention.bus_keeps_for)
     ctx.audit.record(principal.username, "watchlist.remove", entry_id, {"objects_deleted": report.objects_deleted,
                                                                        "deliveries_cancelled": report.deliveries_cancelled})
     return Erased(entry_id=entry_id, objects_deleted=report.objects_deleted)

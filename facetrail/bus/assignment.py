@@ -144,6 +144,10 @@ class CameraAssignment:
             raise BusError(f"Kafka at {self._bus.bootstrap_servers} shows fewer than {cameras} partitions of {self._topic}")
 
     def _membership(self) -> None:
+        # kafka-python logs every failed connection, heartbeat and metadata request of a broker outage (about
+        # 200 lines in 30 s); this thread says instead when the group's coordinator is lost and found again.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
+        lost_at: float | None = None
         while not self._closing.is_set():
             try:
                 # Nothing is ever produced to the topic; poll only drives the group protocol.
@@ -151,10 +155,28 @@ class CameraAssignment:
             except KafkaError as exc:
                 log.warning("camera assignment: %s", exc)
                 self._closing.wait(1.0)
+            lost_at = self._note_coordinator(lost_at)
         try:
             self._consumer.close(autocommit=False)  # leaves the group at once: the others take over now
         except KafkaError as exc:
             log.warning("leaving the workers group: %s", exc)
+
+    def _note_coordinator(self, lost_at: float | None) -> float | None:
+        """One line when the group's coordinator is lost (cameras keep running meanwhile), one when it is back."""
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        try:
+            unknown = bool(coordinator is not None and coordinator.coordinator_unknown())
+        except Exception:  # kafka-python's internals moved: say nothing rather than stop the membership thread
+            return lost_at
+        if unknown and lost_at is None:
+            log.warning("camera assignment: Kafka at %s unreachable (group coordinator lost); cameras keep "
+                        "running, retrying", self._bus.bootstrap_servers)
+            return time.monotonic()
+        if not unknown and lost_at is not None:
+            log.warning("camera assignment: Kafka at %s reachable again after %.0f s", self._bus.bootstrap_servers,
+                        time.monotonic() - lost_at)
+            return None
+        return lost_at
 
     def _assigned(self, partitions: set[int]) -> None:
         with self._lock:

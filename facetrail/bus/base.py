@@ -59,6 +59,7 @@ class ErasableBus(Protocol):
 
 @runtime_checkable
 class LagReporting(Protocol):
-    """A consumer that can tell how many messages wait for it (the SQLite bus; Kafka reports lag itself)."""
+    """A consumer that can tell how many messages wait for it after its group's committed position: the SQLite
+    bus's; a Kafka member's, of its own partitions (None before it has joined its group)."""
 
-    def lag(self) -> int: ...
+    def lag(self) -> int | None: ...

@@ -62,6 +62,9 @@ DEFAULT_TOPICS: dict[str, int] = {topic.name: topic.partitions for topic in TOPI
 
 _RETRY_PAUSE_S = 0.5
 _CONNECT_TIMEOUT_S = 2.0  # one look for a topic's partitions before joining; polls retry after it
+# The least that look may wait, whatever the poll's own timeout: a metadata request needs a round trip, so
+# a poll with a 0 s timeout (the health stage's, the live feed's) would time out every look and never join.
+_CONNECT_FLOOR_S = 1.0
 _JOIN_WAIT_S = 15.0  # the longest a first poll waits for the group to hand this member its partitions
 _FIRST_FETCH_S = 1.0  # and then at least this long for their first records
 _RECONNECT_BACKOFF_MAX_MS = 2_000  # a broker that comes back is noticed within ~2 s
@@ -204,7 +207,8 @@ def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], deadline: floa
 
 
 class _Errors:
-    """What librdkafka reported last, said once per kind of error until things work again."""
+    """What librdkafka reported last: one line when a client's trouble starts (a broker outage reports several
+    kinds of error, each many times), one when it works again."""
 
     def __init__(self, what: str):
         self._what = what
@@ -213,11 +217,13 @@ class _Errors:
 
     def note(self, error: confluent_kafka.KafkaError) -> None:
         self.last = f"{error.name()}: {error.str()}"
-        if error.name() not in self._said:
-            self._said.add(error.name())
+        if not self._said:
             log.warning("Kafka at %s: %s; retrying", self._what, self.last)
+        self._said.add(error.name())
 
     def clear(self) -> None:
+        if self._said:
+            log.warning("Kafka at %s: working again", self._what)
         self._said.clear()
         self.last = ""
 
@@ -253,9 +259,13 @@ class KafkaBusConsumer:
             # Join the group only once this member knows the topic's partitions: one that joins first is
             # assigned nothing until its next metadata refresh.
             try:
-                known = self._consumer.list_topics(self._topic, timeout=min(timeout_s, _CONNECT_TIMEOUT_S))
+                known = self._consumer.list_topics(
+                    self._topic, timeout=max(_CONNECT_FLOOR_S, min(timeout_s, _CONNECT_TIMEOUT_S)))
             except KafkaException as exc:
-                self._errors.note(exc.args[0])
+                if exc.args[0].code() != confluent_kafka.KafkaError._TIMED_OUT:
+                    self._errors.note(exc.args[0])
+                # A look that timed out is no fault of its own: an unreachable broker is reported by error_cb
+                # (connection refused, all brokers down), once; the next poll looks again.
                 return None
             topic = known.topics.get(self._topic)
             if topic is None or topic.error is not None or not topic.partitions:
@@ -301,7 +311,7 @@ class KafkaBusConsumer:
         """The next message within timeout_s; a member still joining its group first waits (up to _JOIN_WAIT_S)
         for its partitions, so a caller that stops at the first quiet poll (``--drain``) does not stop before
         it has been given anything to read."""
-        joining = not self._joined
+        joining = not self._joined and timeout_s > 0  # a 0 s poll (a stage stepping others) never waits
         deadline = started + (max(timeout_s, _JOIN_WAIT_S) if joining else timeout_s)
         while (left := deadline - time.monotonic()) > 0:
             message = consumer.poll(min(left, 0.1) if joining else left)  # group callbacks run in here
@@ -333,6 +343,24 @@ class KafkaBusConsumer:
                 self._errors.note(error)
             return
         self._next.clear()
+
+    def lag(self) -> int | None:
+        """Messages of this member's partitions after the group's committed offsets; None before it has joined
+        (or while the broker cannot say)."""
+        if self._consumer is None or not self._joined:
+            return None
+        partitions = [TopicPartition(self._topic, partition) for partition in sorted(self._owned)]
+        try:
+            committed = self._consumer.committed(partitions, timeout=_CONNECT_TIMEOUT_S * 2)
+            total = 0
+            for partition in committed:
+                low, high = self._consumer.get_watermark_offsets(partition, timeout=_CONNECT_TIMEOUT_S * 2,
+                                                                 cached=False)
+                total += max(0, high - (partition.offset if partition.offset >= 0 else low))
+        except KafkaException as exc:
+            self._errors.note(exc.args[0])
+            return None
+        return total
 
     def assignment(self) -> set[int]:
         """Partitions of the topic this member currently owns."""

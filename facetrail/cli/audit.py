@@ -13,6 +13,8 @@ from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.cli.pipeline import parse_time
 
+UNREACHABLE_EXIT = 69  # sysexits' EX_UNAVAILABLE: not checked, as against 1: checked and broken
+
 
 @click.group("audit")
 def audit_group() -> None:
@@ -22,9 +24,19 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @CONFIG_OPTION
 def verify(config_path: str) -> None:
-    """Check every record's hash and link, and that no last records were deleted (exit 1 naming each broken record)."""
-    log = Stores.load(config_path).audit
-    verdict = log.verify()
+    """Check every record's hash and link, and that no last records were deleted (exit 1 naming each broken record;
+    exit 69 when the database cannot be reached, so a monitor never takes an outage for tampering)."""
+    from facetrail.storage.reachability import DATABASE_AWAY, is_unreachable
+
+    try:
+        log = Stores.load(config_path).audit
+        verdict = log.verify()
+    except DATABASE_AWAY as exc:
+        if not is_unreachable(exc):
+            raise
+        click.echo("error: cannot reach the database, so the audit log was not checked "
+                   f"({str(getattr(exc, 'orig', exc)).strip().splitlines()[0][:200]})", err=True)
+        sys.exit(UNREACHABLE_EXIT)
     anchor = f"; head anchor {log.anchor}" if log.anchor else "; no head anchor (truncation not detectable)"
     if verdict.ok:
         click.echo(f"audit log intact: {verdict.records} record(s){anchor}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -47,8 +47,10 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
     stores.config.camera(camera_id)
     start = parse_time(start_text, "--start")
     ensure_topics_of(stores.config)  # a fresh broker has none yet: publishing would wait on missing topics
-    durations = [file_duration_s(str(v)) for v in videos]  # fails fast, before any work, on a bad file
-    starts = consecutive_starts(durations, start) if start else [recording_start(v, d) for v, d in zip(videos, durations)]
+    durations, unreadable = _durations(videos)
+    start_of_unreadable = datetime.now(timezone.utc)  # never used: an unreadable file is skipped
+    starts = consecutive_starts(durations, start) if start else [
+        start_of_unreadable if v in unreadable else recording_start(v, d) for v, d in zip(videos, durations)]
     models = stores.face_models
     loaded = load_matcher(stores.watchlist, models.embedder.space, stores.config.analysis.matching)
     for note in models.notes:
@@ -61,17 +63,54 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
         click.echo(f"warning: no watch-list entry has {models.embedder.space.model} templates, so no sighting can "
                    "result (run `facetrail watchlist reembed`)", err=True)
     analyser_args = (stores.config.analysis, models.detector, models.embedder, loaded.matcher, loaded.version)
-    publisher, ledger = stores.publisher, stores.progress
     run = ReprocessRun.of(camera_id, stores.watchlist.version(), videos)
     stores.audit.record(os_user(), "reprocess.start", camera_id, run.start_details())
+    try:
+        failures = _reprocess_files(stores, run, videos, starts, durations, unreadable, analyser_args, again)
+        stitched = _stitched(stores) if stitch else None
+    except BaseException as exc:  # the run ends here: its audit trail still gets its closing record
+        stores.audit.record(os_user(), "reprocess.stop", camera_id, run.stop_details(None, failed=_why(exc)))
+        raise
+    run.report_health(stores.health)
+    stores.audit.record(os_user(), "reprocess.stop", camera_id, run.stop_details(stitched))
+    if failures:
+        click.echo(f"error: {failures} of {len(videos)} file(s) could not be reprocessed whole (named above)", err=True)
+        raise SystemExit(1)
+
+
+def _durations(videos: tuple[Path, ...]) -> tuple[list[float | None], dict[Path, str]]:
+    """Each file's length, and why each file that cannot be opened cannot; all unreadable: refused at once."""
+    durations: list[float | None] = []
+    unreadable: dict[Path, str] = {}
+    for video in videos:
+        try:
+            durations.append(file_duration_s(str(video)))
+        except SourceError as exc:
+            durations.append(None)
+            unreadable[video] = str(exc)
+    if len(unreadable) == len(videos):
+        raise SourceError(next(iter(unreadable.values())))  # nothing to do: one clear message, before any work
+    return durations, unreadable
+
+
+def _reprocess_files(stores: Stores, run: ReprocessRun, videos: tuple[Path, ...], starts: list[datetime],
+                     durations: list[float | None], unreadable: dict[Path, str], analyser_args: tuple,
+                     again: bool) -> int:
+    """Every file in turn; one that fails is reported and the others go on. Returns how many failed."""
     failures = 0
     for video, video_start, duration in zip(videos, starts, durations):
-        analyser = CameraAnalyser(camera_id, *analyser_args)
+        if video in unreadable:
+            failures += 1
+            run.file_failed(video, unreadable[video])
+            click.echo(f"error: {unreadable[video]} (skipped; the other files go on)", err=True)
+            continue
+        analyser = CameraAnalyser(run.camera_id, *analyser_args)
         with tqdm(total=round(duration or 0, 1), unit="s", desc=video.name, disable=None, leave=False) as bar:
             def advance(offset: float) -> None:
                 bar.update(max(0.0, round(offset, 1) - bar.n))
             try:
-                result = reprocess_file(video, camera_id, video_start, analyser, publisher, ledger, advance, again)
+                result = reprocess_file(video, run.camera_id, video_start, analyser, stores.publisher, stores.progress,
+                                        advance, again, run.digests[video])
             except SourceError as exc:
                 failures += 1
                 run.file_failed(video, str(exc))
@@ -81,19 +120,33 @@ def reprocess(videos: tuple[Path, ...], config_path: str, camera_id: str, start_
         run.file_done(video, result, counters, video_start, duration)
         if result.skipped:
             click.echo(f"{video.name}: already reprocessed (use --again to redo)")
-        else:
-            resumed = f", resumed at {result.resumed_from_s:.1f}s" if result.resumed_from_s else ""
-            click.echo(f"{video.name}: {counters.frames_analysed} frames analysed, {counters.matched_passes} matched "
-                       f"pass(es), {counters.unmatched_passes} unmatched (counted only){resumed}")
-    stitched = None
-    if stitch:
-        totals = trajectory_service(stores).drain()
-        stitched = totals.stored
-        click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s)")
-    run.report_health(stores.health)
-    stores.audit.record(os_user(), "reprocess.stop", camera_id, run.stop_details(stitched))
-    if failures:
-        raise SystemExit(1)
+            continue
+        resumed = f", resumed at {result.resumed_from_s:.1f}s" if result.resumed_from_s else ""
+        click.echo(f"{video.name}: {counters.frames_analysed} frames analysed, {counters.matched_passes} matched "
+                   f"pass(es), {counters.unmatched_passes} unmatched (counted only){resumed}")
+        if result.damaged:
+            failures += 1
+            click.echo(f"error: {result.damaged}: its readable part was analysed", err=True)
+    return failures
+
+
+def _stitched(stores: Stores) -> int:
+    service = trajectory_service(stores)
+    try:
+        totals = service.drain()
+    finally:
+        service.close()
+    refused = "".join(f", {n} refused ({reason.replace('_', ' ')})" for reason, n in sorted(totals.refused.items()))
+    click.echo(f"stitched {totals.stored} sighting(s) of {len(totals.restitched_entries)} person(s){refused}")
+    return totals.stored
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, SystemExit):
+        return f"exit {exc.code}"
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 @click.command("trajectory")
@@ -106,8 +159,12 @@ def trajectory(config_path: str, drain: bool) -> None:
     service = trajectory_service(stores)
     with settled_heap():
         if drain:
-            totals = service.drain()
-            click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered")
+            try:
+                totals = service.drain()
+            finally:
+                service.close()  # leave the group now: a next run need not wait for this member's session to end
+            refused = "".join(f", {n} refused ({reason.replace('_', ' ')})" for reason, n in sorted(totals.refused.items()))
+            click.echo(f"stitched {totals.stored} sighting(s), {totals.dead_lettered} dead-lettered{refused}")
             return
         serve_trajectory(stores, service)
 

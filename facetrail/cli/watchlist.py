@@ -222,7 +222,8 @@ def _erase(person: str, config_path: str, claimed: str | None, action: str, reas
     if len(matches) > 1:
         raise UsageProblem(f"{len(matches)} entries are named {person!r}; give the entry id")
     record = matches[0]
-    report = erase_entry(record.entry_id, stores.db, stores.objects, stores.bus)
+    report = erase_entry(record.entry_id, stores.db, stores.objects, stores.bus,
+                         bus_keeps_for=stores.config.retention.bus_keeps_for)
     # The audit record names the entry id, never the person: it outlives the erasure.
     stores.audit.record(os_user(), action, record.entry_id, {
         # free text may name the person (the log outlives the erasure): kept as a hash, as review notes are

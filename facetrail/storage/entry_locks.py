@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from facetrail.storage.bulk import among, delete_among
-from facetrail.storage.models import SightingRow, TrackRow, VisitRow, WatchlistEntryRow
+from facetrail.storage.models import AlertOutboxRow, SightingRow, TrackRow, VisitRow, WatchlistEntryRow
 
 
 def live_entries(session: Session, entry_ids: Collection[str]) -> set[str]:
@@ -46,6 +46,8 @@ def remove_entry(session: Session, entry_id: str) -> bool:
         return False
     tracks = list(session.scalars(select(TrackRow.track_id).where(TrackRow.entry_id == entry_id)))
     delete_among(session, VisitRow.track_id, tracks)
+    session.execute(delete(AlertOutboxRow).where(AlertOutboxRow.event_id.in_(
+        select(SightingRow.event_id).where(SightingRow.entry_id == entry_id))))
     session.execute(delete(SightingRow).where(SightingRow.entry_id == entry_id))
     session.execute(delete(WatchlistEntryRow).where(WatchlistEntryRow.entry_id == entry_id))
     return True

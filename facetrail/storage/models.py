@@ -293,3 +293,32 @@ class ForwardingDeliveryRow(Base):
         Index("forwarding_by_target_message", "target", "message_id", unique=True),
         Index("forwarding_due", "target", "state", "next_attempt_at"),
     )
+
+
+class AlertOutboxRow(Base):
+    """An alert owed for a new sighting: written in the sighting's own transaction, deleted once the bus has
+    acknowledged the alert (trajectory/outbox.py), so a crash anywhere between the two sends it again."""
+
+    __tablename__ = "alert_outbox"
+
+    event_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    queued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ErasedEntryRow(Base):
+    """What is left of an erased watch-list entry: a keyed hash of its id, kept while the bus may still hold its
+    messages, so a replay of them is refused. The key (``SiteKeyRow``) makes the hash useless without it."""
+
+    __tablename__ = "erased_entries"
+
+    entry_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    forget_after: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SiteKeyRow(Base):
+    """A random secret this deployment made for itself (e.g. the key of erased entries' hashes)."""
+
+    __tablename__ = "site_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)

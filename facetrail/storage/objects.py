@@ -42,11 +42,18 @@ class LocalObjectStore:
 
     def put(self, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
+        tmp = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)  # no partial file is left behind (a full disk, a lost mount)
+            raise ObjectStoreError(f"local evidence store {self.root}: cannot write {path}: "
+                                   f"{exc.strerror or exc}") from None
 
     def get(self, key: str) -> bytes:
         try:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select, update
 
+from facetrail.storage.alert_outbox import OUTBOX, OUTBOX_COLUMNS, outbox_rows
 from facetrail.events import SCHEMA_VERSION, Box, SightingEvent
 from facetrail.storage.bulk import among, delete_among, insert_rows, row_per_key, update_rows
 from facetrail.storage.database import Database
 from facetrail.storage.entry_locks import live_entries
-from facetrail.storage.models import ReviewRow, SightingRow, WatchlistEntryRow
+from facetrail.storage.models import AlertOutboxRow, ReviewRow, SightingRow, WatchlistEntryRow
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Upserted:
     events: list[SightingEvent]
     new_ids: frozenset[str]
     rejected_ids: frozenset[str]
+    absent_entries: Counter[str] = field(default_factory=Counter)
+    """Events dropped because their entry is not (or no longer) on the watch-list, by entry id."""
 
 
 _TABLE = SightingRow.__table__
@@ -103,8 +107,10 @@ class SightingStore:
             existing = {row.event_id: row for row in session.execute(
                 row_per_key(_TABLE, "event_id", merged, dialect)).all()}
             stored, fresh, changed = [], [], []
+            absent: Counter[str] = Counter()
             for event_id, event in merged.items():
                 if event.entry_id not in known:
+                    absent[event.entry_id] += 1
                     continue
                 row = existing.get(event_id)
                 if row is None:
@@ -122,8 +128,10 @@ class SightingStore:
                 session.rollback()
                 return None
             insert_rows(session, _TABLE, _INSERTED, [_values(e, now) for e in fresh])
+            # Each new sighting owes an alert: recorded with it, so no crash can store one without the other.
+            insert_rows(session, OUTBOX, OUTBOX_COLUMNS, outbox_rows([e.event_id for e in fresh], now))
         rejected = {event_id for event_id, row in existing.items() if row.status == "rejected"}
-        return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected))
+        return Upserted(stored, frozenset(e.event_id for e in fresh), frozenset(rejected), absent)
 
     def get(self, event_id: str) -> StoredSighting | None:
         with self._db.session() as session:
@@ -222,6 +230,7 @@ class SightingStore:
         """Delete these sightings and the reviews of them: one transaction."""
         with self._db.session() as session, session.begin():
             delete_among(session, ReviewRow.event_id, event_ids)
+            delete_among(session, AlertOutboxRow.event_id, event_ids)
             delete_among(session, SightingRow.event_id, event_ids)
 
     def count_by_status(self, watchlists: list[str] | None = None) -> dict[str, int]:

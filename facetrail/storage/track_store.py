@@ -172,6 +172,12 @@ class TrackStore:
         with self._db.session() as session:
             return [(entry_id, _visit_record(v)) for v, entry_id in session.execute(query).all()]
 
+    def track_covering(self, entry_id: str, moment: datetime) -> str | None:
+        """The id of the person's track that spans ``moment`` (a stored pass's track), if any."""
+        with self._db.session() as session:
+            return session.scalar(select(TrackRow.track_id).where(
+                TrackRow.entry_id == entry_id, TrackRow.started_at <= moment, TrackRow.ended_at >= moment).limit(1))
+
     def count_of(self, entry_id: str) -> int:
         with self._db.session() as session:
             return session.scalar(select(func.count()).select_from(TrackRow).where(TrackRow.entry_id == entry_id)) or 0

@@ -10,25 +10,37 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping
 
 from pydantic import ValidationError
 
 from facetrail.alerts import Alert, DeadLetter
-from facetrail.bus.base import BusError, Consumer, EventBus, Record
+from facetrail.bus.base import BusError, Consumer, EventBus, LagReporting, Record
 from facetrail.bus.channels import ALERTS, DEAD_LETTERS, SIGHTINGS
-from facetrail.config import TrajectoryConfig
+from facetrail.config import RetentionConfig, TrajectoryConfig
 from facetrail.events import SightingEvent
+from facetrail.storage.alert_outbox import AlertOutbox
+from facetrail.storage.erased_entries import ErasedEntries
+from facetrail.storage.reachability import DATABASE_AWAY, DatabaseLink, is_unreachable
 from facetrail.storage.sighting_store import SightingStore
 from facetrail.storage.track_store import TrackStore, TracksChanged
 from facetrail.tracks import CameraPlan, Track
+from facetrail.trajectory.admission import admit
 from facetrail.trajectory.stitch import grow_tail, stitch
 
 log = logging.getLogger(__name__)
+
+LEFTOVERS_EVERY_S = 30.0
+DRAIN_STALL_S = 60.0
+LEFTOVER_AGE = timedelta(seconds=60)
+"""An owed alert this old is taken for one a stopped process left (a live batch's settle within seconds)."""
+_WHY = {"erased": "of erased entries", "not_enrolled": "of entries not on the watch-list"}
 
 
 def _refusal(exc: ValueError) -> str:
@@ -45,6 +57,10 @@ class StepResult:
     stored: int = 0
     dead_lettered: int = 0
     restitched_entries: set[str] = field(default_factory=set)
+    refused: Counter[str] = field(default_factory=Counter)
+    """Sightings not stored, by reason: 'past_retention', 'erased', 'not_enrolled'."""
+    held: bool = False
+    """The batch could not be written (the database is away): it is kept and tried again, nothing new is read."""
 
 
 def _parse(records: list[Record], bus: EventBus) -> tuple[list[SightingEvent], int]:
@@ -161,6 +177,18 @@ def _track_of(tracks: list[Track]) -> dict[str, str]:
     return {event_id: track.track_id for track in tracks for visit in track.visits for event_id in visit.event_ids}
 
 
+@dataclass(frozen=True)
+class Guards:
+    """What the service checks beyond the stores' own rules; each optional (unit tests leave them out)."""
+
+    retention: RetentionConfig | None = None
+    """Sightings past the retention cutoff are refused (trajectory.admission)."""
+    erased: ErasedEntries | None = None
+    """Tell a refused sighting of an erased entry from one of an entry never enrolled (counted apart)."""
+    outbox: AlertOutbox | None = None
+    """Alerts come from the durable outbox and are settled once acknowledged; without it, from new sightings."""
+
+
 class TrajectoryService:
     def __init__(
         self,
@@ -171,23 +199,54 @@ class TrajectoryService:
         positions: Mapping[str, tuple[float, float]],
         config: TrajectoryConfig,
         on_alert: Callable[[Alert], None] | None = None,
+        guards: Guards = Guards(),
     ):
         self._bus, self._consumer = bus, consumer
-        self._sightings = sightings
+        self._sightings, self._tracks = sightings, tracks
         self._restitcher = Restitcher(sightings, tracks, positions, config)
         self._on_alert = on_alert
+        self._guards = guards
         self._alerts_in_flight = False  # the last batch's alerts, handed to the bus, delivery not yet confirmed
+        self._in_flight_ids: list[str] = []  # their event ids, settled in the outbox once delivered
+        self._owed_in_flight: set[str] = set()  # every outbox id handed to the bus by this process, not yet settled
+        self._leftovers_at = time.monotonic()  # the outbox is searched for alerts left behind from the first quiet step
+        self.refused: Counter[str] = Counter()
+        """Sightings refused since start, by reason (StepResult.refused)."""
+        self.database = DatabaseLink("trajectory service")
+        self._held: list[Record] | None = None
 
     def step(self, timeout_s: float = 1.0, max_records: int = 2000) -> StepResult:
-        records = self._consumer.poll(timeout_s, max_records)
+        if self._held is not None:
+            if not self.database.due():
+                time.sleep(min(timeout_s, self.database.wait_s()))
+                return StepResult(held=True)
+            records = self._held
+        else:
+            records = self._consumer.poll(timeout_s, max_records)
+        try:
+            result = self._step(records)
+        except DATABASE_AWAY as exc:
+            if not is_unreachable(exc):
+                raise
+            self.database.lost(exc)
+            self._held = records or None
+            return StepResult(held=bool(records))
+        self._held = None
+        self.database.back()
+        return result
+
+    def _step(self, records: list[Record]) -> StepResult:
         result = StepResult(consumed=len(records))
         if not records:
             self.confirm_alerts()  # quiet: the last batch's alerts are delivered (or the outage logged) now
+            self._resend_leftovers()
             return result
         events, result.dead_lettered = _parse(records, self._bus)
         if result.dead_lettered and not self._flushed("dead letters"):
             return result  # not committed: the batch comes again once the bus is back
+        events = self._admitted(events, result)
         upserted = self._sightings.upsert_batch(events)
+        self._count_absent(upserted.absent_entries, result)
         result.stored = len(upserted.events)
         later: dict[str, list[SightingEvent]] = {}
         for event in upserted.events:
@@ -195,9 +254,41 @@ class TrajectoryService:
                 later.setdefault(event.entry_id, []).append(event)
         track_of = self._restitcher.stitch_in(later)
         result.restitched_entries = {event.entry_id for event in upserted.events}
+        # Owed: the new ones, and any stored earlier whose alert never went (a crash before this batch's commit).
+        outbox = self._guards.outbox
+        owed: set[str] | frozenset[str] = upserted.new_ids
+        if outbox is not None:  # the new ones are owed by construction: only the others are looked up
+            owed = owed | outbox.owed_among([e.event_id for e in upserted.events if e.event_id not in owed])
         self._consumer.commit()
-        self._announce([e for e in upserted.events if e.event_id in upserted.new_ids], track_of)
+        self._announce([e for e in upserted.events if e.event_id in owed and e.event_id not in self._owed_in_flight],
+                       track_of)
         return result
+
+    def _admitted(self, events: list[SightingEvent], result: StepResult) -> list[SightingEvent]:
+        """The events retention has not removed (a replay of the bus must not bring them back)."""
+        if self._guards.retention is None:
+            return events
+        admitted = admit(events, self._guards.retention, datetime.now(timezone.utc))
+        if admitted.past_retention:
+            result.refused["past_retention"] += admitted.past_retention
+            self.refused["past_retention"] += admitted.past_retention
+            log.warning("refused %d sighting(s) older than the retention limit (%d refused so far): "
+                        "retention has deleted them; a replay of the bus does not bring them back",
+                        admitted.past_retention, self.refused["past_retention"])
+        return admitted.events
+
+    def _count_absent(self, absent: Counter[str], result: StepResult) -> None:
+        """Sightings of entries no longer (or never) on the watch-list, counted and said once a batch."""
+        if not absent:
+            return
+        erased = self._guards.erased.erased_among(set(absent)) if self._guards.erased is not None else set()
+        counts = Counter({"erased": sum(n for entry, n in absent.items() if entry in erased),
+                          "not_enrolled": sum(n for entry, n in absent.items() if entry not in erased)})
+        counts = +counts
+        result.refused.update(counts)
+        self.refused.update(counts)
+        log.warning("refused %s (so far: %s)", ", ".join(f"{n} sighting(s) {_WHY[k]}" for k, n in counts.items()),
+                    ", ".join(f"{k} {n}" for k, n in sorted(self.refused.items())))
 
     def _flushed(self, what: str) -> bool:
         """Deliver what was published; during a bus outage say so and keep it queued."""
@@ -208,7 +299,7 @@ class TrajectoryService:
             log.warning("%s not yet delivered, kept queued: %s", what, exc)
             return False
 
-    def _announce(self, new_events: list[SightingEvent], track_of: dict[str, str]) -> None:
+    def _announce(self, new_events: list[SightingEvent], track_of: Mapping[str, str | None]) -> None:
         if not new_events:
             return
         alerts = [Alert(sighting=event, track_id=track_of.get(event.event_id)) for event in new_events]
@@ -224,27 +315,72 @@ class TrajectoryService:
             log.warning("%d alert(s) not published, the bus refused them: %s", len(alerts), exc)
             return
         self._alerts_in_flight = True
+        ids = [event.event_id for event in new_events]
+        self._in_flight_ids += ids
+        self._owed_in_flight.update(ids)
         if self._on_alert:
             for alert in alerts:
                 self._on_alert(alert)
 
     def confirm_alerts(self) -> None:
-        """Wait for the alerts already handed to the bus; during an outage say so, and they stay queued there."""
+        """Wait for the alerts already handed to the bus; during an outage say so, and they stay queued there.
+
+        Delivered alerts are then settled in the outbox (a database outage leaves them owed: sent again later,
+        and dropped as repeats by event id downstream)."""
         if self._alerts_in_flight:
             self._alerts_in_flight = not self._flushed("alerts")
+        if not self._alerts_in_flight and self._in_flight_ids:
+            delivered = self._in_flight_ids
+            if self._guards.outbox is not None:
+                self._guards.outbox.settle(delivered)
+            self._in_flight_ids = []
+            self._owed_in_flight.difference_update(delivered)
+
+    def _resend_leftovers(self) -> None:
+        """Alerts owed for a while and not in flight here: left by a process that stopped before the bus
+        acknowledged them (a crash after the batch's commit). Sent again, at least once."""
+        outbox = self._guards.outbox
+        if outbox is None or time.monotonic() < self._leftovers_at:
+            return
+        self._leftovers_at = time.monotonic() + LEFTOVERS_EVERY_S
+        owed = [event_id for event_id in outbox.queued_before(datetime.now(timezone.utc) - LEFTOVER_AGE)
+                if event_id not in self._owed_in_flight]
+        if not owed:
+            return
+        stored = {event_id: self._sightings.get(event_id) for event_id in owed}
+        gone = [event_id for event_id, sighting in stored.items() if sighting is None]
+        outbox.settle(gone)  # erased or swept since: nothing left to announce
+        events = [sighting.event for sighting in stored.values() if sighting is not None]
+        log.info("sending %d alert(s) left owed by an earlier run", len(events))
+        self._announce(events, {event.event_id: self._tracks.track_covering(event.entry_id, event.first_seen)
+                                for event in events})
 
     def close(self) -> None:
         """Stop: the last alerts leave, then the consumer leaves its group, so a partner takes these people over at once."""
         self.confirm_alerts()
         self._consumer.close()
 
-    def drain(self, idle_s: float = 0.5) -> StepResult:
-        """Consume until the topic is quiet for idle_s; returns the totals."""
+    def drain(self, idle_s: float = 0.5, stall_s: float = DRAIN_STALL_S) -> StepResult:
+        """Consume until nothing waits: the topic quiet for idle_s and, where the consumer can tell, its group's
+        lag 0 (a member still waiting for its partitions, after a quick restart, is not done). Raises BusError
+        when the lag stays above 0 with nothing arriving for ``stall_s``. Returns the totals."""
         total = StepResult()
+        quiet_since: float | None = None
         while True:
             step = self.step(timeout_s=idle_s)
-            if step.consumed == 0:
-                return total
+            total.refused.update(step.refused)
+            if step.consumed or step.held:
+                quiet_since = None
+            else:
+                lag = self._consumer.lag() if isinstance(self._consumer, LagReporting) else 0
+                if lag == 0:
+                    return total
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since > stall_s:
+                    raise BusError(f"drain stopped with {'an unknown number of' if lag is None else lag} sighting(s) "
+                                   f"not consumed: no partition was handed to this member or nothing arrived "
+                                   f"for {stall_s:.0f}s")
+                continue
             total.consumed += step.consumed
             total.stored += step.stored
             total.dead_lettered += step.dead_lettered

@@ -72,7 +72,7 @@ def test_a_rejection_racing_the_persons_erasure_is_a_409_with_a_clear_body_and_l
     ctx = client.app.state.ctx
 
     def face_found_while_erased(desk, crop):  # the erasure lands while the rejected crop is being embedded
-        erase_entry("ada", ctx.db, ctx.objects, ctx.bus)
+        erase_entry("ada", ctx.db, ctx.objects, ctx.bus, bus_keeps_for=ctx.config.retention.bus_keeps_for)
         return np.ones(128, np.float32)
 
     monkeypatch.setattr(ReviewDesk, "_embed_crop", face_found_while_erased)

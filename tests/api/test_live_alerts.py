@@ -62,3 +62,10 @@ def test_an_enroller_cannot_open_the_alert_stream(world):
         token = httpx.post(f"{base}/api/v1/login", json={"username": "enroller1", "password": PASSWORD}).json()["access_token"]
         response = httpx.get(f"{base}/api/v1/alerts/stream", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
+
+
+def test_the_live_feed_forwards_an_alert_published_twice_once():
+    from facetrail.api.live import SeenEvents
+
+    seen = SeenEvents(capacity=2)
+    assert [seen.first_time(e) for e in ("a", "b", "a", "c", "d", "a")] == [True, True, False, True, True, True]

@@ -22,6 +22,8 @@ from tests.backbone.stores import empty_bucket, private_bucket, private_database
 
 FIGURES = REPO / "test-artifacts" / "backbone-figures.txt"
 LEGAL_BASIS = "backbone test"
+SITE_RETENTION = {"sightings_days": 3650, "tracks_days": 3650, "evidence_days": 3650}
+"""Reprocessed footage is dated 2026-01-01 (demo.scenario.SITE_START): kept, not refused as past retention."""
 
 
 def facetrail(*args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
@@ -75,6 +77,7 @@ class Backbone:
             "objects": {"kind": "minio", "endpoint": self.env.minio_endpoint, "access_key": self.env.minio_access_key,
                         "secret_key": self.env.minio_secret_key, "bucket": self.bucket},
             "database": {"url": self.database_url},
+            "retention": SITE_RETENTION,
         }
         path = self.folder / "site.yaml"
         path.write_text(yaml.safe_dump(config))

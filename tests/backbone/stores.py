@@ -27,7 +27,7 @@ def _superuser_url(env: ServiceEnv):
 def private_database(env: ServiceEnv) -> Iterator[str]:
     """A new empty database owned by the app role; its URL (app credentials). Dropped afterwards."""
     name = f"ft_test_{secrets.token_hex(4)}"
-    admin = create_engine(_superuser_url(env), isolation_level="AUTOCOMMIT")
+    admin = create_engine(_superuser_url(env), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" OWNER facetrail'))
     try:
@@ -53,9 +53,21 @@ def empty_bucket(env: ServiceEnv, bucket: str) -> None:
     client.remove_bucket(bucket)
 
 
-def reset_kafka(env: ServiceEnv, prefix: str = "") -> None:
+def reset_kafka(env: ServiceEnv, prefix: str = "", attempts: int = 10) -> None:
     """Delete every facetrail topic and consumer group (of the deployment with this topic_prefix), so a test
-    starts from an empty bus."""
+    starts from an empty bus. A broker just (re)started answers 'coordinator load in progress' for a while."""
+    from kafka.errors import CoordinatorLoadInProgressError
+
+    for attempt in range(attempts):
+        try:
+            return _reset_kafka(env, prefix)
+        except CoordinatorLoadInProgressError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
+
+
+def _reset_kafka(env: ServiceEnv, prefix: str) -> None:
     admin = KafkaAdminClient(bootstrap_servers=env.kafka_bootstrap, client_id="facetrail-test-admin")
     try:
         doomed = [g["group_id"] for g in admin.list_groups() if g["group_id"].startswith(prefix + "facetrail")]

@@ -19,7 +19,7 @@ from minio import Minio
 from facetrail.bus.channels import ALERTS_TOPIC, DEAD_LETTER_TOPIC, HEALTH_TOPIC, SIGHTINGS_TOPIC
 from facetrail.bus.kafka_bus import DEFAULT_TOPICS
 from facetrail.config import RetentionConfig
-from tests.backbone.conftest import facetrail
+from tests.backbone.conftest import SITE_RETENTION, facetrail
 from tests.backbone.stores import reset_kafka
 from tests.backbone.world import bucket_keys, database_rows, kcat_messages, kcat_partitions
 from tests.event_contract import violations
@@ -77,7 +77,7 @@ def test_every_topic_keeps_messages_no_longer_than_the_retention_limit(operated,
     finally:
         admin.close()
     retention = {name: values["retention.ms"]["value"] for name, values in described["topic"].items()}
-    assert retention == {prefix + name: str(RetentionConfig().bus_retention_ms) for name in DEFAULT_TOPICS}
+    assert retention == {prefix + name: str(RetentionConfig(**SITE_RETENTION).bus_retention_ms) for name in DEFAULT_TOPICS}
 
 
 def _enrolled_passes(scenario) -> int:

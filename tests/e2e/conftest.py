@@ -47,6 +47,8 @@ def make_site(tmp_path_factory, demo_scenario):
             "bus": {"kind": "sqlite", "path": str(tmp_path / "bus.db")},
             "database": {"url": f"sqlite:///{tmp_path / 'facetrail.db'}"},
             "objects": {"kind": "local", "path": str(tmp_path / "evidence")},
+            # The scenario's footage is dated 2026-01-01 (demo.scenario.SITE_START): kept, not refused as past retention.
+            "retention": {"sightings_days": 3650, "tracks_days": 3650, "evidence_days": 3650},
             **overrides,
         }
         path = tmp_path / "site.yaml"

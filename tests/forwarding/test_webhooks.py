@@ -146,7 +146,8 @@ def test_erasing_an_entry_cancels_its_queued_deliveries(make_site, receiver):
     state.fail_for(3600)
     queue = site.stores.forwarding_queue
     _run(site, lambda: len(state.attempts) == 2, timeout_s=10)
-    report = erase_entry("ada", site.stores.db, site.stores.objects, site.stores.bus)
+    report = erase_entry("ada", site.stores.db, site.stores.objects, site.stores.bus,
+                         bus_keeps_for=site.stores.config.retention.bus_keeps_for)
     assert report.deliveries_cancelled == 1
     state.fail_for(0)
     _run(site, lambda: state.handled, timeout_s=10)

@@ -66,10 +66,21 @@ class WatchlistStore:
                 session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
                                          photo_key=key))
 
-    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> None:
+    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> int:
+        """Stores a 'not this person' example; returns its id (the rejection's audit record names it)."""
         with self._db.session() as session, session.begin():
-            session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
-                                     vector=np.asarray(embedding, np.float32).tobytes()))
+            row = EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
+                               vector=np.asarray(embedding, np.float32).tobytes())
+            session.add(row)
+            session.flush()
+            return int(row.id)
+
+    def remove_rejected_example(self, entry_id: str, example_id: int) -> bool:
+        """Withdraws one 'not this person' example of the entry; False when it is not (or no longer) stored."""
+        with self._db.session() as session, session.begin():
+            removed = session.execute(delete(EmbeddingRow).where(
+                EmbeddingRow.id == example_id, EmbeddingRow.entry_id == entry_id, EmbeddingRow.kind == "rejected"))
+            return bool(getattr(removed, "rowcount", 0))
 
     def template_counts(self) -> list[TemplateCount]:
         """Reference templates per entry and model."""

@@ -228,6 +228,7 @@ class MatchingOut(_Out):
     max_distance_ratio: float
     source: str = Field(description="where the rule comes from: config, a calibration, or the model's default")
     operating_point: OperatingPointOut | None = Field(description="null until `facetrail calibrate` ran for this model")
+    keep_rejected_examples: bool = Field(True, description="whether a reject keeps a 'not this person' example (review.keep_rejected_examples)")
 
 
 # --- enrolment in the browser -------------------------------------------------------------------------------------

@@ -242,7 +242,7 @@ function subjectCell(subject) {
   const name = audit.names[subject];
   if (name) { cell.append(el("span", {}, name), el("span", { class: "muted id" }, ` ${subject}`)); return cell; }
   cell.textContent = subject;
-  if (/^[0-9a-f]{16,64}$/.test(subject) && audit.erased[subject]) cell.append(el("span", { class: "muted" }, ` (${audit.erased[subject]})`));
+  if (audit.erased[subject]) cell.append(el("span", { class: "muted" }, ` (${audit.erased[subject]})`));
   return cell;
 }
 

@@ -322,6 +322,6 @@ def test_two_operators_see_each_others_decisions_live_with_who_decided(server, s
         second.select_option("#review-filter", "first")
         second.click("#review-form button[type=submit]")
         second.locator(f'#review-list li.alert[data-event="{other}"] button.reject').click()
-        first.wait_for_selector(f'#alert-list li.alert[data-event="{other}"] .status:text-is("rejected")', timeout=5_000)
+        first.wait_for_selector(f'#alert-list li.alert[data-event="{other}"] .status:text-is("rejected")', timeout=30_000)  # a reject embeds its example first
         assert first.locator(f'#alert-list li.alert[data-event="{other}"] button.confirm').is_disabled()
         assert "rejected by operator2" in first.inner_text(f'#alert-list li.alert[data-event="{other}"] .decided')

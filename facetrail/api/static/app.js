@@ -34,7 +34,10 @@ async function api(path, options = {}) {
     if (options.signal && options.signal.aborted) throw e;
     throw new Error("The facetrail server cannot be reached. Check the network; the page retries by itself.");
   }
-  if (response.status === 401) { signOut("Your session ended (it expired or was closed); sign in again."); throw new Error("Your session ended."); }
+  if (response.status === 401) {
+    signOut("Your session ended (it expired or was closed); sign in again. Unsaved enrolment work comes back if you sign in as the same user.", true);
+    throw new Error("Your session ended.");
+  }
   if (!response.ok) throw new Error(problemText(response.status, await response.json().catch(() => ({}))));
   return response;
 }
@@ -70,7 +73,10 @@ async function image(url, alt, missing = "no image") {
   } catch (e) { return el("div", { class: "noimg" }, "unavailable"); }
 }
 
-function signOut(message) {
+function signOut(message, keepWork) {
+  // An expired session keeps a half-filled enrolment (in this page's memory only) for the same user's next sign-in.
+  state.resume = keepWork && state.username && typeof stashEnrolment === "function"
+    ? { username: state.username, work: stashEnrolment() } : null;
   state.token = null;
   sessionStorage.removeItem("facetrail-token");
   clearInterval(state.poll); state.poll = null;
@@ -130,6 +136,12 @@ async function start() {
   const views = showTabs(me.role);
   if (views.includes("app")) await startLive();
   await openView(views[0]);
+  const resume = state.resume;
+  state.resume = null;
+  if (resume && resume.username === me.username && resume.work && views.includes("people-view")) {
+    await openView("people-view");
+    restoreEnrolment(resume.work);
+  }
 }
 
 async function startLive() {

@@ -45,6 +45,22 @@ async function openView(view) {
 
 // ---- enroller: the watch-list ----------------------------------------------------------------------------------
 const enrolment = { uploads: [] }; // {upload_id, file, faces, picked, node}
+const ENROL_FIELDS = ["enrol-name", "enrol-list", "enrol-basis", "enrol-source", "enrol-days"];
+
+// What an expired session would lose: the form's fields and the photos still held by the server (for 15 minutes,
+// for the same user). Kept in this page's memory only, and dropped if someone else signs in.
+function stashEnrolment() {
+  const fields = Object.fromEntries(ENROL_FIELDS.map((id) => [id, $(id).value]));
+  const touched = enrolment.uploads.length || $("enrol-name").value || $("enrol-basis").value || $("enrol-source").value;
+  return touched ? { fields, uploads: enrolment.uploads.slice() } : null;
+}
+
+function restoreEnrolment(work) {
+  for (const [id, value] of Object.entries(work.fields)) $(id).value = value;
+  enrolment.uploads = work.uploads;
+  $("enrol-uploads").replaceChildren(...work.uploads.map((u, i) => uploadCard(u, i + 1)));
+  setStatus("enrol-status", "Your session had ended: the unsaved entry and its photos are back (photos are kept 15 minutes after upload).");
+}
 
 LOADERS["people-view"] = loadPeople;
 

@@ -364,7 +364,10 @@ function showDecisions(card, s) {
   reject.title = "One reject decides: the sighting leaves the track and its crop is deleted. The example it keeps suppresses "
     + "later matches this close to it; a second reviewer can withdraw it.";
   confirm.disabled = !open || mine; reject.disabled = !open;
-  if (mine && open) confirm.title = "You confirmed it; a different reviewer must confirm it too.";
+  if (mine && open) {
+    confirm.title = "You confirmed it; a different reviewer must confirm it too.";
+    card.querySelector(".decided").textContent += " A different reviewer must confirm it too.";
+  }
   card.querySelector(".status").textContent = statusText(s);
   card.classList.toggle("settled", !open);
   let withdraw = card.querySelector("button.withdraw");

@@ -276,6 +276,12 @@ class NewPerson(BaseModel):
     photos: list[ChosenFace] = Field(min_length=1, max_length=12)
 
 
+class AddedPhotos(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    photos: list[ChosenFace] = Field(min_length=1, max_length=12)
+
+
 class ExpiryChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -57,6 +57,16 @@ class WatchlistStore:
                 row.embeddings.append(EmbeddingRow(kind="reference", model=model, vector=vector.tobytes(), photo_key=key))
             session.add(row)
 
+    def add_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: Sequence[str]) -> bool:
+        """More reference templates for an existing entry (photos added later); False when there is no such entry."""
+        with self._db.session() as session, session.begin():
+            if session.get(WatchlistEntryRow, entry_id) is None:
+                return False
+            for vector, key in zip(np.asarray(embeddings, np.float32), photo_keys):
+                session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
+                                         photo_key=key))
+            return True
+
     def replace_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: Sequence[str | None]) -> None:
         """The entry's reference templates of `model` become these (re-embedding); other models' stay."""
         with self._db.session() as session, session.begin():

@@ -98,6 +98,15 @@ def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_a
         row.query_selector("button.show-photos").click()
         page.wait_for_selector('#people-table tr:has-text("Barack Obama") td.photos img')
 
+        row.query_selector("button.add-photos").click()  # a second photo for the entry that exists
+        assert page.locator("#enrol-name").is_hidden() and "Adding photos to Barack Obama" in page.inner_text("#enrol-target")
+        page.set_input_files("#enrol-photos", str(photo))
+        page.wait_for_selector("#enrol-uploads button.face >> nth=1", timeout=60_000)
+        page.locator("#enrol-uploads button.face").nth(left).click()
+        page.click("#enrol-save")
+        page.wait_for_selector('#enrol-status:has-text("1 photo added to Barack Obama (now 2)")', timeout=30_000)
+        row = page.wait_for_selector('#people-table tr:has-text("Barack Obama")')
+
         row.query_selector("button.extend").click()
         days = page.locator('#people-table tr:has-text("Barack Obama") input[type=number]')
         assert days.input_value() == "60"  # what is left (30) plus 30: never a shorter expiry by default
@@ -328,3 +337,29 @@ def test_two_operators_see_each_others_decisions_live_with_who_decided(server, s
         first.wait_for_selector(f'#alert-list li.alert[data-event="{other}"] .status:text-is("rejected")', timeout=30_000)  # a reject embeds its example first
         assert first.locator(f'#alert-list li.alert[data-event="{other}"] button.confirm').is_disabled()
         assert "rejected by operator2" in first.inner_text(f'#alert-list li.alert[data-event="{other}"] .decided')
+
+
+def test_an_enrolment_half_done_when_the_session_ends_comes_back_after_signing_in_again(server, tmp_path):
+    _, base = server
+    photo = tmp_path / "press-photo.jpg"
+    photo.write_bytes(jpeg_bytes(group_photo()))
+    with _browser() as browser:
+        page = _page(browser, "desktop")
+        _sign_in(page, base, "enroller1", "#people-table tbody tr[data-entry]")
+        page.fill("#enrol-name", "Barack Obama")
+        page.fill("#enrol-basis", "case 2026/114")
+        page.set_input_files("#enrol-photos", str(photo))
+        page.wait_for_selector("button.face >> nth=1", timeout=60_000)
+        token = page.evaluate("sessionStorage.getItem('facetrail-token')")
+        httpx.post(base + "/api/v1/logout", headers={"Authorization": f"Bearer {token}"})  # the session ends elsewhere
+        page.fill("#enrol-source", "press archive, photo 7")
+        page.click("#enrol-save")
+        page.wait_for_selector("#login-view:not([hidden])")
+        assert "Your session ended" in page.inner_text("#login-error")
+        assert page.locator("main img").count() == 0  # nothing of the session stays on show while signed out
+        _sign_in(page, base, "enroller1", "#enrol-uploads li")
+        assert page.input_value("#enrol-name") == "Barack Obama" and page.input_value("#enrol-source") == "press archive, photo 7"
+        assert "unsaved entry and its photos are back" in page.inner_text("#enrol-status")
+        page.locator("button.face").first.click()
+        page.click("#enrol-save")
+        page.wait_for_selector('#people-table tr:has-text("Barack Obama")', timeout=30_000)

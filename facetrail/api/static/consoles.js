@@ -16,6 +16,7 @@ function emptyRow(columns, text) {
 // What a console showed goes with its user: on sign-out every table, photo and message is emptied.
 function clearConsoles() {
   enrolment.uploads = [];
+  leaveAddPhotos();
   for (const id of ["enrol-uploads", "search-results", "search-evidence", "review-list", "plan-preview", "search-plan"]) $(id).replaceChildren();
   $("lookup-table").hidden = true;
   document.querySelectorAll("main.console tbody").forEach((body) => body.replaceChildren());
@@ -76,9 +77,12 @@ function personRow(p) {
   const actions = el("td", { class: "row-actions" });
   const extend = el("button", { type: "button", class: "extend" }, "Extend");
   const erase = el("button", { type: "button", class: "erase" }, "Erase");
+  const more = el("button", { type: "button", class: "add-photos" }, "Add photos");
+  more.setAttribute("aria-label", `add photos to ${p.display_name}`);
+  more.addEventListener("click", () => addPhotosTo(p));
   extend.addEventListener("click", () => extendForm(p, actions));
   erase.addEventListener("click", () => eraseEntry(p, erase));
-  actions.append(extend, erase);
+  actions.append(extend, more, erase);
   row.append(el("td", {}, p.display_name), el("td", {}, p.watchlist), el("td", {}, p.legal_basis),
     el("td", {}, p.enrolled_by), photosCell(p),
     el("td", { class: "expiry" }, `in ${days} day${days === 1 ? "" : "s"} (${day(p.expires_at)})`), actions);
@@ -146,6 +150,26 @@ async function eraseEntry(person, button) {
   } catch (e) { setStatus("people-status", e.message, true); }
 }
 
+// Photos for an entry that exists: the same upload and face picking, saved to that entry.
+function addPhotosTo(person) {
+  enrolment.target = person;
+  $("enrol-form").classList.add("adding");
+  $("enrol-heading").textContent = "Add photos";
+  $("enrol-target").querySelector("span").textContent = `Adding photos to ${person.display_name}: upload them, pick the face, then save.`;
+  $("enrol-target").hidden = false;
+  $("enrol-save").textContent = `Save photos to ${person.display_name}`;
+  $("enrol-photos").focus();
+}
+
+function leaveAddPhotos() {
+  enrolment.target = null;
+  $("enrol-form").classList.remove("adding");
+  $("enrol-heading").textContent = "Enrol a person";
+  $("enrol-target").hidden = true;
+  $("enrol-save").textContent = "Save entry";
+}
+$("enrol-target-cancel").addEventListener("click", leaveAddPhotos);
+
 $("enrol-photos").addEventListener("change", async (event) => {
   for (const file of event.target.files) await uploadPhoto(file);
   event.target.value = "";
@@ -211,10 +235,11 @@ async function removeUpload(entry, card) {
 
 $("enrol-save").addEventListener("click", async () => {
   const form = $("enrol-form");
-  if (!form.reportValidity()) return;
+  if (!enrolment.target && !form.reportValidity()) return;
   if (!enrolment.uploads.length) { setStatus("enrol-status", "Add at least one photo.", true); return; }
   const unpicked = enrolment.uploads.findIndex((u) => u.picked === null);
   if (unpicked >= 0) { setStatus("enrol-status", `Pick the person's face in photo ${unpicked + 1}, or remove the photo.`, true); return; }
+  if (enrolment.target) { await saveAddedPhotos(enrolment.target); return; }
   try {
     const person = await json("/people", jsonBody("POST", {
       display_name: $("enrol-name").value, watchlist: $("enrol-list").value, legal_basis: $("enrol-basis").value,
@@ -228,6 +253,19 @@ $("enrol-save").addEventListener("click", async () => {
     await loadPeople();
   } catch (e) { setStatus("enrol-status", e.message, true); }
 });
+
+async function saveAddedPhotos(person) {
+  try {
+    const changed = await json(`/people/${person.entry_id}/photos`, jsonBody("POST", {
+      photos: enrolment.uploads.map((u) => ({ upload_id: u.upload_id, face: u.picked })) }));
+    const added = enrolment.uploads.length;
+    enrolment.uploads = [];
+    $("enrol-uploads").replaceChildren();
+    leaveAddPhotos();
+    setStatus("enrol-status", `${added} photo${added === 1 ? "" : "s"} added to ${person.display_name} (now ${changed.photos}).`);
+    await loadPeople();
+  } catch (e) { setStatus("enrol-status", e.message, true); }
+}
 
 // ---- auditor: the audit log ------------------------------------------------------------------------------------
 const audit = { offset: 0, limit: 50, total: 0 };

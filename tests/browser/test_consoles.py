@@ -353,13 +353,17 @@ def test_an_enrolment_half_done_when_the_session_ends_comes_back_after_signing_i
         token = page.evaluate("sessionStorage.getItem('facetrail-token')")
         httpx.post(base + "/api/v1/logout", headers={"Authorization": f"Bearer {token}"})  # the session ends elsewhere
         page.fill("#enrol-source", "press archive, photo 7")
+        page.locator("button.face").first.click()
         page.click("#enrol-save")
         page.wait_for_selector("#login-view:not([hidden])")
         assert "Your session ended" in page.inner_text("#login-error")
         assert page.locator("main img").count() == 0  # nothing of the session stays on show while signed out
-        _sign_in(page, base, "enroller1", "#enrol-uploads li")
+        page.fill("#username", "enroller1")  # on the same page: its memory holds the unsaved work
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#enrol-uploads li", timeout=10_000)
         assert page.input_value("#enrol-name") == "Barack Obama" and page.input_value("#enrol-source") == "press archive, photo 7"
         assert "unsaved entry and its photos are back" in page.inner_text("#enrol-status")
-        page.locator("button.face").first.click()
+        assert page.locator("button.face[aria-pressed=true]").count() == 1  # the face picked before stays picked
         page.click("#enrol-save")
         page.wait_for_selector('#people-table tr:has-text("Barack Obama")', timeout=30_000)

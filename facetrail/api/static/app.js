@@ -359,7 +359,8 @@ function showDecisions(card, s) {
   const mine = s.decisions.some((d) => d.reviewer === state.username && d.decision === "confirm");
   const confirm = card.querySelector("button.confirm"), reject = card.querySelector("button.reject");
   const left = s.required - s.confirmations;
-  confirm.textContent = open && left > 1 ? `Confirm (1 of ${left} needed)` : "Confirm";
+  confirm.textContent = !open || s.required === 1 ? "Confirm"
+    : left > 1 ? `Confirm (first of ${s.required} reviewers)` : `Confirm (second of ${s.required}: decides)`;
   reject.textContent = state.keepRejected === false ? "Reject (final)" : "Reject (final; keeps a \"not this person\" example)";
   reject.title = "One reject decides: the sighting leaves the track and its crop is deleted. The example it keeps suppresses "
     + "later matches this close to it; a second reviewer can withdraw it.";

@@ -137,6 +137,26 @@ def save_entry(record: EntryRecord, chosen: list[EnrolmentFace], model: str, wat
     return Enrolled(record, len(chosen), model)
 
 
+def add_photos(entry_id: str, chosen: list[EnrolmentFace], model: str, watchlist: WatchlistStore,
+               objects: ObjectStore) -> int:
+    """Add photos to an existing entry, stored as `save_entry` stores them; returns how many photos it now has."""
+    taken = set(watchlist.photo_keys(entry_id))
+    keys: list[str] = []
+    index = 0
+    while len(keys) < len(chosen):
+        key = enrolment_key(entry_id, index)
+        if key not in taken:
+            keys.append(key)
+        index += 1
+    for key, face in zip(keys, chosen):
+        objects.put(key, stored_photo(face.image, face.face), "image/jpeg")
+    if not watchlist.add_templates(entry_id, model, np.stack([face.embedding for face in chosen]), keys):
+        for key in keys:
+            objects.delete(key)
+        raise EnrolmentError("the entry was erased meanwhile")
+    return len(taken) + len(keys)
+
+
 @dataclass(frozen=True)
 class Reembedded:
     entry_id: str

@@ -31,6 +31,7 @@ from facetrail.audit.log import AuditLog
 from facetrail.bus.base import BusError, EventBus
 from facetrail.bus.channels import DECISIONS as DECISION_CHANNEL
 from facetrail.config import ReviewConfig
+from facetrail.storage.audit_store import AuditFilter
 from facetrail.storage.database import Database
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.review_store import ReviewDecision, ReviewStore
@@ -56,6 +57,20 @@ class AlreadyDecided(ReviewError):
     """The sighting is already confirmed or rejected: a decided sighting is not decided again."""
 
 
+WITHDRAW_ACTION = "review.example.withdraw"
+
+
+@dataclass(frozen=True)
+class RejectedExample:
+    """The 'not this person' example a rejection kept: "kept", "withdrawn" (by a second reviewer), or why not kept."""
+
+    state: str
+    rejected_by: str
+    withdrawn_by: str | None
+    example_id: int | None
+    entry_id: str
+
+
 @dataclass(frozen=True)
 class ReviewOutcome:
     status: str  # "candidate" | "confirmed" | "rejected"
@@ -63,7 +78,8 @@ class ReviewOutcome:
     required: int
 
 
-__all__ = ["DECISIONS", "AlreadyDecided", "ReviewDecision", "ReviewDesk", "ReviewError", "ReviewOutcome", "UnknownSighting"]
+__all__ = ["DECISIONS", "AlreadyDecided", "RejectedExample", "ReviewDecision", "ReviewDesk", "ReviewError", "ReviewOutcome",
+           "UnknownSighting"]
 
 
 class ReviewDesk:
@@ -102,8 +118,8 @@ class ReviewDesk:
                    "confirmations": outcome.confirmations, "required": outcome.required, "entry_id": entry_id,
                    # free text about a person stays in the erasable reviews table; the permanent log keeps its hash
                    "note_sha256": hashlib.sha256(note.encode()).hexdigest() if note else None}
-        if outcome.status == "rejected":
-            details["rejected_example"] = self._keep_rejected_example(event_id, entry_id)
+        if outcome.status == "rejected" and counted:
+            details["rejected_example"], details["rejected_example_id"] = self._keep_rejected_example(event_id, entry_id)
         self._audit.record(reviewer, "review.decision", event_id, details)
         self._announce(event_id, entry_id, outcome)
         return outcome
@@ -123,6 +139,37 @@ class ReviewDesk:
         except BusError as exc:
             log.warning("decision on %s not announced on the bus: %s", event_id, exc)
 
+    def example_of(self, event_id: str) -> RejectedExample | None:
+        """What the rejection of a sighting kept as a 'not this person' example; None when it was not rejected."""
+        found, _ = self._audit.search(AuditFilter(action="review.decision", subject=event_id), 10, 0)
+        rejection = next((r for r in found if r.details.get("status") == "rejected" and "rejected_example" in r.details), None)
+        if rejection is None:
+            return None
+        withdrawn, _ = self._audit.search(AuditFilter(action=WITHDRAW_ACTION, subject=event_id), 1, 0)
+        state = "withdrawn" if withdrawn else str(rejection.details["rejected_example"])
+        return RejectedExample(state, rejection.actor, withdrawn[0].actor if withdrawn else None,
+                               rejection.details.get("rejected_example_id"), str(rejection.details.get("entry_id", "")))
+
+    def withdraw_example(self, event_id: str, reviewer: str, reason: str) -> RejectedExample:
+        """A second reviewer takes back the 'not this person' example a rejection kept: later true matches of the
+        person are no longer suppressed by it. The sighting stays rejected (its crop is gone); the log keeps both."""
+        reviewer, reason = (reviewer or "").strip(), (reason or "").strip()
+        example = self.example_of(event_id)
+        if example is None or example.state not in ("kept", "withdrawn"):
+            raise ReviewError(f"sighting {event_id} kept no 'not this person' example, so there is nothing to withdraw")
+        if example.state == "withdrawn":
+            raise AlreadyDecided(f"the example kept from sighting {event_id} was already withdrawn by {example.withdrawn_by}")
+        if reviewer == example.rejected_by:
+            raise ReviewError("a second reviewer must withdraw the example: the person who rejected the match cannot")
+        if not reason:
+            raise ReviewError("say why the example is withdrawn")
+        removed = example.example_id is not None and WatchlistStore(self._db).remove_rejected_example(
+            example.entry_id, int(example.example_id))
+        self._audit.record(reviewer, WITHDRAW_ACTION, event_id, {
+            "entry_id": example.entry_id, "rejected_by": example.rejected_by, "example_removed": removed,
+            "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()})
+        return RejectedExample("withdrawn", example.rejected_by, reviewer, example.example_id, example.entry_id)
+
     def outcome(self, event_id: str) -> ReviewOutcome:
         found = self._reviews.status(event_id)
         if found is None:
@@ -133,6 +180,10 @@ class ReviewDesk:
     def confirmations_of(self, event_ids: list[str]) -> dict[str, int]:
         """Different people who confirmed each sighting so far (sightings nobody confirmed are left out)."""
         return self._reviews.confirmations_of(event_ids)
+
+    def decisions_of(self, event_ids: list[str]) -> dict[str, list[ReviewDecision]]:
+        """Who decided each sighting, how and when (sightings nobody decided are left out)."""
+        return self._reviews.decisions_of(event_ids)
 
     def decisions(self, event_id: str) -> list[ReviewDecision]:
         return self._reviews.decisions(event_id)
@@ -145,28 +196,29 @@ class ReviewDesk:
             raise AlreadyDecided(f"sighting {event_id} is already {recorded.status}; a decided sighting cannot be decided again")
         return ReviewOutcome(recorded.status, recorded.confirmations, self.required), recorded.entry_id, recorded.counted
 
-    def _keep_rejected_example(self, event_id: str, entry_id: str) -> str:
-        """Re-embed the rejected crop as a 'not this person' example, then delete the crop; returns what happened."""
+    def _keep_rejected_example(self, event_id: str, entry_id: str) -> tuple[str, int | None]:
+        """Re-embed the rejected crop as a 'not this person' example, then delete the crop; returns what happened
+        and the example's id when one was kept."""
         stored = self._sightings.get(event_id)
         key = stored.event.evidence_key if stored else None
         if key is None or self._objects is None:
-            return "no evidence crop available" if key is None else "not kept: no object store given"
+            return ("no evidence crop available" if key is None else "not kept: no object store given"), None
         try:
             crop = cv2.imdecode(np.frombuffer(self._objects.get(key), np.uint8), cv2.IMREAD_COLOR)
         except KeyError:
-            return "no evidence crop available"
-        kept = "not kept: disabled"
+            return "no evidence crop available", None
+        kept, example_id = "not kept: disabled", None
         if self.rejected_examples:
             embedding = self._embed_crop(crop) if crop is not None else None
             if embedding is None:
                 kept = "not kept: no face found in the evidence crop"
             else:
                 model = self._loaded().embedder.space.model
-                added = WatchlistStore(self._db).add_rejected_example(entry_id, embedding, model=model)
-                kept = "kept" if added else "not kept: the entry was erased meanwhile"
+                example_id = WatchlistStore(self._db).add_rejected_example(entry_id, embedding, model=model)
+                kept = "kept" if example_id is not None else "not kept: the entry was erased meanwhile"
         self._objects.delete(key)
         self._sightings.drop_evidence([event_id])
-        return kept
+        return kept, example_id
 
     def _loaded(self) -> FaceModels:
         if self._models is None:

@@ -205,8 +205,19 @@ def faces_in_photo(image_bgr: np.ndarray, detector: FaceDetector, min_face_px: i
     except EnrolmentError:
         main = None
     back = image_bgr.shape[1] / image.shape[1]
-    return [FaceVerdict(_scaled(face, back), tuple(face_problems(image, face, min_face_px, min_quality)), face is main)
+    widest = max((face.w for face in faces), default=0)
+    return [FaceVerdict(_scaled(face, back), tuple(face_problems(image, face, min_face_px, min_quality)
+                                                   + _background_problem(face, widest, back)), face is main)
             for face in faces]
+
+
+def _background_problem(face: Detection, widest: int, back: float) -> list[str]:
+    """A face under half the largest one's width is in the background, or not a person's (a badge, a mission patch):
+    the same ratio `main` uses to tolerate background faces."""
+    if face.w >= BACKGROUND_FACE_RATIO * widest:
+        return []
+    return [f"much smaller than the largest face ({round(face.w * back)} px against {round(widest * back)} px): "
+            "a background face, a badge or a patch, not the person"]
 
 
 def _scaled(face: Detection, factor: float) -> Detection:

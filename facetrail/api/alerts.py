@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
+from facetrail.api.live import server_sent
 from facetrail.api.schemas import Problem, SightingPage, Window
 from facetrail.api.sightings import sighting_views
 from facetrail.api.windows import time_window
@@ -42,7 +43,8 @@ def alert_queue(window: Window = Depends(time_window), principal: Principal = De
 
 @router.get("/alerts/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
-                             "description": "one `alert` event (an Alert as JSON) per new sighting"}})
+                             "description": "one `alert` event (an Alert as JSON) per new sighting, and one "
+                                            "`decision` event (a DecisionEvent) whenever a reviewer decides one"}})
 async def alert_stream(request: Request, principal: Principal = Depends(require_roles(OPERATOR)),
                        ctx: ApiContext = Depends(api_context)) -> StreamingResponse:
     await run_in_threadpool(ctx.audit.record, principal.username, "alerts.stream.connect", "",
@@ -74,7 +76,7 @@ async def alert_stream(request: Request, principal: Principal = Depends(require_
                 await run_in_threadpool(ctx.audit.record, principal.username, "alert.delivered",
                                         alert.sighting.event_id, {"entry_id": alert.sighting.entry_id,
                                                                   "track_id": alert.track_id, "via": "stream"})
-                yield f"event: alert\nid: {alert.sighting.event_id}\ndata: {alert.model_dump_json()}\n\n"
+                yield server_sent(alert)
         finally:
             fanout.unsubscribe(subscriber)
 

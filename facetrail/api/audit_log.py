@@ -3,6 +3,7 @@ accountability record (legal basis, image source, expiry), never a face. Each of
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import datetime, timezone
 from typing import Literal
@@ -17,6 +18,8 @@ from facetrail.api.schemas import (
     ChainCheck,
     EntryAccountability,
     EntryAccountabilityPage,
+    PeopleFound,
+    PersonFound,
     Problem,
 )
 from facetrail.api.windows import aware, page
@@ -90,3 +93,39 @@ def entries_for_audit(paging: tuple[int, int] = Depends(page), principal: Princi
                                                                 "returned": len(chosen), "view": "accountability"})
     items = [EntryAccountability(**views.accountability(r)) for r in chosen]
     return EntryAccountabilityPage(items=items, limit=limit, offset=offset, total=len(records))
+
+
+ERASURES = ("watchlist.remove", "watchlist.erase", "watchlist.expire")
+
+
+@router.get("/audit/people", response_model=PeopleFound)
+def find_person(q: str = Query("", max_length=200, description="part of a name (any case), or the start of an entry id"),
+                principal: Principal = Depends(require_roles(AUDITOR)), ctx: ApiContext = Depends(api_context)) -> PeopleFound:
+    """Links names to the entry ids the log holds. Current entries match by name or id; erased ones by id only and
+    without a name ("erased on DATE"): the log never keeps the person's name. An empty query lists erased entries."""
+    wanted = q.strip().lower()
+    current = [r for r in ctx.watchlist.records()
+               if wanted and (wanted in r.display_name.lower() or r.entry_id.startswith(wanted))]
+    found = [PersonFound(entry_id=r.entry_id, state="current", display_name=r.display_name, watchlist=r.watchlist,
+                         enrolled_at=r.created_at, erased_at=None, erased_how=None) for r in current]
+    live = {r.entry_id for r in ctx.watchlist.records()}
+    for record in _erasures(ctx):
+        if record.subject not in live and record.subject.startswith(wanted):
+            found.append(PersonFound(entry_id=record.subject, state="erased", display_name=None,
+                                     watchlist=record.details.get("watchlist"), enrolled_at=None, erased_at=record.at,
+                                     erased_how=record.action))
+            live.add(record.subject)  # one row per erased entry
+    ctx.audit.record(principal.username, "audit.person_lookup", "", {"query_sha256": _digest(q), "returned": len(found)})
+    return PeopleFound(items=found[:200])
+
+
+def _erasures(ctx: ApiContext) -> list:
+    records = []
+    for action in ERASURES:
+        records.extend(ctx.audit.search(AuditFilter(action=action), 500, 0)[0])
+    return sorted(records, key=lambda r: r.seq, reverse=True)
+
+
+def _digest(text: str) -> str | None:
+    # a looked-up name is about a person: the permanent log keeps its hash, as it does review notes
+    return hashlib.sha256(text.encode()).hexdigest() if text else None

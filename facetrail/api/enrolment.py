@@ -31,6 +31,7 @@ from facetrail.api.images import IMAGE_BODY, CheckedImage, uploaded_image
 from facetrail.api.people import ENTRY_ID, visible_entry
 from facetrail.api.photo_shelf import HeldPhoto, ShelfFull
 from facetrail.api.schemas import (
+    AddedPhotos,
     ChosenFace,
     ExpiryChange,
     FaceBox,
@@ -42,7 +43,7 @@ from facetrail.api.schemas import (
 )
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import ENROLLER
-from facetrail.accountability.enrolment import check_accountability, expiry_within, save_entry
+from facetrail.accountability.enrolment import add_photos, check_accountability, expiry_within, save_entry
 from facetrail.names import UnsafeText, checked_name, checked_text
 from facetrail.storage.watchlist_store import EntryExists
 from facetrail.watchlist import EntryRecord
@@ -192,6 +193,25 @@ def create_person(body: NewPerson, principal: Principal = Depends(require_roles(
         "photos": done.photos, "expires_at": record.expires_at, "watchlist_version": ctx.watchlist.version(),
         "model": done.model, "face": "pointed", "faces_picked": [p.face for p in body.photos], "via": "api"})
     return views.person(record, done.photos)
+
+
+@router.post("/people/{entry_id}/photos", response_model=Person,
+             responses={404: {"model": Problem}, 422: {"model": Problem}})
+def add_entry_photos(body: AddedPhotos, entry_id: str = ENTRY_ID, principal: Principal = Depends(require_roles(ENROLLER)),
+                     ctx: ApiContext = Depends(api_context)) -> Person:
+    """Add uploaded photos (each with the face the enroller picked) to an existing entry; all of them or none."""
+    record = visible_entry(ctx, principal, entry_id)
+    try:
+        with _MODELS_IN_USE:
+            chosen = _chosen_faces(ctx, principal, body.photos)
+        photos = add_photos(entry_id, chosen, ctx.face_models.embedder.space.model, ctx.watchlist, ctx.objects)
+    except EnrolmentError as exc:
+        raise _unprocessable(str(exc)) from None
+    ctx.photo_shelf.discard(principal.username, [p.upload_id for p in body.photos])
+    ctx.audit.record(principal.username, "watchlist.photos.add", entry_id, {
+        "added": len(chosen), "photos": photos, "model": ctx.face_models.embedder.space.model,
+        "faces_picked": [p.face for p in body.photos], "watchlist_version": ctx.watchlist.version(), "via": "api"})
+    return views.person(record, photos)
 
 
 @router.post("/people/{entry_id}/expiry", response_model=Person, responses={404: {"model": Problem}})

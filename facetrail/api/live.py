@@ -40,6 +40,7 @@ class AlertFanout:
 
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.delivered = 0
         self.dropped = 0
 
@@ -48,6 +49,7 @@ class AlertFanout:
         return len(self._subscribers)
 
     def subscribe(self, role: str) -> Subscriber:
+        self._loop = asyncio.get_running_loop()  # subscribers are made on the event loop their queues belong to
         subscriber = Subscriber(role)
         self._subscribers.add(subscriber)
         return subscriber
@@ -55,7 +57,12 @@ class AlertFanout:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
 
-    def publish(self, alert: schemas.Alert, roles_allowed: frozenset[str]) -> None:
+    def publish_threadsafe(self, message: schemas.Alert | schemas.DecisionEvent, roles_allowed: frozenset[str]) -> None:
+        """From a route's worker thread: a reviewer's decision, handed to the loop (nobody subscribed: nothing to do)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.publish, message, roles_allowed)
+
+    def publish(self, alert: schemas.Alert | schemas.DecisionEvent, roles_allowed: frozenset[str]) -> None:
         for subscriber in list(self._subscribers):
             if not role_allows(subscriber.role, tuple(roles_allowed)):
                 continue
@@ -64,6 +71,12 @@ class AlertFanout:
                 self.delivered += 1
             except asyncio.QueueFull:
                 self.dropped += 1  # a stalled browser misses live alerts; the queue route still has them
+
+
+def server_sent(message: schemas.Alert | schemas.DecisionEvent) -> str:
+    """One message of the live stream: `alert` for a new sighting, `decision` when someone decided one."""
+    kind = "decision" if isinstance(message, schemas.DecisionEvent) else "alert"
+    return f"event: {kind}\nid: {message.sighting.event_id}\ndata: {message.model_dump_json()}\n\n"
 
 
 def _skip_history(consumer: Consumer) -> int:

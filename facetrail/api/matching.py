@@ -26,4 +26,5 @@ def matching(_principal: Principal = Depends(require_roles(*ROLES)), ctx: ApiCon
         source=force.rule.source, operating_point=None if point is None else OperatingPointOut(
             target_fpir=point.target_fpir, per_search_fpir=point.per_search_fpir, per_pass_fpir=point.per_pass_fpir,
             expected_fnir=point.expected_fnir, cohort_searches=point.cohort_searches,
-            calibrated_at=point.calibrated_at, calibrated_by=point.calibrated_by))
+            calibrated_at=point.calibrated_at, calibrated_by=point.calibrated_by),
+        keep_rejected_examples=ctx.config.review.keep_rejected_examples)

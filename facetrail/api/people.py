@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response
+import hashlib
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
@@ -44,13 +46,17 @@ def get_person(entry_id: str = ENTRY_ID, principal: Principal = Depends(require_
 
 
 @router.delete("/people/{entry_id}", response_model=Erased, responses={404: {"model": Problem}})
-def remove_person(entry_id: str = ENTRY_ID, principal: Principal = Depends(require_roles(ENROLLER)),
-                  ctx: ApiContext = Depends(api_context)) -> Erased:
-    visible_entry(ctx, principal, entry_id)
+def remove_person(entry_id: str = ENTRY_ID,
+                  reason: str | None = Query(None, max_length=2000, description="why (as `watchlist erase --reason`)"),
+                  principal: Principal = Depends(require_roles(ENROLLER)), ctx: ApiContext = Depends(api_context)) -> Erased:
+    record = visible_entry(ctx, principal, entry_id)
     report = erase_entry(entry_id, ctx.db, ctx.objects, ctx.bus,
                          bus_keeps_for=ctx.config.retention.bus_keeps_for)
-    ctx.audit.record(principal.username, "watchlist.remove", entry_id, {"objects_deleted": report.objects_deleted,
-                                                                       "deliveries_cancelled": report.deliveries_cancelled})
+    # Like the CLI's, the reason may name the person: the permanent log keeps its hash, never its text.
+    ctx.audit.record(principal.username, "watchlist.remove", entry_id, {
+        "objects_deleted": report.objects_deleted, "deliveries_cancelled": report.deliveries_cancelled,
+        "watchlist": record.watchlist,
+        "reason_sha256": hashlib.sha256(reason.encode()).hexdigest() if reason else None})
     return Erased(entry_id=entry_id, objects_deleted=report.objects_deleted)
 
 

@@ -119,6 +119,12 @@ class CameraVisitPage(_Out):
     window: Window
 
 
+class ReviewerDecision(_Out):
+    reviewer: str
+    decision: str
+    decided_at: datetime
+
+
 class Sighting(_Out):
     event_id: str
     entry_id: str
@@ -135,6 +141,9 @@ class Sighting(_Out):
     final: bool
     evidence_url: str | None = Field(description="the crop, served through the API to operators")
     photo_url: str | None = Field(description="the person's first enrolled photo")
+    decisions: list[ReviewerDecision] = Field(default_factory=list, description="who decided it so far, how and when")
+    rejected_example: str | None = Field(None, description="after a rejection: whether a 'not this person' example was "
+                                                            "kept ('kept'), withdrawn by a second reviewer ('withdrawn'), or why not")
 
 
 class SightingPage(_Out):
@@ -159,6 +168,20 @@ class DecisionResponse(_Out):
     status: str
     confirmations: int
     required: int
+    decisions: list[ReviewerDecision] = Field(default_factory=list)
+    rejected_example: str | None = None
+
+
+class DecisionEvent(_Out):
+    """Pushed on the live stream (event `decision`) to every console that may see the person, when anyone decides."""
+
+    sighting: Sighting
+
+
+class ExampleWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class CameraHealthOut(_Out):
@@ -205,6 +228,7 @@ class MatchingOut(_Out):
     max_distance_ratio: float
     source: str = Field(description="where the rule comes from: config, a calibration, or the model's default")
     operating_point: OperatingPointOut | None = Field(description="null until `facetrail calibrate` ran for this model")
+    keep_rejected_examples: bool = Field(True, description="whether a reject keeps a 'not this person' example (review.keep_rejected_examples)")
 
 
 # --- enrolment in the browser -------------------------------------------------------------------------------------
@@ -252,6 +276,12 @@ class NewPerson(BaseModel):
     photos: list[ChosenFace] = Field(min_length=1, max_length=12)
 
 
+class AddedPhotos(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    photos: list[ChosenFace] = Field(min_length=1, max_length=12)
+
+
 class ExpiryChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -294,6 +324,22 @@ class EntryAccountabilityPage(_Out):
 
 
 # --- admin: users and the site plan --------------------------------------------------------------------------------
+
+class PersonFound(_Out):
+    """A watch-list entry an auditor looked up: a current one with its name, an erased one by id and date only."""
+
+    entry_id: str
+    state: Literal["current", "erased"]
+    display_name: str | None = Field(description="None once erased: the log outlives the person's name")
+    watchlist: str | None
+    enrolled_at: datetime | None
+    erased_at: datetime | None
+    erased_how: str | None = Field(description="watchlist.remove, watchlist.erase (data-subject erasure) or watchlist.expire")
+
+
+class PeopleFound(_Out):
+    items: list[PersonFound]
+
 
 class UserOut(_Out):
     username: str

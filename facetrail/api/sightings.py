@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
-from facetrail.api.schemas import DecisionRequest, DecisionResponse, Problem, Sighting, SightingPage, Window
+from facetrail.api.schemas import (
+    DecisionEvent,
+    DecisionRequest,
+    DecisionResponse,
+    ExampleWithdrawal,
+    Problem,
+    Sighting,
+    SightingPage,
+    Window,
+)
 from facetrail.api.windows import time_window
 from facetrail.auth.dependencies import Principal, require_roles
-from facetrail.auth.roles import OPERATOR
+from facetrail.auth.roles import OPERATOR, ROLES
 from facetrail.storage.sighting_store import StoredSighting
 
 router = APIRouter(prefix=views.API, tags=["sightings"], responses={401: {"model": Problem}, 403: {"model": Problem}})
@@ -24,9 +33,18 @@ def sighting_views(ctx: ApiContext, found: list[StoredSighting], names: dict) ->
     for s in found:
         if s.event.entry_id not in photos:
             photos[s.event.entry_id] = bool(ctx.watchlist.photo_keys(s.event.entry_id))
-    confirmed = ctx.review.confirmations_of([s.event.event_id for s in found])
+    ids = [s.event.event_id for s in found]
+    confirmed, decided = ctx.review.confirmations_of(ids), ctx.review.decisions_of(ids)
     return [views.sighting(ctx, s.event, s.status, names[s.event.entry_id].display_name, photos[s.event.entry_id],
-                           confirmed.get(s.event.event_id, 0)) for s in found]
+                           confirmed.get(s.event.event_id, 0), decided.get(s.event.event_id), _example(ctx, s))
+            for s in found]
+
+
+def _example(ctx: ApiContext, found: StoredSighting) -> str | None:
+    if found.status != "rejected":
+        return None
+    example = ctx.review.example_of(found.event.event_id)
+    return example.state if example else None
 
 
 def visible_sighting(ctx: ApiContext, principal: Principal, event_id: str) -> tuple[StoredSighting, dict]:
@@ -78,20 +96,63 @@ def evidence(event_id: str = EVENT_ID, principal: Principal = Depends(require_ro
 
 @router.post("/sightings/{event_id}/decision", response_model=DecisionResponse,
              responses={404: {"model": Problem}, 409: {"model": Problem}})
-def decide(body: DecisionRequest, event_id: str = EVENT_ID, principal: Principal = Depends(require_roles(OPERATOR)),
-           ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
+def decide(body: DecisionRequest, request: Request, event_id: str = EVENT_ID,
+           principal: Principal = Depends(require_roles(OPERATOR)), ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
     from facetrail.accountability.review import AlreadyDecided, ReviewError, UnknownSighting
 
-    found, _ = visible_sighting(ctx, principal, event_id)
+    found, entries = visible_sighting(ctx, principal, event_id)
     try:
         outcome = ctx.review.decide(event_id, principal.username, body.decision, body.note)
+    except AlreadyDecided:
+        raise HTTPException(status_code=409, detail=_decided_already(ctx, event_id)) from None
     except ReviewError as exc:
-        code = 409 if isinstance(exc, AlreadyDecided) else 404 if isinstance(exc, UnknownSighting) else 422
+        code = 404 if isinstance(exc, UnknownSighting) else 422
         raise HTTPException(status_code=code, detail=str(exc)) from None
     if ctx.watchlist.get(found.event.entry_id) is None:  # erased while the decision was taken
         raise HTTPException(status_code=409, detail="the watch-list entry of this sighting was erased while the decision "
                                                     "was taken: the sighting and everything of the entry are gone")
     if outcome.status == "rejected":  # a false match must not shape the person's track
         ctx.restitcher.restitch(found.event.entry_id, found.event.first_seen)
+    now = _pushed(ctx, request, event_id, entries)
     return DecisionResponse(event_id=event_id, status=outcome.status, confirmations=outcome.confirmations,
-                            required=outcome.required)
+                            required=outcome.required, decisions=now.decisions, rejected_example=now.rejected_example)
+
+
+@router.post("/sightings/{event_id}/example/withdrawal", response_model=DecisionResponse,
+             responses={404: {"model": Problem}, 409: {"model": Problem}, 422: {"model": Problem}})
+def withdraw_example(body: ExampleWithdrawal, request: Request, event_id: str = EVENT_ID,
+                     principal: Principal = Depends(require_roles(OPERATOR)),
+                     ctx: ApiContext = Depends(api_context)) -> DecisionResponse:
+    """A second reviewer takes back the 'not this person' example a rejection kept (review.keep_rejected_examples),
+    so it no longer suppresses true matches of the person; the sighting stays rejected."""
+    from facetrail.accountability.review import AlreadyDecided, ReviewError
+
+    _, entries = visible_sighting(ctx, principal, event_id)
+    try:
+        ctx.review.withdraw_example(event_id, principal.username, body.reason)
+    except ReviewError as exc:
+        raise HTTPException(status_code=409 if isinstance(exc, AlreadyDecided) else 422, detail=str(exc)) from None
+    now = _pushed(ctx, request, event_id, entries)
+    return DecisionResponse(event_id=event_id, status=now.status, confirmations=now.confirmations, required=now.required,
+                            decisions=now.decisions, rejected_example=now.rejected_example)
+
+
+def _pushed(ctx: ApiContext, request: Request, event_id: str, entries: dict) -> Sighting:
+    """The sighting as it is now, pushed to every open console that may see the person (the live stream)."""
+    found = ctx.sightings.get(event_id)
+    assert found is not None  # it was found before the decision, and decisions delete no sighting
+    now = sighting_views(ctx, [found], entries)[0]
+    record = entries[found.event.entry_id]
+    roles = frozenset(r for r in ROLES if ctx.config.watchlist.allows(record.watchlist, r))
+    request.app.state.fanout.publish_threadsafe(DecisionEvent(sighting=now), roles)
+    return now
+
+
+def _decided_already(ctx: ApiContext, event_id: str) -> str:
+    """Who settled it and when, so a reviewer acting on an old card learns what happened."""
+    outcome = ctx.review.outcome(event_id)
+    deciders = [d for d in ctx.review.decisions(event_id) if d.decision == ("reject" if outcome.status == "rejected" else "confirm")]
+    who = " and ".join(sorted({d.reviewer for d in deciders})) or "someone"
+    when = max((d.decided_at for d in deciders), default=None)
+    at = f" at {when:%H:%M} UTC on {when:%Y-%m-%d}" if when else ""
+    return f"This sighting was already {outcome.status} by {who}{at}; nothing was changed."

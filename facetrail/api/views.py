@@ -36,7 +36,8 @@ def track(ctx: ApiContext, t: TrackRecord, person: str) -> schemas.Track:
 
 
 def sighting(ctx: ApiContext, event: SightingEvent, status: str, person: str, has_photo: bool,
-             confirmations: int = 0) -> schemas.Sighting:
+             confirmations: int = 0, decisions: list | None = None,
+             rejected_example: str | None = None) -> schemas.Sighting:
     return schemas.Sighting(
         event_id=event.event_id, entry_id=event.entry_id, person=person, camera_id=event.camera_id,
         camera_name=camera_name(ctx, event.camera_id), first_seen=event.first_seen, last_seen=event.last_seen,
@@ -44,6 +45,9 @@ def sighting(ctx: ApiContext, event: SightingEvent, status: str, person: str, ha
         required=ctx.review.required, final=event.final,
         evidence_url=f"{API}/sightings/{event.event_id}/evidence" if event.evidence_key else None,
         photo_url=f"{API}/people/{event.entry_id}/photos/0" if has_photo else None,
+        decisions=[schemas.ReviewerDecision(reviewer=d.reviewer, decision=d.decision, decided_at=d.decided_at)
+                   for d in decisions or []],
+        rejected_example=rejected_example,
     )
 
 

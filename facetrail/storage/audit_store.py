@@ -29,7 +29,7 @@ def _record(row: AuditRow) -> AuditRecord:
 @dataclass(frozen=True)
 class AuditFilter:
     """Which records an auditor asks for; None matches anything. `action` also matches the actions under it
-    ('watchlist' matches 'watchlist.enrol')."""
+    ('watchlist' matches 'watchlist.enrol'); `actor` matches names that start with it, in any case ('ali' matches 'Alice')."""
 
     actor: str | None = None
     action: str | None = None
@@ -41,7 +41,8 @@ class AuditFilter:
 def _conditions(wanted: AuditFilter) -> list[ColumnElement[bool]]:
     found = []
     if wanted.actor is not None:
-        found.append(AuditRow.actor == wanted.actor)
+        # auditors remember "Alice" or "ali", not the exact account name: any case, from the start of the name
+        found.append(func.lower(AuditRow.actor).startswith(wanted.actor.lower(), autoescape=True))
     if wanted.action is not None:
         found.append(or_(AuditRow.action == wanted.action, AuditRow.action.startswith(wanted.action + ".", autoescape=True)))
     if wanted.subject is not None:

@@ -86,6 +86,18 @@ class ReviewStore:
                 counts.update({event_id: count for event_id, count in session.execute(query).all()})
         return counts
 
+    def decisions_of(self, event_ids: list[str]) -> dict[str, list[ReviewDecision]]:
+        """Each sighting's decisions in the order they were taken (sightings nobody decided are left out)."""
+        found: dict[str, list[ReviewDecision]] = {}
+        with self._db.session() as session:
+            for start in range(0, len(event_ids), 500):
+                rows = session.scalars(select(ReviewRow).where(ReviewRow.event_id.in_(event_ids[start:start + 500]))
+                                       .order_by(ReviewRow.id)).all()
+                for r in rows:
+                    found.setdefault(r.event_id, []).append(
+                        ReviewDecision(r.event_id, r.reviewer, r.decision, r.note, r.decided_at))
+        return found
+
     def decisions(self, event_id: str) -> list[ReviewDecision]:
         with self._db.session() as session:
             rows = session.scalars(select(ReviewRow).where(ReviewRow.event_id == event_id).order_by(ReviewRow.id)).all()

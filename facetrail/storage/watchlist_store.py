@@ -69,6 +69,16 @@ class WatchlistStore:
         except IntegrityError:
             raise EntryExists(f"an entry of that name is already on watch-list {record.watchlist!r}") from None
 
+    def add_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: Sequence[str]) -> bool:
+        """More reference templates for an existing entry (photos added later); False when there is no such entry."""
+        with self._db.session() as session, session.begin():
+            if session.get(WatchlistEntryRow, entry_id) is None:
+                return False
+            for vector, key in zip(np.asarray(embeddings, np.float32), photo_keys):
+                session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
+                                         photo_key=key))
+            return True
+
     def replace_templates(self, entry_id: str, model: str, embeddings: np.ndarray, photo_keys: Sequence[str | None]) -> None:
         """The entry's reference templates of `model` become these (re-embedding); other models' stay."""
         with self._db.session() as session, session.begin():
@@ -78,15 +88,25 @@ class WatchlistStore:
                 session.add(EmbeddingRow(entry_id=entry_id, kind="reference", model=model, vector=vector.tobytes(),
                                          photo_key=key))
 
-    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> bool:
-        """False when the entry is gone (erased while its match was being rejected): nothing is stored."""
+    def add_rejected_example(self, entry_id: str, embedding: np.ndarray, *, model: str) -> int | None:
+        """Stores a 'not this person' example and returns its id (the rejection's audit record names it); None when
+        the entry is gone (erased while its match was being rejected): nothing is stored."""
         try:
             with self._db.session() as session, session.begin():
-                session.add(EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
-                                         vector=np.asarray(embedding, np.float32).tobytes()))
+                row = EmbeddingRow(entry_id=entry_id, kind="rejected", model=model,
+                                   vector=np.asarray(embedding, np.float32).tobytes())
+                session.add(row)
+                session.flush()
+                return int(row.id)
         except IntegrityError:
-            return False
-        return True
+            return None
+
+    def remove_rejected_example(self, entry_id: str, example_id: int) -> bool:
+        """Withdraws one 'not this person' example of the entry; False when it is not (or no longer) stored."""
+        with self._db.session() as session, session.begin():
+            removed = session.execute(delete(EmbeddingRow).where(
+                EmbeddingRow.id == example_id, EmbeddingRow.entry_id == entry_id, EmbeddingRow.kind == "rejected"))
+            return bool(getattr(removed, "rowcount", 0))
 
     def template_counts(self) -> list[TemplateCount]:
         """Reference templates per entry and model."""

@@ -136,3 +136,27 @@ def test_a_rejected_false_match_is_suppressed_next_time(site, photo_path, head_p
     again = site.analyse(walk(biden, T0 + timedelta(minutes=5), first_index=100), detector, embedder)
     assert again.counters.matched_passes == 0 and again.counters.unmatched_passes == 1
     assert len(SightingStore(site.db).search(entry_ids=[obama.entry_id])) == 1
+
+
+def test_a_second_reviewer_withdraws_a_rejections_example_and_the_person_is_matched_again(
+        site, photo_path, head_patch, detector, embedder):
+    obama = site.enrol(photo_path("obama.jpg"), "Obama", threshold=1.2, detector=detector, embedder=embedder)
+    biden = head_patch("biden.jpg")
+    site.analyse(walk(biden, T0), detector, embedder)
+    [false_match] = SightingStore(site.db).search(entry_ids=[obama.entry_id])
+    reviews = ReviewDesk(site.db, site.audit, reviewers_required=2, objects=site.objects,
+                         face_models=lambda: FaceModels(detector, embedder))
+    reviews.decide(false_match.event.event_id, "alice", "reject")
+    assert reviews.example_of(false_match.event.event_id).state == "kept"
+
+    with pytest.raises(ReviewError, match="second reviewer"):
+        reviews.withdraw_example(false_match.event.event_id, "alice", "I was wrong")
+    withdrawn = reviews.withdraw_example(false_match.event.event_id, "bob", "the same clip shows him again")
+
+    assert (withdrawn.state, withdrawn.rejected_by, withdrawn.withdrawn_by) == ("withdrawn", "alice", "bob")
+    assert len(site.watchlist.enrolled_people(embedder.space.model)[0].rejected) == 0
+    again = site.analyse(walk(biden, T0 + timedelta(minutes=5), first_index=100), detector, embedder)
+    assert again.counters.matched_passes == 1  # no longer suppressed
+    with pytest.raises(ReviewError, match="already withdrawn by bob"):
+        reviews.withdraw_example(false_match.event.event_id, "carol", "again")
+    assert [r.actor for r in site.audit.records() if r.action == "review.example.withdraw"] == ["bob"]

@@ -132,3 +132,17 @@ def test_the_face_nearest_the_centre_can_be_chosen(obama, biden, hog_detector, e
 
     faces = [Detection(10, 10, 300, 300, 1.0), Detection(900, 500, 200, 200, 1.0)]
     assert central_face((1200, 2000, 3), faces) is faces[1]
+
+
+def test_a_small_second_face_beside_the_person_is_not_offered_as_enrollable(obama, hog_detector):
+    """A portrait with a mission patch or badge: the small 'face' is flagged, as `main` would treat it as background."""
+    from facetrail.analytics.enrolment import faces_in_photo
+
+    canvas = np.full((1600, 1800, 3), 120, np.uint8)
+    canvas[: obama.shape[0], : obama.shape[1]] = obama
+    patch = cv2.resize(obama, (obama.shape[1] // 3, obama.shape[0] // 3))
+    canvas[1200: 1200 + patch.shape[0], 1300: 1300 + patch.shape[1]] = patch
+    verdicts = sorted(faces_in_photo(canvas, hog_detector, min_face_px=20), key=lambda v: -v.face.w)
+    assert len(verdicts) == 2, "precondition: both faces are found"
+    assert not any("much smaller" in p for p in verdicts[0].problems)
+    assert any("much smaller than the largest face" in p for p in verdicts[1].problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import sqlite3
@@ -82,3 +83,25 @@ def test_auditors_see_every_entrys_legal_basis_and_expiry_and_no_photo(client, a
     assert all(p["legal_basis"] == "case 2026/17" and p["expires_at"] for p in page["items"])
     assert not any("photo" in key for p in page["items"] for key in p)
     assert client.get("/api/v1/people/ada/photos/0", headers=as_role["auditor"]).status_code == 403
+
+
+def test_the_actor_filter_matches_the_start_of_a_name_in_any_case(client, world, as_role):
+    client.get("/api/v1/tracks", headers=as_role["operator"])
+    page = client.get("/api/v1/audit", headers=as_role["auditor"], params={"actor": "OPER", "action": "tracks"}).json()
+    assert [r["actor"] for r in page["items"]] == ["operator1"]
+    assert client.get("/api/v1/audit", headers=as_role["auditor"], params={"actor": "perator"}).json()["total"] == 0
+
+
+def test_an_auditor_finds_a_person_by_part_of_the_name_and_an_erased_one_by_id_without_a_name(client, world, as_role):
+    people = client.get("/api/v1/audit/entries", headers=as_role["auditor"]).json()["items"]
+    bob = next(p for p in people if p["display_name"] == "Bob Byrne")
+    found = client.get("/api/v1/audit/people", headers=as_role["auditor"], params={"q": "byrne"}).json()["items"]
+    assert [(p["entry_id"], p["state"]) for p in found] == [(bob["entry_id"], "current")]
+
+    client.delete(f"/api/v1/people/{bob['entry_id']}", headers=as_role["enroller"], params={"reason": "case closed"})
+    assert client.get("/api/v1/audit/people", headers=as_role["auditor"], params={"q": "byrne"}).json()["items"] == []
+    [erased] = client.get("/api/v1/audit/people", headers=as_role["auditor"], params={"q": bob["entry_id"][:6]}).json()["items"]
+    assert erased["state"] == "erased" and erased["display_name"] is None and erased["erased_at"]
+    assert erased["erased_how"] == "watchlist.remove" and "Bob" not in json.dumps(erased)
+    [removal] = _records(world, "watchlist.remove")
+    assert removal.details["reason_sha256"] == hashlib.sha256(b"case closed").hexdigest()

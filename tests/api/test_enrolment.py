@@ -176,3 +176,21 @@ def test_extending_an_expiry_needs_a_reason_and_is_audited(client, world, as_rol
     [change] = _audit(world, "watchlist.expiry")
     assert change.subject == "ada" and change.actor == "enroller1" and "reason_sha256" in change.details
     assert client.app.state.ctx.watchlist.get("ada").expires_at.isoformat() == change.details["to"]
+
+
+def test_photos_added_to_an_existing_entry_are_stored_and_audited(client, as_role, world, group_jpeg):
+    enroller = as_role["enroller"]
+    first = _upload(client, enroller, group_jpeg).json()
+    person = client.post("/api/v1/people", headers=enroller, json={
+        **NEW_PERSON, "photos": [{"upload_id": first["upload_id"], "face": _left_face(first)}]}).json()
+    more = _upload(client, enroller, jpeg_bytes(photo("obama.jpg"))).json()
+    added = client.post(f"/api/v1/people/{person['entry_id']}/photos", headers=enroller,
+                        json={"photos": [{"upload_id": more["upload_id"], "face": 0}]})
+    assert added.status_code == 200, added.text
+    assert added.json()["photos"] == 2
+    assert client.get(f"/api/v1/people/{person['entry_id']}/photos/1", headers=enroller).status_code == 200
+    [record] = _audit(world, "watchlist.photos.add")
+    assert record.subject == person["entry_id"] and record.details["added"] == 1
+    again = client.post(f"/api/v1/people/{person['entry_id']}/photos", headers=enroller,
+                        json={"photos": [{"upload_id": more["upload_id"], "face": 0}]})
+    assert again.status_code == 404  # an upload is used once

@@ -18,7 +18,7 @@ def test_every_role_reads_the_models_default_rule_before_any_calibration(module_
         body = module_client.get("/api/v1/matching", headers=login(module_client, f"{role}1")).json()
         assert body == {"model": force.model, "threshold": force.rule.threshold,
                         "max_distance_ratio": force.rule.max_distance_ratio, "source": f"{force.model} default",
-                        "operating_point": None}
+                        "operating_point": None, "keep_rejected_examples": True}
 
 
 def test_a_calibrated_operating_point_is_shown_with_the_rates_it_was_measured_at(client, world):

@@ -308,7 +308,7 @@ class ForwardingConfig(_Strict):
     mqtt: MqttConfig | None = Field(None, description="an MQTT broker; none by default")
     console_url: str | None = Field(None, pattern=r"^https?://[^\s]+$",
                                     description="the console's address, for links to the evidence in forwarded events")
-    max_age_s: float = Field(
+    forward_within_s: float = Field(
         3600.0, gt=0, description="events older than this when forwarding reads them are not forwarded: enabling "
                                   "forwarding does not replay the bus's history, nor reprocessed old footage, as alerts")
 

@@ -3,7 +3,7 @@
 An alert becomes a ``sighting.candidate``, a settled review a ``sighting.confirmed`` or ``.rejected``, and a
 camera's health report a ``camera.health`` when the camera's stream state changed. A sighting goes to a target
 only when the target names the entry's watch-list and its role may see that list; an entry erased meanwhile
-is forwarded to nobody, and neither is an event older than ``forwarding.max_age_s`` (the bus's history read
+is forwarded to nobody, and neither is an event older than ``forwarding.forward_within_s`` (the bus's history read
 by a new consumer group, matches in reprocessed old footage).
 """
 
@@ -65,7 +65,7 @@ class Composer:
         self._objects = objects
         self._camera_names = {camera.id: camera.name for camera in config.cameras}
         self._camera_states: dict[str, str] = {}
-        self._max_age = timedelta(seconds=config.forwarding.max_age_s)
+        self._max_age = timedelta(seconds=config.forwarding.forward_within_s)
         self.stale = 0
 
     def _too_old(self, at: datetime) -> bool:

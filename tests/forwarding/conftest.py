@@ -110,7 +110,7 @@ class Site:
     folder: Path
     stores: Stores
     t0: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=10))
-    """Ten minutes ago, when the site was made: recent, as older events are not forwarded (forwarding.max_age_s)."""
+    """Ten minutes ago, when the site was made: recent, as older events are not forwarded (forwarding.forward_within_s)."""
 
     def enrol(self, entry_id: str, name: str, watchlist: str = "default") -> None:
         record = EntryRecord(entry_id, name, watchlist, "case 29", "test photo", "tester", self.t0,

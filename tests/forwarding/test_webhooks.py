@@ -244,7 +244,7 @@ def test_the_retention_sweep_deletes_deliveries_as_old_as_the_sightings_limit(ma
 
 def test_an_alert_older_than_max_age_is_not_forwarded(make_site, receiver):
     state, url = receiver
-    site = make_site({"webhooks": [webhook(url)], "max_age_s": 1800})
+    site = make_site({"webhooks": [webhook(url)], "forward_within_s": 1800})
     site.enrol("ada", "Ada")
     site.match("ada", seconds=-3600)  # over an hour old: e.g. the bus's history when forwarding is first enabled
     fresh = site.match("ada")  # about ten minutes old

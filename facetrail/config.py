@@ -287,6 +287,18 @@ class DatabaseConfig(_Strict):
     url: str = "sqlite:///var/facetrail.db"
 
 
+class ArchiveConfig(_Strict):
+    """Archive search jobs: recordings cut into segments that workers lease from the database."""
+
+    segment_s: float = Field(180.0, gt=0, description="target segment length; each is cut at the next key frame")
+    overlap_s: float = Field(30.0, ge=0, description="one pass length: each segment is read this far before its start "
+                                                   "and after its end, so a pass on a boundary is decided once")
+    lease_s: float = Field(60.0, gt=0, description="a worker that renews no lease this long is taken as dead")
+    max_attempts: int = Field(3, ge=1, le=100, description="a segment failing this often goes to the dead-letter state")
+    nice: int = Field(10, ge=0, le=19, description="archive workers' CPU niceness: live cameras keep priority")
+    cache_dir: str = Field("var/archive-cache", min_length=1, description="where s3:// recordings are fetched to")
+
+
 class Config(_Strict):
     site: str = "facetrail"
     cameras: list[CameraConfig] = Field(default_factory=list)
@@ -301,6 +313,7 @@ class Config(_Strict):
     bus: BusConfig = SqliteBusConfig()
     objects: ObjectsConfig = LocalObjectsConfig()
     database: DatabaseConfig = DatabaseConfig()
+    archive: ArchiveConfig = ArchiveConfig()
 
     @field_validator("cameras")
     @classmethod

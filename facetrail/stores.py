@@ -25,6 +25,7 @@ from facetrail.config import Config, load_config
 from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
 from facetrail.storage.health_store import HealthStore
+from facetrail.storage.job_store import JobStore
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.progress_store import ProgressLedger
 from facetrail.storage.select import open_object_store
@@ -37,6 +38,7 @@ from facetrail.trajectory.service import Restitcher
 
 if TYPE_CHECKING:
     from facetrail.accountability.review import ReviewDesk
+    from facetrail.archive.work import ArchiveWorker
 
 @dataclass
 class Stores:
@@ -84,6 +86,20 @@ class Stores:
     @cached_property
     def progress(self) -> ProgressLedger:
         return ProgressLedger(self.db)
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.db)
+
+    def archive_worker(self) -> "ArchiveWorker":
+        """A worker for archive jobs' segments, on this process's stores (face models load on its first segment)."""
+        from facetrail.archive.work import ArchiveWorker
+        from facetrail.matching import load_matcher
+
+        matching = self.config.analysis.matching
+        return ArchiveWorker(self.config, self.jobs, lambda: self.face_models,
+                             lambda models: load_matcher(self.watchlist, models.embedder.space, matching),
+                             self.publisher, self.audit)
 
     @cached_property
     def publisher(self) -> SightingPublisher:

@@ -159,7 +159,7 @@ class JobView:
 
 def snap_down(offset_s: float, interval_s: float) -> float:
     """The analysis grid point at or before offset_s: a read started there samples the same frames as a whole-file read."""
-    return max(0.0, math.floor(offset_s / interval_s + TIME_GRAIN_S) * interval_s)
+    return max(0.0, round(math.floor(offset_s / interval_s + TIME_GRAIN_S) * interval_s, 6))
 
 
 def plan_segments(recording: Recording, segment_s: float, overlap_s: float, interval_s: float,

@@ -54,6 +54,7 @@ class SegmentOutcome:
     published: int
     footage_s: float
     error: str | None = None
+    resumed_from_s: float | None = None  # the checkpoint a worker before this one left
 
 
 @dataclass
@@ -107,8 +108,9 @@ class ArchiveWorker:
         footage = segment.end_s - segment.start_s
         self.audit.record(os_user(), "archive.segment", segment.job_id, {
             "segment": segment.segment_id, "state": "done", "sha256": segment.sha256, "sightings_published": published,
-            "watchlist_version": self._version, "worker": self.owner, "attempt": segment.attempts})
-        return SegmentOutcome(segment.segment_id, "done", published, footage)
+            "watchlist_version": self._version, "worker": self.owner, "attempt": segment.attempts,
+            "resumed_from_s": segment.checkpoint_s})
+        return SegmentOutcome(segment.segment_id, "done", published, footage, resumed_from_s=segment.checkpoint_s)
 
     def _failed(self, segment: LeasedSegment, error: str, permanent: bool) -> SegmentOutcome:
         state = self.jobs.fail(segment.segment_id, self.owner, error, self.config.archive.max_attempts, permanent)

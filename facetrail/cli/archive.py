@@ -209,7 +209,9 @@ def _work(stores: Stores, until_idle: bool) -> None:
 
     def said(outcome: SegmentOutcome) -> None:
         error = f": {outcome.error}" if outcome.error else ""
-        click.echo(f"segment {outcome.segment_id}: {outcome.state}, {outcome.published} sighting(s){error}", err=True)
+        resumed = f", resumed from the checkpoint at {outcome.resumed_from_s:.1f}s" if outcome.resumed_from_s else ""
+        click.echo(f"segment {outcome.segment_id}: {outcome.state}, {outcome.published} sighting(s){resumed}{error}",
+                   err=True)
 
     worked = worker.serve(until_idle, said)
     elapsed = (datetime.now(timezone.utc) - started).total_seconds()

@@ -72,6 +72,7 @@ class JobStore:
                         state="dead", lease_owner=None, updated_at=now,
                         error=row.error or EXPIRED_ERROR.format(attempts=row.attempts)))
                     continue
+                attempts = row.attempts + 1  # read before the update, which refreshes the row in this session
                 taken = session.execute(update(ArchiveSegmentRow).where(guard).values(
                     state="leased", lease_owner=owner, lease_until=now + timedelta(seconds=lease_s),
                     attempts=ArchiveSegmentRow.attempts + 1, updated_at=now,
@@ -82,7 +83,7 @@ class JobStore:
                 assert job is not None
                 return LeasedSegment(row.segment_id, row.job_id, job.camera_id, row.source, row.sha256,
                                      row.recording_start, row.start_s, row.end_s, row.read_from_s, row.read_until_s,
-                                     row.attempts + 1, row.checkpoint_s, row.last_of_recording)
+                                     attempts, row.checkpoint_s, row.last_of_recording)
 
     def open_segments(self) -> int:
         """Segments still to do: pending, or leased (being worked on, or held by a worker that died)."""

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
 from facetrail.analytics.pipeline import CameraAnalyser, CameraCounters, LookedFrame, MatchedPass
 from facetrail.health import CameraHealth
@@ -73,7 +73,7 @@ def reprocess_file(
     return FileResult(path, resume_s, published)
 
 
-def analysed(analyser: CameraAnalyser, frames: Iterator[Frame]) -> Iterator[tuple[Frame, list[MatchedPass]]]:
+def analysed(analyser: CameraAnalyser, frames: Iterator[Frame]) -> Generator[tuple[Frame, list[MatchedPass]], None, None]:
     """Each frame with the passes it decided or ended: the analysis path reprocessing and archive jobs share."""
     # Three stages on their own threads, in order: decoding, looking (motion, detection), analysing (tracking, embedding).
     for looked in read_ahead(_looked_at(analyser, frames), READ_AHEAD_FRAMES, name=f"look-{analyser.camera_id}"):

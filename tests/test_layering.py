@@ -20,6 +20,9 @@ FORBIDDEN = {
     "storage": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.trajectory", "facetrail.audit.log",
                 "facetrail.runtime", "facetrail.stores", "facetrail.accountability"),
     "accountability": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.runtime", "facetrail.stores"),
+    # archive jobs are a room of their own: the composition root and the CLI wire them, never the reverse
+    "archive": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.runtime", "facetrail.stores",
+                "facetrail.trajectory", "facetrail.accountability"),
 }
 
 # The typed values that cross the stages (the sighting event, tracks as stitched and as stored, watch-list entries,

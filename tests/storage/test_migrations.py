@@ -61,7 +61,16 @@ def test_an_embedded_database_of_release_0005_loses_the_per_row_checks_of_sighti
     schema = inspect(db.engine)
     assert (schema.get_foreign_keys("sightings"), schema.get_foreign_keys("track_visits")) == ([], [])
     assert [i["column_names"] for i in schema.get_indexes("track_visits")] == [["camera_id", "entered_at"]]
-    assert current_revision(db.engine) == head_revision() == "0006"
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
+def test_an_embedded_database_of_release_0006_gains_archive_jobs_and_their_segments(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _database_at(url, "0006")
+    db = Database(url)
+    assert {"archive_jobs", "archive_segments"} <= set(inspect(db.engine).get_table_names())
+    assert current_revision(db.engine) == head_revision()
     db.dispose()
 
 

@@ -20,6 +20,7 @@ SECTIONS = {
     "trajectory": "5. Trajectory throughput",
     "accuracy": "6. Accuracy on lfw-dev photos (open-set identification), both models",
     "passes": "7. Video passes: per-pass accuracy of three pass policies, both models",
+    "archive": "8. Archive search throughput (camera-hours per hour)",
 }
 
 

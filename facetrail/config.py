@@ -296,7 +296,7 @@ class ArchiveConfig(_Strict):
     lease_s: float = Field(60.0, gt=0, description="a worker that renews no lease this long is taken as dead")
     max_attempts: int = Field(3, ge=1, le=100, description="a segment failing this often goes to the dead-letter state")
     nice: int = Field(10, ge=0, le=19, description="archive workers' CPU niceness: live cameras keep priority")
-    cache_dir: str = Field("var/archive-cache", min_length=1, description="where s3:// recordings are fetched to")
+    cache_dir: Path = Field(Path("var/archive-cache"), description="where s3:// recordings are fetched to")
 
 
 class Config(_Strict):
@@ -368,6 +368,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         "cache": None if models.cache is None else absolute(models.cache) or models.cache})
     if config.audit.anchor is not None:
         updates["audit"] = AuditConfig(anchor=absolute(config.audit.anchor) or config.audit.anchor)
+    updates["archive"] = config.archive.model_copy(update={"cache_dir": absolute(config.archive.cache_dir) or config.archive.cache_dir})
     if isinstance(config.bus, SqliteBusConfig):
         updates["bus"] = config.bus.model_copy(update={"path": absolute(config.bus.path) or config.bus.path})
     if isinstance(config.objects, LocalObjectsConfig):

@@ -44,7 +44,7 @@ def bucket_of(config: Config, bucket: str) -> RecordingBucket:
 
 
 def cache_path(config: Config, sha256: str, key: str) -> Path:
-    return Path(config.archive.cache_dir) / f"{sha256}{Path(key).suffix[:10]}"
+    return config.archive.cache_dir / f"{sha256}{Path(key).suffix[:10]}"
 
 
 def find(sources: tuple[str, ...], config: Config) -> list[Found]:
@@ -60,7 +60,7 @@ def find(sources: tuple[str, ...], config: Config) -> list[Found]:
         if not objects:
             raise RecordingProblem(f"{source}: no objects under this prefix")
         for obj in objects:
-            staging = Path(config.archive.cache_dir) / f".fetch-{hashlib.sha256(obj.key.encode()).hexdigest()[:16]}"
+            staging = config.archive.cache_dir / f".fetch-{hashlib.sha256(obj.key.encode()).hexdigest()[:16]}"
             bucket.fetch(obj.key, staging)
             local = cache_path(config, file_sha256(staging), obj.key)
             staging.replace(local)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from facetrail.demo.scenario import Scenario, build_scenario
-from services_fixtures import postgres_service  # noqa: F401  (session fixture)
+from services_fixtures import minio_service, postgres_service  # noqa: F401  (session fixtures)
 
 REPO = Path(__file__).resolve().parents[2]
 START = "2026-03-01T12:00:00Z"
@@ -39,7 +39,8 @@ def clips(demo_scenario) -> list[str]:
     return [str(c.clip) for c in demo_scenario.cameras]
 
 
-def write_site(folder: Path, scenario: Scenario, database_url: str | None = None, enrol: bool = True) -> Path:
+def write_site(folder: Path, scenario: Scenario, database_url: str | None = None, enrol: bool = True,
+               objects: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "site": "archive",
@@ -47,7 +48,7 @@ def write_site(folder: Path, scenario: Scenario, database_url: str | None = None
         "analysis": {"fps": 5, "detector": {"backend": "hog"}, "workers": 1},
         "bus": {"kind": "sqlite", "path": str(folder / "bus.db")},
         "database": {"url": database_url or f"sqlite:///{folder / 'facetrail.db'}"},
-        "objects": {"kind": "local", "path": str(folder / "evidence")},
+        "objects": objects or {"kind": "local", "path": str(folder / "evidence")},
         "archive": {**ARCHIVE, "cache_dir": str(folder / "archive-cache")},
     }
     path = folder / "site.yaml"

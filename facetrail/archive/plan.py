@@ -81,10 +81,13 @@ class LeasedSegment:
     attempts: int
     checkpoint_s: float | None
     last_of_recording: bool = False  # owns every pass from its start on, and reads the file to its end
+    since: datetime | None = None  # the job's authorised time range: no pass outside it is published
+    until: datetime | None = None
 
     def owns(self, first_seen: datetime) -> bool:
         offset = (first_seen - self.recording_start).total_seconds()
-        return offset >= self.start_s - TIME_GRAIN_S and (offset < self.end_s - TIME_GRAIN_S or self.last_of_recording)
+        inside = offset >= self.start_s - TIME_GRAIN_S and (offset < self.end_s - TIME_GRAIN_S or self.last_of_recording)
+        return inside and (self.since is None or first_seen >= self.since) and (self.until is None or first_seen < self.until)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ class JobStore:
                 assert job is not None
                 return LeasedSegment(row.segment_id, row.job_id, job.camera_id, row.source, row.sha256,
                                      row.recording_start, row.start_s, row.end_s, row.read_from_s, row.read_until_s,
-                                     attempts, row.checkpoint_s, row.last_of_recording)
+                                     attempts, row.checkpoint_s, row.last_of_recording, job.since, job.until)
 
     def open_segments(self) -> int:
         """Segments still to do: pending, or leased (being worked on, or held by a worker that died)."""

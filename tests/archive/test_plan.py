@@ -39,6 +39,12 @@ def test_a_pass_belongs_to_the_segment_it_begins_in():
     assert [second.owns(t) for t in begun] == [False, False, True, True, True]
 
 
+def test_no_pass_outside_the_authorised_time_range_is_published():
+    segment = LeasedSegment("s", "j", "cam", "x.mp4", "a" * 64, T0, 0.0, 20.0, 0.0, 20.0, 1, None, True,
+                            since=T0 + timedelta(seconds=5), until=T0 + timedelta(seconds=10))
+    assert [segment.owns(T0 + timedelta(seconds=s)) for s in (4.8, 5.0, 9.8, 10.0)] == [False, True, True, False]
+
+
 def test_only_segments_holding_footage_of_the_time_range_are_kept():
     plans = plan_segments(CLIP, 5.0, 3.0, 0.2)
     kept = [p.ordinal for p in plans if within(p, T0 + timedelta(seconds=7), T0 + timedelta(seconds=13))]

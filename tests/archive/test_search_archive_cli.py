@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.archive.conftest import START, facetrail, write_site
+from tests.archive.conftest import START, facetrail, named_sightings, write_site
 
 pytestmark = pytest.mark.e2e
 
@@ -53,3 +53,13 @@ def test_jobs_cancel_and_retry_are_audited_with_the_operator_and_the_start_with_
     assert start["authorisation"] == "warrant 12" and start["watchlist_version"]
     assert [f["sha256"] for f in start["files"]] == [__import__("hashlib").sha256(open(clips[0], "rb").read()).hexdigest()]
     assert clips[0] not in export.read_text()  # files by content, never by name
+
+
+def test_a_search_limited_to_a_time_range_stores_only_the_passes_that_began_in_it(demo_scenario, clips, reprocessed,
+                                                                                    tmp_path):
+    site = write_site(tmp_path / "enrolled", demo_scenario)
+    facetrail("search-archive", "-c", str(site), "--camera", "cam-b", "--authorisation", "warrant 5", "--start", START,
+              "--since", "2026-03-01T12:00:05Z", "--until", "2026-03-01T12:00:30Z", "--work", *clips)
+    facetrail("trajectory", "-c", str(site), "--drain")
+    expected = [s for s in reprocessed if "2026-03-01T12:00:05" <= s[2] < "2026-03-01T12:00:30"]
+    assert named_sightings(site) == expected and expected

@@ -51,7 +51,7 @@ class Stopped(Exception):
 class SegmentOutcome:
     segment_id: str
     state: str  # done, pending (given back or to retry), dead, lost
-    published: int
+    published: int  # matched passes this worker published (a resumed segment counts those after its checkpoint)
     footage_s: float
     error: str | None = None
     resumed_from_s: float | None = None  # the checkpoint a worker before this one left
@@ -146,7 +146,8 @@ class ArchiveWorker:
         if segment.checkpoint_s is not None:  # resumed: one pass length before the checkpoint re-creates its passes
             read_from = max(read_from, snap_down(segment.checkpoint_s - archive.overlap_s, interval))
         start = segment.recording_start
-        published, checkpoint = 0, segment.checkpoint_s
+        passes_seen: set[str] = set()  # a pass is published as it is decided and again when it ends: counted once
+        checkpoint = segment.checkpoint_s
         renew_every = archive.lease_s / 3
         renewed = time.monotonic()
         frames = read_file(segment.camera_id, str(path), config.analysis.fps, start, read_from)
@@ -155,24 +156,23 @@ class ArchiveWorker:
                 offset = (frame.captured_at - start).total_seconds()
                 if offset >= segment.read_until_s - TIME_GRAIN_S and not segment.last_of_recording:
                     break
-                published += self._publish(segment, passes)
+                self._publish(segment, passes, passes_seen)
                 if self.stop.is_set():
                     raise Stopped
                 if time.monotonic() - renewed >= renew_every:
                     self.publisher.flush()
                     if offset >= segment.start_s:
                         checkpoint = max(checkpoint or 0.0, safe_point_s(analyser, start, offset))
-                    if not self.jobs.checkpoint(segment.segment_id, self.owner, checkpoint, published, archive.lease_s):
+                    if not self.jobs.checkpoint(segment.segment_id, self.owner, checkpoint, len(passes_seen),
+                                                archive.lease_s):
                         raise LeaseLost
                     renewed = time.monotonic()
-        published += self._publish(segment, analyser.finish())
+        self._publish(segment, analyser.finish(), passes_seen)
         self.publisher.flush()
-        return published
+        return len(passes_seen)
 
-    def _publish(self, segment: LeasedSegment, passes: list[MatchedPass]) -> int:
-        count = 0
+    def _publish(self, segment: LeasedSegment, passes: list[MatchedPass], seen: set[str]) -> None:
         for matched in passes:
             if segment.owns(matched.event.first_seen):
                 self.publisher.publish(matched.event, matched.crop_jpeg)
-                count += 1
-        return count
+                seen.add(matched.event.event_id)

@@ -61,6 +61,7 @@ def test_a_job_shared_by_two_workers_one_killed_mid_segment_stores_exactly_what_
             killed = _mid_segment(url, doomed.pid)
             time.sleep(0.05)
         assert killed is not None, f"the worker never held a segment mid-way:\n{(tmp_path / 'doomed.log').read_text()}"
+        assert os.getpriority(os.PRIO_PROCESS, doomed.pid) == 10  # archive work yields the cores to live cameras
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait()
         assert survivor.wait(timeout=400) == 0, (tmp_path / "survivor.log").read_text()
@@ -75,6 +76,8 @@ def test_a_job_shared_by_two_workers_one_killed_mid_segment_stores_exactly_what_
     assert next(s for s in job["segments"] if s["segment_id"] == killed)["attempts"] == 2
     facetrail("trajectory", "-c", str(site), "--drain")
     assert named_sightings(site) == reprocessed
+    stored = json.loads(facetrail("sightings", "-c", str(site), "--format", "json").stdout)
+    assert {s["status"] for s in stored} == {"candidate"}  # reviewed by people like live matches
 
 
 def test_running_the_same_search_again_duplicates_no_sighting(pg_site, clips, reprocessed):

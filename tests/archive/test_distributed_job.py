@@ -61,7 +61,8 @@ def test_a_job_shared_by_two_workers_one_killed_mid_segment_stores_exactly_what_
             killed = _mid_segment(url, doomed.pid)
             time.sleep(0.05)
         assert killed is not None, f"the worker never held a segment mid-way:\n{(tmp_path / 'doomed.log').read_text()}"
-        assert os.getpriority(os.PRIO_PROCESS, doomed.pid) == 10  # archive work yields the cores to live cameras
+        # archive work yields the cores to live cameras: its workers run niced
+        assert os.getpriority(os.PRIO_PROCESS, doomed.pid) > os.getpriority(os.PRIO_PROCESS, 0)
         os.killpg(doomed.pid, signal.SIGKILL)
         doomed.wait()
         assert survivor.wait(timeout=400) == 0, (tmp_path / "survivor.log").read_text()

@@ -33,6 +33,7 @@ from facetrail.storage.job_store import JobStore
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
+CHECKPOINT_EVERY_S = 2.0  # wall seconds between checkpoints handed to the lease's heartbeat
 
 
 def worker_name() -> str:
@@ -45,6 +46,40 @@ class LeaseLost(Exception):
 
 class Stopped(Exception):
     """This worker was asked to stop (SIGTERM, Ctrl-C) mid-segment."""
+
+
+class Heartbeat:
+    """Renews a segment's lease every lease_s / 3 on its own thread, with the latest checkpoint the analysis has
+    made safe: fetching, hashing and loading models count as holding the segment too. Killing the process
+    stops it, and the lease expires."""
+
+    def __init__(self, jobs: JobStore, segment: LeasedSegment, owner: str, lease_s: float):
+        self._jobs, self._segment, self._owner, self._lease_s = jobs, segment, owner, lease_s
+        self.checkpoint_s: float | None = segment.checkpoint_s
+        self.published = 0
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{segment.segment_id}", daemon=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self._lease_s / 3):
+            try:
+                held = self._jobs.checkpoint(self._segment.segment_id, self._owner, self.checkpoint_s, self.published,
+                                             self._lease_s)
+            except Exception:  # a database outage: the lease may run out; the next renewal tries again
+                log.warning("could not renew the lease of segment %s", self._segment.segment_id, exc_info=True)
+                continue
+            if not held:
+                self.lost.set()
+                return
 
 
 @dataclass(frozen=True)
@@ -91,8 +126,9 @@ class ArchiveWorker:
     def work(self, segment: LeasedSegment) -> SegmentOutcome:
         published = 0
         try:
-            path = self._checked_copy(segment)
-            published = self._analyse(segment, path)
+            with Heartbeat(self.jobs, segment, self.owner, self.config.archive.lease_s) as heartbeat:
+                path = self._checked_copy(segment)
+                published = self._analyse(segment, path, heartbeat)
         except LeaseLost:
             return SegmentOutcome(segment.segment_id, "lost", published, 0.0)
         except Stopped:
@@ -134,7 +170,7 @@ class ArchiveWorker:
             raise SourceError(f"recording changed since the job was made (SHA-256 differs): {segment.source}")
         return path
 
-    def _analyse(self, segment: LeasedSegment, path: Path) -> int:
+    def _analyse(self, segment: LeasedSegment, path: Path, heartbeat: Heartbeat) -> int:
         config, archive = self.config, self.config.archive
         models = self.models()
         loaded = self.matcher(models)
@@ -147,9 +183,7 @@ class ArchiveWorker:
             read_from = max(read_from, snap_down(segment.checkpoint_s - archive.overlap_s, interval))
         start = segment.recording_start
         passes_seen: set[str] = set()  # a pass is published as it is decided and again when it ends: counted once
-        checkpoint = segment.checkpoint_s
-        renew_every = archive.lease_s / 3
-        renewed = time.monotonic()
+        checkpointed = time.monotonic()
         frames = read_file(segment.camera_id, str(path), config.analysis.fps, start, read_from)
         with closing(analysed(analyser, frames)) as stream:
             for frame, passes in stream:
@@ -159,14 +193,13 @@ class ArchiveWorker:
                 self._publish(segment, passes, passes_seen)
                 if self.stop.is_set():
                     raise Stopped
-                if time.monotonic() - renewed >= renew_every:
-                    self.publisher.flush()
-                    if offset >= segment.start_s:
-                        checkpoint = max(checkpoint or 0.0, safe_point_s(analyser, start, offset))
-                    if not self.jobs.checkpoint(segment.segment_id, self.owner, checkpoint, len(passes_seen),
-                                                archive.lease_s):
-                        raise LeaseLost
-                    renewed = time.monotonic()
+                if heartbeat.lost.is_set():
+                    raise LeaseLost
+                if offset >= segment.start_s and time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
+                    self.publisher.flush()  # what the checkpoint vouches for is on the bus before it is recorded
+                    heartbeat.checkpoint_s = max(heartbeat.checkpoint_s or 0.0, safe_point_s(analyser, start, offset))
+                    heartbeat.published = len(passes_seen)
+                    checkpointed = time.monotonic()
         self._publish(segment, analyser.finish(), passes_seen)
         self.publisher.flush()
         return len(passes_seen)

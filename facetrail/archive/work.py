@@ -33,7 +33,8 @@ from facetrail.storage.job_store import JobStore
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 1.0
-CHECKPOINT_EVERY_S = 2.0  # wall seconds between checkpoints handed to the lease's heartbeat
+# Checkpoints are handed to the lease's heartbeat twice as often as it renews, so each renewal carries a fresh one.
+CHECKPOINTS_PER_RENEWAL = 2
 
 
 def worker_name() -> str:
@@ -183,7 +184,7 @@ class ArchiveWorker:
             read_from = max(read_from, snap_down(segment.checkpoint_s - archive.overlap_s, interval))
         start = segment.recording_start
         passes_seen: set[str] = set()  # a pass is published as it is decided and again when it ends: counted once
-        checkpointed = time.monotonic()
+        checkpointed, checkpoint_every = time.monotonic(), archive.lease_s / 3 / CHECKPOINTS_PER_RENEWAL
         frames = read_file(segment.camera_id, str(path), config.analysis.fps, start, read_from)
         with closing(analysed(analyser, frames)) as stream:
             for frame, passes in stream:
@@ -195,7 +196,7 @@ class ArchiveWorker:
                     raise Stopped
                 if heartbeat.lost.is_set():
                     raise LeaseLost
-                if offset >= segment.start_s and time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
+                if offset >= segment.start_s and time.monotonic() - checkpointed >= checkpoint_every:
                     self.publisher.flush()  # what the checkpoint vouches for is on the bus before it is recorded
                     heartbeat.checkpoint_s = max(heartbeat.checkpoint_s or 0.0, safe_point_s(analyser, start, offset))
                     heartbeat.published = len(passes_seen)

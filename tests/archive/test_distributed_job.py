@@ -58,7 +58,12 @@ def test_a_job_shared_by_two_workers_one_killed_mid_segment_stores_exactly_what_
         killed = None
         deadline = time.monotonic() + 240
         while killed is None and doomed.poll() is None and time.monotonic() < deadline:
-            killed = _mid_segment(url, doomed.pid)
+            if _mid_segment(url, doomed.pid) is not None:
+                # frozen first, so that what the database says is still true when the SIGKILL lands
+                os.killpg(doomed.pid, signal.SIGSTOP)
+                killed = _mid_segment(url, doomed.pid)
+                if killed is None:
+                    os.killpg(doomed.pid, signal.SIGCONT)  # it finished that segment meanwhile: wait for the next
             time.sleep(0.05)
         assert killed is not None, f"the worker never held a segment mid-way:\n{(tmp_path / 'doomed.log').read_text()}"
         # archive work yields the cores to live cameras: its workers run niced

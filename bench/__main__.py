@@ -21,6 +21,7 @@ SECTIONS = {
     "accuracy": "6. Accuracy on lfw-dev photos (open-set identification), both models",
     "passes": "7. Video passes: per-pass accuracy of three pass policies, both models",
     "uploads": "8. API memory under maximal enrolment uploads",
+    "archive": "9. Archive search throughput (camera-hours per hour)",
 }
 
 

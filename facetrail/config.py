@@ -375,6 +375,18 @@ class DatabaseConfig(_Strict):
     url: str = "sqlite:///var/facetrail.db"
 
 
+class ArchiveConfig(_Strict):
+    """Archive search jobs: recordings cut into segments that workers lease from the database."""
+
+    segment_s: float = Field(180.0, gt=0, description="target segment length; each is cut at the next key frame")
+    overlap_s: float = Field(30.0, ge=0, description="one pass length: each segment is read this far before its start "
+                                                   "and after its end, so a pass on a boundary is decided once")
+    lease_s: float = Field(60.0, gt=0, description="a worker that renews no lease this long is taken as dead")
+    max_attempts: int = Field(3, ge=1, le=100, description="a segment failing this often goes to the dead-letter state")
+    nice: int = Field(10, ge=0, le=19, description="archive workers' CPU niceness: live cameras keep priority")
+    cache_dir: Path = Field(Path("var/archive-cache"), description="where s3:// recordings are fetched to")
+
+
 class Config(_Strict):
     site: str = "facetrail"
     cameras: list[CameraConfig] = Field(default_factory=list)
@@ -390,6 +402,7 @@ class Config(_Strict):
     objects: ObjectsConfig = LocalObjectsConfig()
     database: DatabaseConfig = DatabaseConfig()
     forwarding: ForwardingConfig = ForwardingConfig()
+    archive: ArchiveConfig = ArchiveConfig()
 
     @field_validator("cameras")
     @classmethod
@@ -448,6 +461,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             update={"mqtt": mqtt.model_copy(update={"ca_file": absolute(mqtt.ca_file) or mqtt.ca_file})})
     if config.audit.anchor is not None:
         updates["audit"] = AuditConfig(anchor=absolute(config.audit.anchor) or config.audit.anchor)
+    updates["archive"] = config.archive.model_copy(update={"cache_dir": absolute(config.archive.cache_dir) or config.archive.cache_dir})
     if isinstance(config.bus, SqliteBusConfig):
         updates["bus"] = config.bus.model_copy(update={"path": absolute(config.bus.path) or config.bus.path})
     if isinstance(config.objects, LocalObjectsConfig):

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
-from facetrail.analytics.pipeline import CameraAnalyser, CameraCounters, LookedFrame
+from facetrail.analytics.pipeline import CameraAnalyser, CameraCounters, LookedFrame, MatchedPass
 from facetrail.health import CameraHealth
 from facetrail.ingest.camera import READ_AHEAD_FRAMES, SourceError, read_file
 from facetrail.ingest.frames import Frame
@@ -61,20 +61,16 @@ def reprocess_file(
     published, next_checkpoint, offset, read = 0, resume_s + CHECKPOINT_EVERY_S, resume_s, 0
     damaged = None
     frames = read_file(camera_id, str(path), analyser.analysis.fps, start, resume_s, progress)
-    # Three stages on their own threads, in order: decoding, looking (motion, detection), analysing (tracking, embedding).
     try:
-        for looked in read_ahead(_looked_at(analyser, frames), READ_AHEAD_FRAMES, name=f"look-{camera_id}"):
-            frame = looked.frame
+        for frame, matched_passes in analysed(analyser, frames):
             read += 1
-            for matched in analyser.analyse(looked):
+            for matched in matched_passes:
                 publisher.publish(matched.event, matched.crop_jpeg)
                 published += 1
             offset = (frame.captured_at - start).total_seconds()
             if offset >= next_checkpoint:
                 publisher.flush()
-                open_since = analyser.open_since()
-                safe = offset if open_since is None else (open_since - start).total_seconds()
-                ledger.save(sid, camera_id, path, max(resume_s, safe), completed=False)
+                ledger.save(sid, camera_id, path, max(resume_s, safe_point_s(analyser, start, offset)), completed=False)
                 next_checkpoint = offset + CHECKPOINT_EVERY_S
     except SourceError as exc:
         if not read:
@@ -86,6 +82,19 @@ def reprocess_file(
     publisher.flush()
     ledger.save(sid, camera_id, path, offset, completed=True)
     return FileResult(path, resume_s, published, damaged=damaged)
+
+
+def analysed(analyser: CameraAnalyser, frames: Iterator[Frame]) -> Generator[tuple[Frame, list[MatchedPass]], None, None]:
+    """Each frame with the passes it decided or ended: the analysis path reprocessing and archive jobs share."""
+    # Three stages on their own threads, in order: decoding, looking (motion, detection), analysing (tracking, embedding).
+    for looked in read_ahead(_looked_at(analyser, frames), READ_AHEAD_FRAMES, name=f"look-{analyser.camera_id}"):
+        yield looked.frame, analyser.analyse(looked)
+
+
+def safe_point_s(analyser: CameraAnalyser, start: datetime, offset_s: float) -> float:
+    """Where a resumed run must restart to re-create every open pass whole: the oldest open pass's start, or here."""
+    open_since = analyser.open_since()
+    return offset_s if open_since is None else (open_since - start).total_seconds()
 
 
 def _looked_at(analyser: CameraAnalyser, frames: Iterator[Frame]) -> Iterator[LookedFrame]:

@@ -26,6 +26,7 @@ from facetrail.publisher import SightingPublisher
 from facetrail.storage.database import Database
 from facetrail.storage.forwarding_store import ForwardingQueue
 from facetrail.storage.health_store import HealthStore
+from facetrail.storage.job_store import JobStore
 from facetrail.storage.objects import ObjectStore
 from facetrail.storage.progress_store import ProgressLedger
 from facetrail.storage.select import open_object_store
@@ -38,7 +39,9 @@ from facetrail.trajectory.service import Restitcher
 
 if TYPE_CHECKING:
     from facetrail.accountability.review import ReviewDesk
+    from facetrail.archive.work import ArchiveWorker
     from facetrail.forwarding.service import Forwarding
+
 
 DATABASE_PATIENCE_S = 300.0
 
@@ -91,6 +94,20 @@ class Stores:
         # A checkpoint waits out a database outage of up to five minutes (a restart, a fail-over) rather than
         # failing a long reprocess; the run resumes from the last checkpoint if it lasts longer.
         return ProgressLedger(self.db, patience_s=DATABASE_PATIENCE_S)
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        return JobStore(self.db)
+
+    def archive_worker(self) -> "ArchiveWorker":
+        """A worker for archive jobs' segments, on this process's stores (face models load on its first segment)."""
+        from facetrail.archive.work import ArchiveWorker
+        from facetrail.matching import load_matcher
+
+        matching = self.config.analysis.matching
+        return ArchiveWorker(self.config, self.jobs, lambda: self.face_models,
+                             lambda models: load_matcher(self.watchlist, models.embedder.space, matching),
+                             self.publisher, self.audit)
 
     @cached_property
     def publisher(self) -> SightingPublisher:

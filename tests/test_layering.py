@@ -22,6 +22,9 @@ FORBIDDEN = {
     "accountability": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.runtime", "facetrail.stores"),
     "forwarding": ("facetrail.ingest", "facetrail.analytics", "facetrail.trajectory", "facetrail.api", "facetrail.cli",
                    "facetrail.worker", "facetrail.runtime", "facetrail.stores", "facetrail.accountability"),
+    # archive jobs are a room of their own: the composition root and the CLI wire them, never the reverse
+    "archive": ("facetrail.api", "facetrail.cli", "facetrail.worker", "facetrail.runtime", "facetrail.stores",
+                "facetrail.trajectory", "facetrail.accountability"),
 }
 
 # The typed values that cross the stages (the sighting event, tracks as stitched and as stored, watch-list entries,

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from facetrail.api import (
     alerts,
+    archive_jobs,
     audit_log,
     cameras,
     enrolment,
@@ -149,7 +150,7 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
     app.add_exception_handler(DBAPIError, _database_problem(database))
     app.add_exception_handler(Exception, _internal_problem)
     for module in (session, people, enrolment, audit_log, users, tracks, sightings, alerts, cameras, site_plan, matching,
-                   metrics):
+                   metrics, archive_jobs):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     serve_docs(app)

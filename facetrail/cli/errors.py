@@ -64,6 +64,9 @@ EXIT_CODES: dict[str, int] = {
     "facetrail.demo.rtsp.RtspServerError": FAILED_EXIT,
     "facetrail.demo.sprites.FaceCheckError": FAILED_EXIT,
     "facetrail.demo.clips.ClipError": FAILED_EXIT,
+    "facetrail.archive.recordings.RecordingProblem": FAILED_EXIT,
+    "facetrail.archive.work.LeaseLost": FAILED_EXIT,  # never leaves the worker: it drops the segment
+    "facetrail.archive.work.Stopped": FAILED_EXIT,  # never leaves the worker: it gives the segment back
     # what the adapters' libraries raise when a service is away or refuses
     "kafka.errors.KafkaError": FAILED_EXIT,
     "sqlalchemy.exc.DBAPIError": FAILED_EXIT,

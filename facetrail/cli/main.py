@@ -32,6 +32,7 @@ from facetrail.cli.users import users_group; cli.add_command(users_group)  # noq
 from facetrail.cli.api import api; cli.add_command(api)  # noqa: E402, E702
 from facetrail.cli.worker import db_group, worker; cli.add_command(worker); cli.add_command(db_group)  # noqa: E402, E702
 from facetrail.cli.forwarding import forwarding_group; cli.add_command(forwarding_group)  # noqa: E402, E702
+from facetrail.cli.archive import jobs_group, search_archive; cli.add_command(search_archive); cli.add_command(jobs_group)  # noqa: E402, E702
 
 
 def main() -> None:

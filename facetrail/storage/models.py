@@ -322,3 +322,49 @@ class SiteKeyRow(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     secret: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArchiveJobRow(Base):
+    """An archive search: one camera's recordings, searched under an authorisation reference (facetrail.archive)."""
+
+    __tablename__ = "archive_jobs"
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64), index=True)
+    authorisation: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    watchlist_version: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ArchiveSegmentRow(Base):
+    """A stretch of one recording that one worker at a time leases, checkpoints and completes."""
+
+    __tablename__ = "archive_segments"
+    __table_args__ = (Index("ix_archive_segments_lease", "state", "priority", "lease_until"),)
+
+    segment_id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("archive_jobs.job_id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    recording_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    read_from_s: Mapped[float] = mapped_column(Float)
+    read_until_s: Mapped[float] = mapped_column(Float)
+    last_of_recording: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    checkpoint_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    published: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_leased_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -50,10 +50,14 @@ EXPECTED = {
     ("GET", "/api/v1/site-plan"): {"operator", "admin"},
     ("GET", "/api/v1/site-plan/extent"): {"operator", "admin"},
     ("DELETE", "/api/v1/site-plan"): {"admin"},
+    ("GET", "/api/v1/archive/jobs"): {"operator", "admin"},
+    ("GET", "/api/v1/archive/jobs/{job_id}"): {"operator", "admin"},
+    ("POST", "/api/v1/archive/jobs/{job_id}/cancel"): {"operator", "admin"},
+    ("POST", "/api/v1/archive/jobs/{job_id}/retry"): {"operator", "admin"},
 }
 # Ids that exist nowhere, so an admitted call touches nothing (404), whatever the route does.
 PATH_VALUES = {"entry_id": "nobody", "index": "0", "track_id": "0" * 32, "event_id": "0" * 32, "camera_id": "gate",
-               "upload_id": "0" * 32, "username": "nobody"}
+               "upload_id": "0" * 32, "username": "nobody", "job_id": "0" * 16}
 BODIES = {"/api/v1/sightings/{event_id}/decision": {"decision": "confirm"},
           "/api/v1/people/{entry_id}/expiry": {"expires_in_days": 1, "reason": "test"},
           "/api/v1/users/{username}/state": {"disabled": False},

@@ -74,6 +74,15 @@ def test_an_embedded_database_of_release_0006_gains_the_alert_outbox_and_erasure
     db.dispose()
 
 
+def test_an_embedded_database_of_release_0006_gains_archive_jobs_and_their_segments(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    _database_at(url, "0006")
+    db = Database(url)
+    assert {"archive_jobs", "archive_segments"} <= set(inspect(db.engine).get_table_names())
+    assert current_revision(db.engine) == head_revision()
+    db.dispose()
+
+
 def test_the_migrations_build_the_schema_the_models_describe(tmp_path):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
 from facetrail.api.live import server_sent
-from facetrail.api.schemas import Problem, SightingPage, Window
+from facetrail.api.schemas import Alert, Problem, SightingPage, Window
 from facetrail.api.sightings import sighting_views
 from facetrail.api.windows import time_window
 from facetrail.auth.dependencies import Principal, require_roles
@@ -73,9 +73,10 @@ async def alert_stream(request: Request, principal: Principal = Depends(require_
                         quiet_s = 0.0
                         yield ": keep-alive\n\n"
                     continue
-                await run_in_threadpool(ctx.audit.record, principal.username, "alert.delivered",
-                                        alert.sighting.event_id, {"entry_id": alert.sighting.entry_id,
-                                                                  "track_id": alert.track_id, "via": "stream"})
+                if isinstance(alert, Alert):  # a decision pushed to reviewers is no alert delivered
+                    await run_in_threadpool(ctx.audit.record, principal.username, "alert.delivered",
+                                            alert.sighting.event_id, {"entry_id": alert.sighting.entry_id,
+                                                                      "track_id": alert.track_id, "via": "stream"})
                 yield server_sent(alert)
         finally:
             fanout.unsubscribe(subscriber)

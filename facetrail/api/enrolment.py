@@ -202,8 +202,8 @@ def add_entry_photos(body: AddedPhotos, entry_id: str = ENTRY_ID, principal: Pri
     """Add uploaded photos (each with the face the enroller picked) to an existing entry; all of them or none."""
     record = visible_entry(ctx, principal, entry_id)
     try:
-        with _MODELS_IN_USE:
-            chosen = _chosen_faces(ctx, principal, body.photos)
+        with ctx.decode_budget.holding(_largest_decode(ctx, principal, body.photos)):
+            chosen = _with_models(_chosen_faces, ctx, principal, body.photos)
         photos = add_photos(entry_id, chosen, ctx.face_models.embedder.space.model, ctx.watchlist, ctx.objects)
     except EnrolmentError as exc:
         raise _unprocessable(str(exc)) from None

@@ -1034,6 +1034,19 @@ def _limits(results: list[ConditionResult]) -> list[str]:
             lines.append(f"What limits {other.label} at {target.condition.label}: the embedding model: on the same "
                          f"detections and tracks it misses {s.mated - s.hits} of {s.mated} passes where {model.label} "
                          f"misses {s.mated - target.scored[model.label, fused].hits}")
+    hard = next((r for r in results if r.condition.hard), None)
+    if hard is not None:
+        s, before = hard.scored[model.label, fused], hard.scored[model.label, fused_before().label]
+        detected = hard.stages[model.label][0]
+        lines.append(f"The next lever on the compound condition is the embedding model, not the pass decision: "
+                     f"{detected} of {s.mated} listed walks are detected, tracked and embedded, and the mean embedding "
+                     f"matches {s.hits} of them ({before.hits} with fused distances) at per-pass FPIR <= 0.3% with the "
+                     f"look-alikes among the non-mated walks; the {detected - s.hits} others sit farther from their "
+                     f"entries than the nearest look-alike does. A stronger open model added through the model "
+                     f"catalogue (facetrail/models) has to beat {s.hits}/{s.mated} listed passes on this condition at "
+                     f"the same per-pass FPIR; its CPU a face, against retail-0095's {hard.embed_ms[model.label]:.1f} "
+                     f"ms, decides how many streams a core still holds. dlib's ResNet is the weaker fallback, not "
+                     f"that model")
     fewer = [f"{m.label} at {r.condition.label} ({r.scored[m.label, fused].hits} against {r.scored[m.label, plain].hits})"
              for r in results for m in MODELS if r.scored[m.label, fused].hits < r.scored[m.label, plain].hits]
     if fewer:

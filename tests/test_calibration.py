@@ -82,6 +82,9 @@ def test_calibrate_sets_the_operating_point_reports_it_and_audits_it(lfw_site):
                                  "--passes", "40", "--searches", "200"])
     assert result.exit_code == 0, result.output
     assert "per pass:   FPIR" in result.output and "set: face-reidentification-retail-0095-fp16" in result.output
+    assert "listed people's nearest look-alikes" in result.output
+    assert "listed passes found at this threshold, clean:" in result.output
+    assert "listed passes found at this threshold, compound:" in result.output
     from facetrail.stores import Stores
 
     stores = Stores.load(config)

@@ -153,3 +153,12 @@ def test_quality_weighting_lets_sharp_shots_outweigh_blurred_ones():
 
 def replace_quality(traced: TracedShot, quality: float) -> TracedShot:
     return TracedShot(traced.frame_index, quality, traced.candidates, traced.embedding)
+
+
+def test_the_analyser_decides_passes_on_the_mean_unless_the_config_says_top():
+    from facetrail.analytics.pipeline import pass_policy
+    from facetrail.config import AnalysisConfig, PassConfig
+
+    assert pass_policy(AnalysisConfig()).fusion == "mean"
+    top = pass_policy(AnalysisConfig(passes=PassConfig(fusion="top", quality_weighted=True)))
+    assert top.fusion == "top" and top.quality_weighted

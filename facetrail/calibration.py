@@ -7,8 +7,8 @@ figures are measured, with the model and watch-list in use:
 
 * per search: each cohort photo's face searched once, as enrolment probes are;
 * per pass: cohort photos walked across a picture as short passes, through the real
-  analyser, decided as live passes are (analytics.passes: the mean of the pass's embedded
-  shots), under the camera condition cameras really give (facetrail.cohort_walks'
+  analyser, decided as live passes are (analytics.passes, with the configured fusion of the
+  pass's shots), under the camera condition cameras really give (facetrail.cohort_walks'
   compound condition: small, blurred, dim and compressed at once). The non-mated walks
   include, for each listed person, the cohort photo the embedder puts nearest to their
   entry (their look-alike), then others at random. Per-pass false alerts are what

@@ -120,9 +120,9 @@ class PassConfig(_Strict):
     fuse_top: int = Field(
         3, ge=1, le=20, description="shots a fused decision needs before it alerts; 'top' fusion: a pass's distance to "
                                     "an entry is the mean of its this-many nearest shots")
-    fusion: Literal["mean", "top"] = Field(
-        "mean", description="'mean': a pass is decided on the normalised mean of its embedded shots, searched like one "
-                            "face; 'top': on each entry's fuse_top nearest shots (before)")
+    fusion: Literal["top", "mean"] = Field(
+        "top", description="'top': a pass is decided on each entry's fuse_top nearest shots; 'mean': on the normalised "
+                           "mean of its embedded shots, searched like one face (BENCHMARKS.md section 7 compares them)")
     quality_weighted: bool = Field(False, description="'mean' fusion: weight each shot by its quality")
 
 

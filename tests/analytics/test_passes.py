@@ -155,10 +155,10 @@ def replace_quality(traced: TracedShot, quality: float) -> TracedShot:
     return TracedShot(traced.frame_index, quality, traced.candidates, traced.embedding)
 
 
-def test_the_analyser_decides_passes_on_the_mean_unless_the_config_says_top():
+def test_the_analyser_fuses_distances_unless_the_config_asks_for_the_mean():
     from facetrail.analytics.pipeline import pass_policy
     from facetrail.config import AnalysisConfig, PassConfig
 
-    assert pass_policy(AnalysisConfig()).fusion == "mean"
-    top = pass_policy(AnalysisConfig(passes=PassConfig(fusion="top", quality_weighted=True)))
-    assert top.fusion == "top" and top.quality_weighted
+    assert pass_policy(AnalysisConfig()).fusion == "top"
+    mean = pass_policy(AnalysisConfig(passes=PassConfig(fusion="mean", quality_weighted=True)))
+    assert mean.fusion == "mean" and mean.quality_weighted

@@ -272,10 +272,11 @@ def test_a_face_that_appears_without_moving_is_found_by_the_whole_frame_sweep(fa
     assert {p.event.entry_id for p in swept} == {"obama"} and never_swept == []
 
 
-def test_a_pass_is_decided_on_the_mean_of_the_shots_it_embedded(face_patch, background, obama_enrolled, hog_detector,
-                                                               embedder):
+def test_with_mean_fusion_a_pass_is_decided_on_the_mean_of_the_shots_it_embedded(face_patch, background, obama_enrolled,
+                                                                               hog_detector, embedder):
     traced = Traced()
-    analyser = CameraAnalyser(CAMERA, AnalysisConfig(), hog_detector, embedder, obama_enrolled, trace=traced)
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(passes={"fusion": "mean"}), hog_detector, embedder, obama_enrolled,
+                              trace=traced)
     passes = [p for frame in walk(face_patch, background) for p in analyser.process(frame)] + analyser.finish()
     embedded = [s.embedding for s in traced.shots if s.candidates is not None]
     mean = np.mean(embedded, axis=0)

@@ -29,9 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes and short windows, for smoke tests")
     parser.add_argument("--only", action="append", choices=sorted(SECTIONS), help="run only this section (repeatable)")
+    parser.add_argument("--condition", action="append", metavar="NAME",
+                        help="passes: run only this condition (repeatable: 40px 60px 100px h264 blur dim compound)")
+    parser.add_argument("--model", action="append", metavar="NAME",
+                        help="passes: run only this embedding model (repeatable: retail dlib)")
     parser.add_argument("--out", type=Path, help="report path (default BENCHMARKS.md, or .cache/bench/BENCHMARKS-quick.md with --quick)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.condition or args.model:
+        from bench import passes
+
+        try:
+            passes.select(args.condition, args.model)
+        except ValueError as exc:
+            parser.error(str(exc))
     out = args.out or (CACHE / "BENCHMARKS-quick.md" if args.quick else ROOT / "BENCHMARKS.md")
     failed = False
     for name in args.only or list(SECTIONS):

@@ -9,7 +9,11 @@ walked across a 1920x1080 scene for 4 s at 5 analysed fps, nearing a little (its
 from 0.9 to 1.1 times the nominal one), moving sideways at a walker's pace (1.2 face
 widths per analysed frame, less where the picture is too narrow for that). Conditions:
 40 / 60 / 100 px faces, clean, and 60 px degraded as CCTV degrades faces: H.264 at a low
-bitrate, motion blur, dim light with sensor noise.
+bitrate, motion blur, dim light with sensor noise; and the compound condition, the way
+cameras degrade faces together: 1080p H.264 at crf 30, faces 40, 45 or 50 px, 40 % of the
+walks motion-blurred and 30 % dim (drawn per walk), a watch-list of 216 entries, and
+non-mated walks that include each listed walker's nearest look-alike (the identity off
+the list whose photo retail-0095 puts nearest to the person's entry).
 
 Each walk runs once through the real CameraAnalyser in trace mode (every face embedded
 and searched, facetrail.analytics.pipeline's trace hook): ``look`` once per frame (motion
@@ -23,7 +27,14 @@ model, so detection is shared. The policies are then decided offline on the trac
   matched 0.1 inside the threshold; the identity is the most voted match (threshold and
   ratio test);
 * fused, as shipped: facetrail.analytics.passes.replay with the default policy (the code
-  the analyser runs), and the same with other per-pass budgets.
+  the analyser runs: each entry's 3 nearest shots, passes.fusion 'top'), and the same
+  with other per-pass budgets;
+* mean embedding (passes.fusion 'mean'): the normalised mean of the embedded shots,
+  searched like one face, and the same quality-weighted;
+* on the compound condition, the cheap extras: each shot embedded mirrored too and the
+  two averaged, a sharper (bicubic) resize of the face into the model's chip, and the
+  budget spent on the pass's best shots by quality (chosen knowing the whole pass: an
+  upper bound on what a live choice could do).
 
 Per (model, policy, condition): the largest threshold whose per-pass FPIR on that
 condition's non-mated passes is <= 0.3% (facetrail.calibration.threshold_for over a
@@ -66,6 +77,10 @@ BUDGETS = (3, 6, 12, 24)
 GRID = np.round(np.arange(0.0, 1.6, 1e-4), 4)
 # degradations, as a CCTV camera does them
 H264_KBITS = 400  # at 5 fps: the bits per frame of 2 Mbit/s at 25 fps
+H264_CRF = 30  # the compound condition: constant quality, as many cameras encode
+HARD_K = 216  # the compound condition's watch-list
+HARD_FACES = (40, 45, 50)
+HARD_BLURRED, HARD_DIM = 0.4, 0.3  # shares of the compound condition's walks
 H264_KEYINT = 10  # a key frame every 2 s
 EXPOSURE_S = 1 / 50  # CCTV's usual shutter time: the walker's motion during it blurs the face
 DIM = 0.25  # share of the light left
@@ -79,13 +94,24 @@ class Condition:
     label: str
     face_px: int
     degradation: str = ""
-    """'' (clean), 'h264', 'blur' or 'dim'."""
+    """'' (clean), 'h264', 'blur', 'dim' or 'compound' (all of them at once, drawn per walk)."""
+    key: str = ""
+    """Its name for `python -m bench --condition`."""
+
+    @property
+    def hard(self) -> bool:
+        return self.degradation == "compound"
 
 
-CONDITIONS = (Condition("40 px", 40), Condition("60 px", 60), Condition("100 px", 100),
-              Condition(f"60 px, H.264 {H264_KBITS} kbit/s at 5 fps", 60, "h264"),
-              Condition("60 px, motion blur", 60, "blur"), Condition("60 px, dim light and noise", 60, "dim"))
+CONDITIONS = (Condition("40 px", 40, key="40px"), Condition("60 px", 60, key="60px"),
+              Condition("100 px", 100, key="100px"),
+              Condition(f"60 px, H.264 {H264_KBITS} kbit/s at 5 fps", 60, "h264", key="h264"),
+              Condition("60 px, motion blur", 60, "blur", key="blur"),
+              Condition("60 px, dim light and noise", 60, "dim", key="dim"),
+              Condition(f"compound (40-50 px, H.264 crf {H264_CRF}, some blurred, some dim, {HARD_K} entries, "
+                        "look-alikes)", 45, "compound", key="compound"))
 TARGET_CONDITION = CONDITIONS[1]
+HARD_CONDITION = CONDITIONS[-1]
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,20 @@ class Model:
 
 
 MODELS = (Model("retail-0095 FP16", RETAIL_FP16), Model("dlib ResNet", None))
+MODEL_KEYS = {"retail": MODELS[0], "dlib": MODELS[1]}
+ALL_CONDITIONS, ALL_MODELS = CONDITIONS, MODELS
+
+
+def select(conditions: Sequence[str] | None, models: Sequence[str] | None) -> None:
+    """Run only these conditions and models (python -m bench --condition/--model); None: all of them."""
+    global CONDITIONS, MODELS
+    known = {c.key: c for c in ALL_CONDITIONS}
+    for name in list(conditions or ()) + list(models or ()):
+        if name not in known and name not in MODEL_KEYS:
+            raise ValueError(f"unknown condition or model {name!r} (conditions: {', '.join(known)}; models: "
+                             f"{', '.join(MODEL_KEYS)})")
+    CONDITIONS = tuple(known[c] for c in known if not conditions or c in conditions)
+    MODELS = tuple(m for k, m in MODEL_KEYS.items() if not models or k in models)
 
 
 @dataclass(frozen=True)
@@ -117,6 +157,10 @@ class ModelTrace:
     embed_cpu_ms: list[float] = field(default_factory=list)
     """Per embedding call: CPU ms per face."""
     embed_wall_ms: list[float] = field(default_factory=list)
+    variants: list[list[dict]] = field(default_factory=list)
+    """Per pass, per face: the extras' embeddings of the face (compound condition, retail-0095): name -> vector."""
+    search: object = None
+    """Set in the parent: the gallery's search of one embedding (Searcher), for mean fusion."""
 
 
 @dataclass
@@ -136,7 +180,7 @@ class WalkTrace:
 _worker: dict = {}
 
 
-def _init_worker(galleries: dict[str, list]) -> None:
+def _init_worker(galleries: dict[str, list], hard_galleries: dict[str, list], labels: list[str]) -> None:
     import cv2
 
     from facetrail.analytics.face_models import choose, detector_of
@@ -150,12 +194,16 @@ def _init_worker(galleries: dict[str, list]) -> None:
     _worker["background"] = scene("bench-passes", WIDTH, HEIGHT)
     noise = np.random.default_rng(SEED)
     _worker["noise"] = [noise.normal(0, NOISE_SIGMA, (HEIGHT, WIDTH, 3)).astype(np.int16) for _ in range(3)]
-    _worker["models"] = {}
-    for model in MODELS:
+    _worker["models"], _worker["hard"] = {}, {}
+    for model in ALL_MODELS:
+        if model.label not in labels:
+            continue
         timed = _Timed(embedder(model.name, threads=1))
         space = timed.space
-        matcher = Matcher.for_space(galleries[model.label], space, matching_rule(MatchingConfig(), space, None))
-        _worker["models"][model.label] = (timed, matcher)
+        rule = matching_rule(MatchingConfig(), space, None)
+        _worker["models"][model.label] = (timed, Matcher.for_space(galleries[model.label], space, rule))
+        if hard_galleries:
+            _worker["hard"][model.label] = Matcher.for_space(hard_galleries[model.label], space, rule)
 
 
 class _Timed:
@@ -165,6 +213,9 @@ class _Timed:
         self.inner, self.space = inner, inner.space
         self.cpu_ms: list[float] = []
         self.wall_ms: list[float] = []
+        self.extras = False
+        """Also embed each face by the cheap extras (not timed): mirrored, and with a bicubic resize into the chip."""
+        self.last_extras: dict[tuple[int, int, int, int], dict] = {}
 
     def embed(self, image, detections):
         cpu, wall = time.process_time(), time.perf_counter()
@@ -172,7 +223,27 @@ class _Timed:
         if detections:
             self.cpu_ms.append(1000 * (time.process_time() - cpu) / len(detections))
             self.wall_ms.append(1000 * (time.perf_counter() - wall) / len(detections))
+        self.last_extras = self._extras(image, detections, out) if self.extras and detections else {}
         return out
+
+    def _extras(self, image, detections, plain) -> dict:
+        import cv2
+
+        from facetrail.analytics.alignment import aligned_chip
+        from facetrail.analytics.embedder import as_pixels
+        from facetrail.analytics.landmarks import five_landmarks
+        from facetrail.analytics.openvino_embedder import _REFERENCE, CHIP_SIDE
+
+        if not hasattr(self.inner, "embed_chips"):
+            return {}
+        pixels = as_pixels(image)
+        chips = self.inner.chips(pixels, detections)
+        flipped = self.inner.embed_chips(np.ascontiguousarray(chips[:, :, ::-1]))
+        mirrored = plain + flipped
+        mirrored /= np.linalg.norm(mirrored, axis=1, keepdims=True)
+        sharper = self.inner.embed_chips(np.stack([aligned_chip(pixels, five_landmarks(pixels, d), _REFERENCE, CHIP_SIDE,
+                                                                cv2.INTER_CUBIC) for d in detections]))
+        return {(d.x, d.y, d.w, d.h): {"mirrored": mirrored[i], "sharper": sharper[i]} for i, d in enumerate(detections)}
 
     def taken(self) -> tuple[list[float], list[float]]:
         out = self.cpu_ms, self.wall_ms
@@ -191,12 +262,32 @@ def cuts_out(photo: str) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _Look:
+    """How one walk is degraded: its nominal face width, and which degradations it has."""
+
+    face_px: int
+    blur: bool
+    dim: bool
+    h264: str
+    """'' (not coded), 'bitrate' or 'crf'."""
+
+
+def _look(spec: WalkSpec) -> _Look:
+    condition = spec.condition
+    if not condition.hard:
+        return _Look(condition.face_px, condition.degradation == "blur", condition.degradation == "dim",
+                     "bitrate" if condition.degradation == "h264" else "")
+    rng = random.Random(spec.seed * 31 + 7)  # the compound condition draws each walk's degradations
+    return _Look(rng.choice(HARD_FACES), rng.random() < HARD_BLURRED, rng.random() < HARD_DIM, "crf")
+
+
 def _sprite(spec: WalkSpec):
     """The face cut out at 1.1 x the nominal width (the nearest it comes), as BGR; None when HOG finds no face."""
     from facetrail.demo.sprites import FaceCheckError, Sprite, cut_out
 
     try:
-        sprite = cut_out(LFW / spec.photo, round(1.1 * spec.condition.face_px))
+        sprite = cut_out(LFW / spec.photo, round(1.1 * _look(spec).face_px))
     except FaceCheckError:
         return None
     # cut_out gives RGB; the frames here are BGR, as decoded video is
@@ -228,13 +319,14 @@ def _pictures(spec: WalkSpec, sprite) -> list[_Shown]:
     from facetrail.demo.sprites import composite
 
     rng = random.Random(spec.seed)
-    px = spec.condition.face_px
+    look = _look(spec)
+    px = look.face_px
     margin = sprite.width
     step = min(PACE * px, (WIDTH - 2 * margin) / (FRAMES - 1))
     span = step * (FRAMES - 1)
     start = rng.uniform(margin, WIDTH - margin - span)
     rightwards, y = rng.random() < 0.5, HEIGHT * rng.uniform(0.35, 0.55)
-    blur = round(step * FPS * EXPOSURE_S) if spec.condition.degradation == "blur" else 0
+    blur = round(step * FPS * EXPOSURE_S) if look.blur else 0
     shown = []
     for i in range(FRAMES):
         face = _scaled(sprite, (0.9 + 0.2 * i / (FRAMES - 1)) / 1.1, blur)
@@ -242,24 +334,28 @@ def _pictures(spec: WalkSpec, sprite) -> list[_Shown]:
         cy = int(y + 4 * math.sin(2 * math.pi * 1.8 * i / FPS))  # a walker's head rises and falls
         image = _worker["background"].copy()
         composite(image, face, cx, cy)
-        if spec.condition.degradation == "dim":
+        if look.dim:
             dimmed = (image.astype(np.int16) * DIM).astype(np.int16) + _worker["noise"][i % len(_worker["noise"])]
             image = np.clip(dimmed, 0, 255).astype(np.uint8)
         shown.append(_Shown(image, (cx - face.width // 2, cy - face.height // 2, face.width, face.height)))
     return shown
 
 
-def _h264(images: Sequence[np.ndarray]) -> tuple[list, float]:
-    """The walk encoded with libx264 at a CCTV bitrate and decoded back: (decoded frames, kbit encoded)."""
+def _h264(images: Sequence[np.ndarray], crf: bool = False) -> tuple[list, float]:
+    """The walk encoded with libx264 at a CCTV bitrate (or constant quality, crf) and decoded back: (decoded frames,
+    kbit encoded)."""
     import av
 
     encoder = av.CodecContext.create("libx264", "w")
     encoder.width, encoder.height, encoder.pix_fmt = WIDTH, HEIGHT, "yuv420p"
     encoder.time_base, encoder.framerate = Fraction(1, int(FPS)), Fraction(int(FPS), 1)
-    encoder.bit_rate = H264_KBITS * 1000
-    encoder.options = {"preset": "veryfast", "threads": "1", "x264-params":
-                       f"keyint={H264_KEYINT}:min-keyint={H264_KEYINT}:scenecut=0:bframes=0:"
-                       f"vbv-maxrate={H264_KBITS}:vbv-bufsize={H264_KBITS}"}
+    gop = f"keyint={H264_KEYINT}:min-keyint={H264_KEYINT}:scenecut=0:bframes=0"
+    if crf:
+        encoder.options = {"preset": "veryfast", "threads": "1", "crf": str(H264_CRF), "x264-params": gop}
+    else:
+        encoder.bit_rate = H264_KBITS * 1000
+        encoder.options = {"preset": "veryfast", "threads": "1", "x264-params":
+                           f"{gop}:vbv-maxrate={H264_KBITS}:vbv-bufsize={H264_KBITS}"}
     packets = []
     for index, image in enumerate(images):
         frame = av.VideoFrame.from_ndarray(image, format="bgr24")
@@ -282,8 +378,8 @@ def _frames(spec: WalkSpec) -> tuple[list, list[tuple[int, int, int, int]], floa
         return None
     shown = _pictures(spec, sprite)
     kbits = 0.0
-    if spec.condition.degradation == "h264":
-        decoded, kbits = _h264([s.image for s in shown])
+    if coding := _look(spec).h264:
+        decoded, kbits = _h264([s.image for s in shown], crf=coding == "crf")
         pixels = [Pixels.of_video_frame(f) for f in decoded]
     else:
         pixels = [Pixels.of_bgr(s.image) for s in shown]
@@ -301,17 +397,21 @@ def _inside(detection, rect: tuple[int, int, int, int]) -> bool:
 class _Trace:
     """Every face of every pass, as facetrail.analytics.passes.TracedShot, and whether it is the walker's."""
 
-    def __init__(self, rects: list[tuple[int, int, int, int]]):
-        self.rects = rects
+    def __init__(self, rects: list[tuple[int, int, int, int]], timed: "_Timed"):
+        self.rects, self.timed = rects, timed
         self.tracks: dict[int, list] = {}
         self.walker: dict[int, list[bool]] = {}
+        self.variants: dict[int, list[dict]] = {}
 
     def shot(self, traced) -> None:
         from facetrail.analytics.passes import TracedShot
 
+        embedding = None if traced.embedding is None else np.asarray(traced.embedding, np.float32)
         self.tracks.setdefault(traced.track_id, []).append(
-            TracedShot(traced.frame_index, traced.quality, traced.candidates or ()))
+            TracedShot(traced.frame_index, traced.quality, traced.candidates or (), embedding))
         self.walker.setdefault(traced.track_id, []).append(_inside(traced.detection, self.rects[traced.frame_index]))
+        d = traced.detection
+        self.variants.setdefault(traced.track_id, []).append(self.timed.last_extras.get((d.x, d.y, d.w, d.h), {}))
 
     def closed(self, traced) -> None:
         pass
@@ -334,9 +434,11 @@ def trace_walk(spec: WalkSpec) -> WalkTrace | None:
         return None
     frames, rects, kbits = made
     config, every_face = _tracing_config(), PassPolicy(max_embeddings=10**6, first_shots=10**6, settle=False)
-    traces = {label: _Trace(rects) for label in _worker["models"]}
-    analysers = [CameraAnalyser("bench-pass", config, _worker["detector"], timed, matcher, policy=every_face,
-                                trace=traces[label]) for label, (timed, matcher) in _worker["models"].items()]
+    traces = {label: _Trace(rects, timed) for label, (timed, _) in _worker["models"].items()}
+    for timed, _ in _worker["models"].values():
+        timed.extras = spec.condition.hard
+    analysers = [CameraAnalyser("bench-pass", config, _worker["detector"], timed, _matcher(label, spec), policy=every_face,
+                                trace=traces[label]) for label, (timed, _) in _worker["models"].items()]
     look_ms = []
     for frame in frames:
         began = time.process_time()
@@ -350,10 +452,15 @@ def trace_walk(spec: WalkSpec) -> WalkTrace | None:
         cpu, wall = _worker["models"][label][0].taken()
         tracks = list(trace.tracks)
         out[label] = ModelTrace([trace.tracks[t] for t in tracks],
-                                [sum(trace.walker[t]) * 2 > len(trace.walker[t]) for t in tracks], cpu, wall)
+                                [sum(trace.walker[t]) * 2 > len(trace.walker[t]) for t in tracks], cpu, wall,
+                                [trace.variants[t] for t in tracks])
     first = next(iter(traces.values()))  # detections are the same for every model
     seen = {shot.frame_index for t, shots in first.tracks.items() for shot, mine in zip(shots, first.walker[t]) if mine}
     return WalkTrace(spec, len(frames), len(seen), look_ms, out, kbits)
+
+
+def _matcher(label: str, spec: WalkSpec):
+    return _worker["hard"][label] if spec.condition.hard else _worker["models"][label][1]
 
 
 def live_walk(spec: WalkSpec) -> dict[str, frozenset[str]] | None:
@@ -385,8 +492,9 @@ class Decided:
 class PlainLoop:
     label = "plain loop (every face, rank-1)"
     ratio_test = False
+    mean = False
 
-    def decide(self, shots: Sequence, rule) -> Decided:
+    def decide(self, shots: Sequence, rule, search=None, variants=None) -> Decided:
         nearest = [s.candidates[0] for s in shots if s.candidates]
         return Decided(frozenset(c.entry_id for c in nearest if c.distance <= rule.limit(c.entry_id)), len(shots))
 
@@ -394,13 +502,14 @@ class PlainLoop:
 class BestThreeShots:
     label = "best 3 shots, vote (before)"
     ratio_test = True
+    mean = False
 
     def __init__(self) -> None:
         from facetrail.calibration import accepted_entry  # one search's rule: the nearest entry within threshold and ratio
 
         self.min_quality, self.accepted = _min_quality(), accepted_entry
 
-    def decide(self, shots: Sequence, rule) -> Decided:
+    def decide(self, shots: Sequence, rule, search=None, variants=None) -> Decided:
         embedded, best_quality, votes = 0, -1.0, []
         for shot in shots:
             if shot.quality < self.min_quality or embedded >= OLD_SHOTS or shot.quality < best_quality + OLD_QUALITY_GAIN:
@@ -419,24 +528,53 @@ class BestThreeShots:
 
 
 class Fused:
+    """facetrail.analytics.passes.replay with the shipped policy or a variant of it."""
+
     ratio_test = True
 
-    def __init__(self, budget: int | None = None):
-        from facetrail.analytics.passes import PassPolicy
+    def __init__(self, budget: int | None = None, fusion: str | None = None, weighted: bool | None = None,
+                 extra: str = ""):
+        from dataclasses import replace
+
         from facetrail.analytics.pipeline import pass_policy
         from facetrail.config import AnalysisConfig
 
         shipped = pass_policy(AnalysisConfig())
         self.min_quality = _min_quality()
-        self.shipped = budget is None or budget == shipped.max_embeddings
-        self.policy = shipped if budget is None else PassPolicy(max_embeddings=budget, fuse_top=shipped.fuse_top)
-        self.label = f"fused, {self.policy.max_embeddings} shots a pass" + (" (as shipped)" if self.shipped else "")
+        self.policy = replace(shipped, max_embeddings=budget or shipped.max_embeddings, fusion=fusion or shipped.fusion,
+                              quality_weighted=shipped.quality_weighted if weighted is None else weighted)
+        self.extra = extra
+        """'' (none), 'mirrored', 'sharper' or 'best' (the budget on the pass's best shots by quality)."""
+        self.shipped = self.policy == shipped and not extra
+        self.mean = self.policy.fusion == "mean"
+        name = "mean embedding" if self.mean else f"fused top-{self.policy.fuse_top} distances"
+        if self.mean and self.policy.quality_weighted:
+            name += ", quality-weighted"
+        name += {"": "", "mirrored": ", each shot also mirrored", "sharper": ", bicubic resize into the chip",
+                 "best": ", budget on the best shots"}[extra]
+        self.label = f"{name}, {self.policy.max_embeddings} shots a pass" + (" (as shipped)" if self.shipped else "")
 
-    def decide(self, shots: Sequence, rule) -> Decided:
+    def decide(self, shots: Sequence, rule, search=None, variants=None) -> Decided:
         from facetrail.analytics.passes import replay
 
-        done = replay(shots, self.policy, rule, self.min_quality)
+        shots = self._shots(shots, search, variants)
+        done = replay(shots, self.policy, rule, self.min_quality, search if self.mean else None)
         return Decided(frozenset({done.final.entry_id}) if done.final else frozenset(), done.embedded)
+
+    def _shots(self, shots: Sequence, search, variants) -> Sequence:
+        from facetrail.analytics.passes import TracedShot
+
+        if self.extra == "best":  # the budget's worth of the best shots, in the order they came
+            usable = [i for i, s in enumerate(shots) if s.quality >= self.min_quality]
+            best = set(sorted(usable, key=lambda i: -shots[i].quality)[: self.policy.max_embeddings])
+            return [s for i, s in enumerate(shots) if i in best]
+        if self.extra in ("mirrored", "sharper"):
+            out = []
+            for shot, extras in zip(shots, variants or [{}] * len(shots)):
+                vector = extras.get(self.extra)
+                out.append(shot if vector is None else TracedShot(shot.frame_index, shot.quality, search(vector), vector))
+            return out
+        return shots
 
 
 def _min_quality() -> float:
@@ -445,8 +583,19 @@ def _min_quality() -> float:
     return MatchingConfig().min_quality
 
 
-def policies() -> list:
-    return [PlainLoop(), BestThreeShots(), Fused()] + [Fused(b) for b in BUDGETS if not Fused(b).shipped]
+def shipped() -> Fused:
+    return Fused()
+
+
+def mean() -> Fused:
+    """The pass decided on the normalised mean of its embedded shots (passes.fusion 'mean')."""
+    return Fused(fusion="mean")
+
+
+def policies(condition: Condition) -> list:
+    budgets = [Fused(b) for b in BUDGETS if not Fused(b).shipped]
+    extras = [Fused(fusion="mean", extra=e) for e in ("mirrored", "sharper", "best")] if condition.hard else []
+    return [PlainLoop(), BestThreeShots(), shipped(), mean(), Fused(fusion="mean", weighted=True)] + budgets + extras
 
 
 def _nearest(trace: ModelTrace) -> float:
@@ -463,8 +612,9 @@ class Outcome:
 
 def outcome(trace: ModelTrace, policy, rule) -> Outcome:
     names, embedded, walker_embedded = set(), 0, 0
-    for shots, walker in zip(trace.tracks, trace.walker):
-        decided = policy.decide(shots, rule)
+    variants = trace.variants or [None] * len(trace.tracks)
+    for shots, walker, extras in zip(trace.tracks, trace.walker, variants):
+        decided = policy.decide(shots, rule, trace.search, extras)
         names |= decided.names
         embedded += decided.embedded
         if walker:
@@ -496,7 +646,9 @@ def score(walks: Sequence[WalkTrace], label: str, policy, ratio: float) -> Score
     from facetrail.calibration import threshold_for
 
     ratio = ratio if policy.ratio_test else 1.0
-    non = [(w.models[label], _nearest(w.models[label])) for w in walks if w.spec.truth is None]
+    # a mean (or a mirrored shot) can be nearer than every traced shot: no walk is skipped for those policies
+    nearest = (lambda trace: -math.inf) if getattr(policy, "mean", False) or getattr(policy, "extra", "") else _nearest
+    non = [(w.models[label], nearest(w.models[label])) for w in walks if w.spec.truth is None]
     mated = [w for w in walks if w.spec.truth is not None]
 
     def alerts(t: float) -> int:
@@ -520,43 +672,112 @@ class Draw:
     """(identity, photo): later photos of enrolled identities, one identity after another."""
     non_mated: list[str]
     """First photos of identities not enrolled."""
+    hard_galleries: dict[str, list] = field(default_factory=dict)
+    """The compound condition's watch-list (HARD_K entries, the K above first), per model."""
+    hard_non_mated: list[str] = field(default_factory=list)
+    """The compound condition's non-mated photos: the listed walkers' nearest look-alikes first, then others."""
+    lookalikes: int = 0
+    """How many of hard_non_mated are look-alikes."""
 
     def walkable(self, cut: dict[str, bool], mated: int, non_mated: int) -> "Draw":
         """The first `mated` and `non_mated` photos a face can be cut out of."""
+        looks = [p for p in self.hard_non_mated[: self.lookalikes] if cut[p]]
+        hard = (looks + [p for p in self.hard_non_mated[self.lookalikes:] if cut[p]])[:non_mated]
         return Draw(self.galleries, [(n, p) for n, p in self.mated if cut[p]][:mated],
-                    [p for p in self.non_mated if cut[p]][:non_mated])
+                    [p for p in self.non_mated if cut[p]][:non_mated], self.hard_galleries, hard, len(looks))
 
     @property
     def photos(self) -> list[str]:
-        return [p for _, p in self.mated] + self.non_mated
+        return list(dict.fromkeys([p for _, p in self.mated] + self.non_mated + self.hard_non_mated))
 
 
-def _draw(mated_count: int, non_mated_count: int) -> Draw:
-    """The gallery per model, and candidate photos to walk (a few spare: HOG finds no face in some)."""
+def _gallery(cache, people: dict[str, list[str]], names: list[str]) -> list:
     from facetrail.watchlist import EnrolledPerson, EntryRecord
 
+    now, gallery = datetime.now(timezone.utc), []
+    for name in names:
+        vectors = [v for p in people[name][:2] if (v := cache.embedding(p)) is not None]
+        if vectors:
+            record = EntryRecord(name, name, "default", "benchmark", "lfw-dev", "bench", now, now + timedelta(days=1))
+            gallery.append(EnrolledPerson(record, np.array(vectors, np.float32)))
+    return gallery
+
+
+def _draw(mated_count: int, non_mated_count: int, hard: bool) -> Draw:
+    """The gallery per model, and candidate photos to walk (a few spare: HOG finds no face in some)."""
     people, names = shuffled_identities()
-    enrolled = [n for n in names if len(people[n]) >= 3][:K]
-    now = datetime.now(timezone.utc)
-    galleries = {}
+    listable = [n for n in names if len(people[n]) >= 3]
+    enrolled, hard_enrolled = listable[:K], listable[:HARD_K] if hard else []
+    galleries, hard_galleries = {}, {}
     for model in MODELS:
         cache = lfw_cache(model.name)
-        gallery = []
-        for name in enrolled:
-            vectors = [v for p in people[name][:2] if (v := cache.embedding(p)) is not None]
-            if vectors:
-                record = EntryRecord(name, name, "default", "benchmark", "lfw-dev", "bench", now, now + timedelta(days=1))
-                gallery.append(EnrolledPerson(record, np.array(vectors, np.float32)))
+        galleries[model.label] = _gallery(cache, people, enrolled)
+        if hard:
+            hard_galleries[model.label] = _gallery(cache, people, hard_enrolled)
         cache.save()
-        galleries[model.label] = gallery
     later = [(n, p) for depth in range(2, 12) for n in enrolled for p in people[n][depth:depth + 1]]
+    mated = later[: mated_count + mated_count // 5 + 5]
     others = [people[n][0] for n in names if n not in set(enrolled)]
-    return Draw(galleries, later[: mated_count + mated_count // 5 + 5], others[: non_mated_count + non_mated_count // 10 + 5])
+    hard_non_mated, lookalikes = [], 0
+    if hard:
+        looks = _lookalikes(people, names, hard_enrolled, list(dict.fromkeys(n for n, _ in mated)))
+        off_list = [people[n][0] for n in names if n not in set(hard_enrolled)]
+        looked = {p.split("/")[0] for p in looks}
+        hard_non_mated = looks + [p for p in off_list if p.split("/")[0] not in looked]
+        hard_non_mated, lookalikes = hard_non_mated[: non_mated_count + non_mated_count // 10 + 5], len(looks)
+    return Draw(galleries, mated, others[: non_mated_count + non_mated_count // 10 + 5], hard_galleries,
+                hard_non_mated, lookalikes)
+
+
+def _lookalikes(people: dict[str, list[str]], names: list[str], listed: list[str], walkers: list[str]) -> list[str]:
+    """Per listed walker, the photo of the identity off the list that retail-0095 puts nearest to the walker's entry
+    (each identity used once): the look-alikes an unlucky crowd, or an attacker, supplies."""
+    cache = lfw_cache(RETAIL_FP16)
+    off_list = [n for n in names if n not in set(listed)]
+    photos = [p for n in off_list for p in people[n][:2]]
+    vectors = {p: v for p in photos if (v := cache.embedding(p)) is not None}
+    cache.save()
+    pool = list(vectors)
+    matrix = np.stack([vectors[p] for p in pool])
+    owner = [p.split("/")[0] for p in pool]
+    used, out = set(), []
+    for walker in walkers:
+        templates = [v for p in people[walker][:2] if (v := cache.embedding(p)) is not None]
+        if not templates:
+            continue
+        distance = (1 - matrix @ np.stack(templates).T).min(axis=1)  # cosine, unit vectors
+        for index in np.argsort(distance):
+            if owner[index] not in used:
+                used.add(owner[index])
+                out.append(pool[index])
+                break
+    return out
 
 
 def _specs(draw: Draw, condition: Condition) -> list[WalkSpec]:
-    walks = [(p, n) for n, p in draw.mated] + [(p, None) for p in draw.non_mated]
+    non_mated = draw.hard_non_mated if condition.hard else draw.non_mated
+    walks = [(p, n) for n, p in draw.mated] + [(p, None) for p in non_mated]
     return [WalkSpec(key, photo, truth, condition, SEED + key) for key, (photo, truth) in enumerate(walks)]
+
+
+class Searcher:
+    """One embedding's candidates on a gallery, as the analyser's matcher gives them (cached: replays at many
+    thresholds search the same means again)."""
+
+    def __init__(self, gallery: list, label: str):
+        from facetrail.analytics.matcher import Matcher, matching_rule
+        from facetrail.config import MatchingConfig
+
+        space = _spaces()[label]
+        self.matcher = Matcher.for_space(gallery, space, matching_rule(MatchingConfig(), space, None))
+        self.cache: dict[bytes, tuple] = {}
+
+    def __call__(self, embedding: np.ndarray) -> tuple:
+        key = np.asarray(embedding, np.float32).tobytes()
+        found = self.cache.get(key)
+        if found is None:
+            found = self.cache[key] = self.matcher.candidates_many(np.asarray(embedding, np.float32)[None, :])[0]
+        return found
 
 
 # Worker processes inherit these: BLAS and OpenMP on one thread, so two processes use two cores.
@@ -585,7 +806,7 @@ def _evaluate(condition: Condition, walks: list[WalkTrace]) -> ConditionResult:
     scored, stages, embed_ms = {}, {}, {}
     for model in MODELS:
         ratio = _spaces()[model.label].max_distance_ratio
-        for policy in policies():
+        for policy in policies(condition):
             scored[model.label, policy.label] = score(walks, model.label, policy, ratio)
         walker_tracks = [sum(w.models[model.label].walker) for w in mated if w.walker_frames]
         stages[model.label] = (len(walker_tracks), sum(n == 1 for n in walker_tracks),
@@ -606,15 +827,25 @@ def cpu_share(result: ConditionResult, model: str, scored: Scored) -> float:
 def run(section: Section, quick: bool) -> None:
     mated, non_mated = (QUICK_MATED, QUICK_NON_MATED) if quick else (MATED, NON_MATED)
     live_mated, live_non_mated = QUICK_LIVE_CHECK if quick else LIVE_CHECK
-    draw = _draw(mated, non_mated)
+    hard = HARD_CONDITION in CONDITIONS
+    if CONDITIONS != ALL_CONDITIONS or MODELS != ALL_MODELS:
+        section.note("Partial run (python -m bench --condition/--model): conditions "
+                     + ", ".join(c.label for c in CONDITIONS) + "; models " + ", ".join(m.label for m in MODELS) + ".")
+    draw = _draw(mated, non_mated, hard)
     results, timings = [], {m.label: ([], []) for m in MODELS}
+    check = None
+    searchers = {(gallery, m.label): Searcher(galleries[m.label], m.label) for m in MODELS
+                 for gallery, galleries in (("base", draw.galleries), ("hard", draw.hard_galleries)) if galleries}
     with environment(ONE_THREAD):
         context = mp.get_context("spawn")
-        with context.Pool(os.cpu_count() or 1, initializer=_init_worker, initargs=(draw.galleries,)) as pool:
+        with context.Pool(os.cpu_count() or 1, initializer=_init_worker,
+                          initargs=(draw.galleries, draw.hard_galleries, [m.label for m in MODELS])) as pool:
             draw = draw.walkable(dict(zip(draw.photos, pool.map(cuts_out, draw.photos, chunksize=8))), mated, non_mated)
             per_condition = [_specs(draw, condition) for condition in CONDITIONS]
-            target = per_condition[CONDITIONS.index(TARGET_CONDITION)]
-            checked = [s for s in target if s.truth][:live_mated] + [s for s in target if not s.truth][:live_non_mated]
+            checked = []
+            if TARGET_CONDITION in CONDITIONS:
+                target = per_condition[CONDITIONS.index(TARGET_CONDITION)]
+                checked = [s for s in target if s.truth][:live_mated] + [s for s in target if not s.truth][:live_non_mated]
             live = pool.map_async(live_walk, checked)  # queued first: the pool is never idle while the parent scores
             traced = pool.imap(trace_walk, [spec for specs in per_condition for spec in specs], chunksize=4)
             began = time.monotonic()
@@ -622,9 +853,14 @@ def run(section: Section, quick: bool) -> None:
                 walks = [w for w in (next(traced) for _ in specs) if w is not None]
                 for walk in walks:
                     for label, trace in walk.models.items():
+                        trace.search = searchers["hard" if condition.hard else "base", label]
                         timings[label][0].extend(trace.embed_cpu_ms)
                         timings[label][1].extend(trace.embed_wall_ms)
                 results.append(_evaluate(condition, walks))
+                if condition.hard:
+                    section.note(f"Compound condition: {draw.lookalikes} of its {len(walks) - results[-1].mated} "
+                                 f"non-mated walks are the listed walkers' nearest look-alikes (by retail-0095's "
+                                 f"distances to their entries); {HARD_K} entries enrolled.")
                 if condition == TARGET_CONDITION:
                     check = _live_check(walks, checked, live.get())
                 print(f"[bench]   passes: {condition.label}: {len(walks)} walks, {time.monotonic() - began:.0f} s so far",
@@ -651,6 +887,8 @@ def _live_check(walks: list[WalkTrace], checked: list[WalkSpec], live: list[dict
         if walk is None or named is None:
             continue
         for label, space in _spaces().items():
+            if label not in walk.models:
+                continue
             rule = Rule(space.threshold, space.max_distance_ratio)
             offline = outcome(walk.models[label], fused, rule).names
             compared += 1
@@ -672,9 +910,9 @@ def _spaces() -> dict:
 
 
 def _report(section: Section, results: list[ConditionResult], timings, live: LiveCheck | None) -> None:
-    fused, plain = Fused().label, PlainLoop().label
-    target = next(r for r in results if r.condition == TARGET_CONDITION)
-    for model in MODELS:
+    fused, plain, averaged = shipped().label, PlainLoop().label, mean().label
+    target = next((r for r in results if r.condition == TARGET_CONDITION), None)
+    for model in MODELS if target is not None else ():
         s, base = target.scored[model.label, fused], target.scored[model.label, plain]
         section.add(Figure(f"{model.label}, {target.condition.label} clean: per-pass FNIR, {fused} (threshold "
                            f"{_threshold(s)}, per-pass FPIR {s.false_alerts}/{s.non_mated}; {s.mated} mated passes)",
@@ -684,13 +922,20 @@ def _report(section: Section, results: list[ConditionResult], timings, live: Liv
                            met=s.fnir <= TARGET_FNIR and s.false_alerts <= TARGET_FPIR * s.non_mated))
     for result in results:
         for model in MODELS:
-            s, base = result.scored[model.label, fused], result.scored[model.label, plain]
-            mine, theirs = cpu_share(result, model.label, s), cpu_share(result, model.label, base)
-            section.add(Figure(f"{model.label}, {result.condition.label}: passes found by the fused policy (CPU per stream "
-                               f"{100 * mine:.0f}% of a core; the plain loop {100 * theirs:.0f}%)", s.hits, "passes",
-                               baseline=base.hits, baseline_label=f"{plain}, same walks, both at per-pass FPIR <= 0.3%",
+            s, base, avg = (result.scored[model.label, p] for p in (fused, plain, averaged))
+            mine, theirs, its = (cpu_share(result, model.label, x) for x in (s, base, avg))
+            section.add(Figure(f"{model.label}, {result.condition.label}: passes found by the fused policy as shipped "
+                               f"(CPU per stream {100 * mine:.0f}% of a core; the plain loop {100 * theirs:.0f}%)", s.hits,
+                               "passes", baseline=base.hits,
+                               baseline_label=f"{plain}, same walks, both at per-pass FPIR <= 0.3%",
                                target="at least the plain loop's, with less CPU",
                                met=s.hits >= base.hits and mine < theirs))
+            section.add(Figure(f"{model.label}, {result.condition.label}: passes found by the {averaged} (passes.fusion "
+                               f"mean; CPU per stream {100 * its:.0f}% against {100 * mine:.0f}%)", avg.hits, "passes",
+                               baseline=s.hits, baseline_label=f"{fused}, same walks, both at per-pass FPIR <= 0.3%",
+                               target=">= 1.3x on the compound condition, no fewer elsewhere, CPU within 10% (to ship it)"
+                               if result.condition.hard else "no fewer, CPU within 10% (to ship it)",
+                               met=avg.hits >= (1.3 * s.hits if result.condition.hard else s.hits) and its <= 1.1 * mine))
     for model in MODELS:
         cpu, wall = timings[model.label]
         if cpu:
@@ -699,7 +944,7 @@ def _report(section: Section, results: list[ConditionResult], timings, live: Liv
                                higher_is_better=False, target="<= 10 ms", met=float(np.percentile(cpu, 50)) <= 10))
     if live is not None:
         section.add(Figure(f"real analyser as deployed (default policy, threshold and ratio) against the offline replay "
-                           f"of the same walks ({target.condition.label} clean): decisions that agree", live.agreed,
+                           f"of the same walks ({TARGET_CONDITION.label} clean): decisions that agree", live.agreed,
                            f"of {live.compared}", target="all", met=live.agreed == live.compared))
     section.table(_accuracy_table(results))
     section.table(_recall_table(results))
@@ -710,7 +955,7 @@ def _report(section: Section, results: list[ConditionResult], timings, live: Liv
 def _accuracy_table(results: list[ConditionResult]) -> Table:
     rows = []
     for result in results:
-        for policy in policies():
+        for policy in policies(result.condition):
             row = [result.condition.label, policy.label]
             for model in MODELS:
                 s = result.scored[model.label, policy.label]
@@ -737,7 +982,7 @@ def _recall_table(results: list[ConditionResult]) -> Table:
 
 
 def _stage_table(results: list[ConditionResult]) -> Table:
-    shown = [PlainLoop(), BestThreeShots(), Fused()]
+    shown = [PlainLoop(), shipped(), mean()]
     rows = []
     for result in results:
         for model in MODELS:
@@ -771,7 +1016,7 @@ def _budget_note(results: list[ConditionResult]) -> str:
 
 def _limits(results: list[ConditionResult]) -> list[str]:
     """Where the default model's missed passes are lost, and where the fused policy found fewer than the plain loop."""
-    model, fused, plain = MODELS[0], Fused().label, PlainLoop().label
+    model, fused, plain = MODELS[0], shipped().label, PlainLoop().label
     lines = []
     for r in results:
         s, base = r.scored[model.label, fused], r.scored[model.label, plain]
@@ -783,13 +1028,26 @@ def _limits(results: list[ConditionResult]) -> list[str]:
                      f"frames); detected, tracked and embedded but farther from their entries than the threshold no "
                      f"non-mated pass reaches ({_threshold(s)}) {detected - s.hits}. The plain loop, embedding every face, "
                      f"misses {base.mated - base.hits}")
-    target = next(r for r in results if r.condition == TARGET_CONDITION)
-    for other in MODELS[1:]:
+    target = next((r for r in results if r.condition == TARGET_CONDITION), None)
+    for other in MODELS[1:] if target is not None else ():
         s = target.scored[other.label, fused]
         if s.fnir > TARGET_FNIR:
             lines.append(f"What limits {other.label} at {target.condition.label}: the embedding model: on the same "
                          f"detections and tracks it misses {s.mated - s.hits} of {s.mated} passes where {model.label} "
                          f"misses {s.mated - target.scored[model.label, fused].hits}")
+    hard = next((r for r in results if r.condition.hard), None)
+    if hard is not None:
+        s, averaged = hard.scored[model.label, fused], hard.scored[model.label, mean().label]
+        detected = hard.stages[model.label][0]
+        lines.append(f"The next lever on the compound condition is the embedding model, not the pass decision: "
+                     f"{detected} of {s.mated} listed walks are detected, tracked and embedded, and the fused policy "
+                     f"matches {s.hits} of them ({averaged.hits} with the mean embedding) at per-pass FPIR <= 0.3% with the "
+                     f"look-alikes among the non-mated walks; the {detected - s.hits} others sit farther from their "
+                     f"entries than the nearest look-alike does. A stronger open model added through the model "
+                     f"catalogue (facetrail/models) has to beat {s.hits}/{s.mated} listed passes on this condition at "
+                     f"the same per-pass FPIR; its CPU a face, against retail-0095's {hard.embed_ms[model.label]:.1f} "
+                     f"ms, decides how many streams a core still holds. dlib's ResNet is the weaker fallback, not "
+                     f"that model")
     fewer = [f"{m.label} at {r.condition.label} ({r.scored[m.label, fused].hits} against {r.scored[m.label, plain].hits})"
              for r in results for m in MODELS if r.scored[m.label, fused].hits < r.scored[m.label, plain].hits]
     if fewer:

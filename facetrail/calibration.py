@@ -7,8 +7,14 @@ figures are measured, with the model and watch-list in use:
 
 * per search: each cohort photo's face searched once, as enrolment probes are;
 * per pass: cohort photos walked across a picture as short passes, through the real
-  analyser, decided as live passes are (fused, analytics.passes). Per-pass false alerts
-  are what operators see, so the threshold is chosen for the target per-pass FPIR.
+  analyser, decided as live passes are (analytics.passes, with the configured fusion of the
+  pass's shots), under the camera condition cameras really give (facetrail.cohort_walks'
+  compound condition: small, blurred, dim and compressed at once). The non-mated walks
+  include, for each listed person, the cohort photo the embedder puts nearest to their
+  entry (their look-alike), then others at random. Per-pass false alerts are what
+  operators see, so the threshold is chosen for the target per-pass FPIR on those walks;
+  the listed people's photos are walked under every condition, and the report says how
+  many of their passes the threshold finds on each.
 
 Nothing of the cohort is stored: only the operating point (threshold, ratio, the measured
 rates and counts) goes into the watch-list's metadata and the audit log.
@@ -20,28 +26,24 @@ import csv
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from facetrail.analytics.detector import FaceDetector
 from facetrail.analytics.embedder import FaceEmbedder
 from facetrail.analytics.enrolment import EnrolmentError, load_image, main_face
 from facetrail.analytics.matcher import Matcher
-from facetrail.analytics.passes import Candidate, PassPolicy, Rule, TracedShot, replay
-from facetrail.analytics.pipeline import CameraAnalyser, TracedPass
+from facetrail.analytics.passes import Candidate, PassPolicy, Rule, Search, TracedShot, replay
+from facetrail.analytics.pipeline import CameraAnalyser, TracedPass, pass_policy
 from facetrail.analytics.pipeline import TracedShot as AnalysedShot
+from facetrail.cohort_walks import COMPOUND, WalkCondition, walk_frames
 from facetrail.config import AnalysisConfig, MatchingConfig, PassConfig
-from facetrail.ingest.frames import Frame
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-WALK_FRAMES = 12
-WALK_FPS = 5.0
-WALK_SIZE = (1280, 720)
-WALK_FACE_PX = 80
+# Thresholds tried besides the distances seen: a pass's mean can be nearer than any of its shots.
+THRESHOLD_GRID = tuple(round(0.001 * i, 3) for i in range(1, 1600))
 # A cohort photo this near its own entry is that entry's enrolment photo, not a new photo of the person.
 SAME_PHOTO = 1e-3
 # A pass is searched with every face embedded; the live policy's choices are replayed on that trace.
@@ -89,6 +91,8 @@ class Searches:
     candidates: list[tuple[Candidate, ...]]
     truth: list[str | None]
     """The entry the photo shows (mated), or None (non-mated)."""
+    photos: list[CohortPhoto] | None = None
+    """The photo of each search (in memory only, to walk the look-alikes)."""
 
     def non_mated(self) -> list[tuple[Candidate, ...]]:
         return [c for c, t in zip(self.candidates, self.truth) if t is None]
@@ -123,27 +127,56 @@ class Walked:
 
     tracks: list[list[TracedShot]]
     truth: str | None
+    condition: str = COMPOUND.name
 
 
-def pass_outcome(walk: Walked, policy: PassPolicy, rule: Rule, min_quality: float) -> set[str]:
+def pass_outcome(walk: Walked, policy: PassPolicy, rule: Rule, min_quality: float, search: Search | None = None) -> set[str]:
     """The entries the walk's passes were decided for (a walk split into two passes may name two)."""
     out = set()
     for shots in walk.tracks:
-        decided = replay(shots, policy, rule, min_quality).final
+        decided = replay(shots, policy, rule, min_quality, search).final
         if decided is not None:
             out.add(decided.entry_id)
     return out
 
 
-def pass_fpir(walks: Sequence[Walked], policy: PassPolicy, rule: Rule, min_quality: float) -> float:
+def pass_fpir(walks: Sequence[Walked], policy: PassPolicy, rule: Rule, min_quality: float,
+              search: Search | None = None) -> float:
     non = [w for w in walks if w.truth is None]
-    return sum(bool(pass_outcome(w, policy, rule, min_quality)) for w in non) / len(non) if non else math.nan
+    return sum(bool(pass_outcome(w, policy, rule, min_quality, search)) for w in non) / len(non) if non else math.nan
 
 
-def pass_fnir(walks: Sequence[Walked], policy: PassPolicy, rule: Rule, min_quality: float) -> float:
+def pass_fnir(walks: Sequence[Walked], policy: PassPolicy, rule: Rule, min_quality: float,
+              search: Search | None = None) -> float:
     mated = [w for w in walks if w.truth is not None]
-    return sum(pass_outcome(w, policy, rule, min_quality) != {w.truth} for w in mated) / len(mated) \
+    return sum(pass_outcome(w, policy, rule, min_quality, search) != {w.truth} for w in mated) / len(mated) \
         if mated else math.nan
+
+
+def passes_found(walks: Sequence[Walked], policy: PassPolicy, rule: Rule, min_quality: float,
+                 search: Search | None = None) -> int:
+    """Passes of listed people decided for their own entry."""
+    return sum(pass_outcome(w, policy, rule, min_quality, search) == {w.truth} for w in walks if w.truth is not None)
+
+
+def lookalikes(searches: Searches) -> list[CohortPhoto]:
+    """Per listed entry, the non-mated cohort photo nearest to it (each cohort identity once), nearest first: the
+    look-alikes an unlucky crowd, or an attacker, would supply."""
+    if searches.photos is None:
+        return []
+    nearest: dict[str, tuple[float, CohortPhoto]] = {}
+    for candidates, truth, photo in zip(searches.candidates, searches.truth, searches.photos):
+        if truth is not None:
+            continue
+        for candidate in candidates:
+            if candidate.entry_id not in nearest or candidate.distance < nearest[candidate.entry_id][0]:
+                nearest[candidate.entry_id] = (candidate.distance, photo)
+    out, used = [], set()
+    for _, photo in sorted(nearest.values(), key=lambda pair: pair[0]):
+        if photo.identity not in used:
+            used.add(photo.identity)
+            out.append(photo)
+    return out
 
 
 def threshold_for(fpir_at: Callable[[float], float], target: float, distances: Iterable[float]) -> float:
@@ -167,45 +200,12 @@ class _Trace:
         self.tracks: dict[int, list[TracedShot]] = {}
 
     def shot(self, traced: AnalysedShot) -> None:
-        if traced.candidates is not None:
+        if traced.candidates is not None:  # embeddings kept while the calibration runs, in memory only
             self.tracks.setdefault(traced.track_id, []).append(
-                TracedShot(traced.frame_index, traced.quality, traced.candidates))
+                TracedShot(traced.frame_index, traced.quality, traced.candidates, traced.embedding))
 
     def closed(self, traced: TracedPass) -> None:
         pass
-
-
-def _sprite(image: np.ndarray, face, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Head and shoulders around the face scaled to `width` px of face, with a soft oval mask."""
-    x0, x1 = max(0, int(face.x - 0.45 * face.w)), min(image.shape[1], int(face.x + 1.45 * face.w))
-    y0, y1 = max(0, int(face.y - 0.6 * face.h)), min(image.shape[0], int(face.y + 1.55 * face.h))
-    scale = width / face.w
-    crop = cv2.resize(image[y0:y1, x0:x1], None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    mask = np.zeros(crop.shape[:2], np.float32)
-    cv2.ellipse(mask, (crop.shape[1] // 2, crop.shape[0] // 2), (int(crop.shape[1] * 0.47), int(crop.shape[0] * 0.48)),
-                0, 0, 360, 1.0, -1)
-    return crop, cv2.GaussianBlur(mask, (0, 0), max(1.0, crop.shape[1] / 24))
-
-
-def walk_frames(image: np.ndarray, face, rng: random.Random, camera_id: str = "calibration") -> list[Frame]:
-    """The photo's face walked across a plain scene, growing a little as it nears, with sensor noise."""
-    width, height = WALK_SIZE
-    colour = np.array([rng.randint(70, 170) for _ in range(3)], np.int16)
-    grain = np.random.default_rng(rng.randint(0, 2**31)).integers(-5, 6, (height, width, 3), dtype=np.int16)
-    scene = np.clip(colour + grain, 0, 255).astype(np.uint8)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    frames = []
-    for i in range(WALK_FRAMES):
-        picture = np.roll(scene, 7 * i, axis=1)  # the grain changes from frame to frame, as a sensor's does
-        crop, mask = _sprite(image, face, int(WALK_FACE_PX * (0.9 + 0.2 * i / WALK_FRAMES)))
-        cx, cy = int(width * (0.15 + 0.7 * i / WALK_FRAMES)), int(height * 0.45)
-        x0, y0 = max(0, cx - crop.shape[1] // 2), max(0, cy - crop.shape[0] // 2)
-        h, w = min(crop.shape[0], height - y0), min(crop.shape[1], width - x0)
-        alpha = mask[:h, :w, None]
-        region = picture[y0:y0 + h, x0:x0 + w].astype(np.float32)
-        picture[y0:y0 + h, x0:x0 + w] = (region * (1 - alpha) + crop[:h, :w] * alpha).astype(np.uint8)
-        frames.append(Frame.of_bgr(camera_id, i, start + timedelta(seconds=i / WALK_FPS), picture))
-    return frames
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,12 @@ class Calibrated:
     mated_passes: int
     search_threshold: float
     """The threshold per-search FPIR alone would give (shown for comparison)."""
+    lookalike_passes: int = 0
+    """Non-mated passes walked from the listed people's look-alikes."""
+    found: dict[str, tuple[int, int]] | None = None
+    """Per walk condition: listed people's passes the threshold finds, of those walked."""
+    condition: str = COMPOUND.name
+    """The condition the non-mated passes were walked under (the threshold's)."""
 
 
 class Calibration:
@@ -228,7 +234,16 @@ class Calibration:
 
     def __init__(self, detector: FaceDetector, embedder: FaceEmbedder, matcher: Matcher, analysis: AnalysisConfig):
         self.detector, self.embedder, self.matcher, self.analysis = detector, embedder, matcher, analysis
-        self.policy = PassPolicy(max_embeddings=analysis.passes.max_embeddings, fuse_top=analysis.passes.fuse_top)
+        self.policy = pass_policy(analysis)
+        self._searched: dict[bytes, tuple[Candidate, ...]] = {}
+
+    def search_one(self, embedding: np.ndarray) -> tuple[Candidate, ...]:
+        """A pass's mean searched as the analyser searches it (remembered while the calibration runs: replays at
+        many thresholds search the same means)."""
+        key = np.asarray(embedding, np.float32).tobytes()
+        if key not in self._searched:
+            self._searched[key] = self.matcher.candidates_many(np.asarray(embedding, np.float32)[None, :])[0]
+        return self._searched[key]
 
     def _face(self, photo: CohortPhoto):
         try:
@@ -245,7 +260,7 @@ class Calibration:
 
     def search(self, photos: Sequence[CohortPhoto], truth_of: Callable[[str], str | None],
                progress: Callable[[], None] = lambda: None) -> Searches:
-        candidates, truth = [], []
+        candidates, truth, searched = [], [], []
         for photo in photos:
             image, face = self._face(photo)
             progress()
@@ -256,10 +271,11 @@ class Calibration:
                 continue  # the enrolment photo itself: it would flatter the miss rate
             candidates.append(found)
             truth.append(entry)
-        return Searches(candidates, truth)
+            searched.append(photo)
+        return Searches(candidates, truth, searched)
 
     def walk(self, photos: Sequence[CohortPhoto], truth_of: Callable[[str], str | None], seed: int = 7,
-             progress: Callable[[], None] = lambda: None) -> list[Walked]:
+             progress: Callable[[], None] = lambda: None, condition: WalkCondition = COMPOUND) -> list[Walked]:
         rng = random.Random(seed)
         tracing = self.analysis.model_copy(update={
             "passes": PassConfig(max_embeddings=200, max_embeddings_per_frame=200, fuse_top=self.policy.fuse_top),
@@ -274,10 +290,10 @@ class Calibration:
             trace = _Trace()
             analyser = CameraAnalyser("calibration", tracing, self.detector, self.embedder, self.matcher,
                                       policy=_TRACE_ALL, trace=trace)
-            for frame in walk_frames(image, face, rng):
+            for frame in walk_frames(image, face, rng, condition=condition):
                 analyser.process(frame)
             analyser.finish()
-            walked.append(Walked(list(trace.tracks.values()), entry))
+            walked.append(Walked(list(trace.tracks.values()), entry, condition.name))
         return walked
 
     def _enrolled_from(self, image: np.ndarray, face, entry: str) -> bool:
@@ -286,26 +302,35 @@ class Calibration:
         return any(c.entry_id == entry and c.distance < SAME_PHOTO for c in found)
 
     def operating_point(self, searches: Searches, walks: Sequence[Walked], target_fpir: float,
-                        max_distance_ratio: float) -> Calibrated:
-        gate = self.analysis.matching.min_quality
+                        max_distance_ratio: float, lookalike_passes: int = 0,
+                        condition: str = COMPOUND.name) -> Calibrated:
+        """The threshold for the target per-pass FPIR on the non-mated walks of `condition`; mated walks of every
+        condition are scored at it (listed passes found), those of `condition` give the expected FNIR."""
+        gate, search = self.analysis.matching.min_quality, self.search_one
 
         def rule(threshold: float) -> Rule:
             return Rule(threshold, max_distance_ratio)
 
         seen = [c.distance for shots in searches.candidates for c in shots[:1]]
         search_t = threshold_for(lambda t: search_fpir(searches, rule(t)), target_fpir, seen)
-        fused = [d for w in walks if w.truth is None for shots in w.tracks for d in _fused_bests(shots, self.policy)]
-        if not [w for w in walks if w.truth is None]:
+        chosen_walks = [w for w in walks if w.condition == condition]
+        if not [w for w in chosen_walks if w.truth is None]:
             raise CalibrationError("no cohort pass of a person off the watch-list could be walked (no face found)")
-        pass_t = threshold_for(lambda t: pass_fpir(walks, self.policy, rule(t), gate), target_fpir,
-                               fused + [d for d in seen])
+        fused = [d for w in chosen_walks if w.truth is None for shots in w.tracks for d in _fused_bests(shots, self.policy)]
+        pass_t = threshold_for(lambda t: pass_fpir(chosen_walks, self.policy, rule(t), gate, search), target_fpir,
+                               fused + seen + list(THRESHOLD_GRID))
         chosen = rule(pass_t)
+        found = {}
+        for name in dict.fromkeys(w.condition for w in walks):
+            mine = [w for w in walks if w.condition == name]
+            found[name] = (passes_found(mine, self.policy, chosen, gate, search), sum(w.truth is not None for w in mine))
         return Calibrated(
             rule=chosen, per_search_fpir=search_fpir(searches, chosen), per_search_fnir=search_fnir(searches, chosen),
-            per_pass_fpir=pass_fpir(walks, self.policy, chosen, gate),
-            per_pass_fnir=pass_fnir(walks, self.policy, chosen, gate), searches=len(searches.non_mated()),
-            mated_searches=len(searches.mated()), passes=sum(w.truth is None for w in walks),
-            mated_passes=sum(w.truth is not None for w in walks), search_threshold=search_t)
+            per_pass_fpir=pass_fpir(chosen_walks, self.policy, chosen, gate, search),
+            per_pass_fnir=pass_fnir(chosen_walks, self.policy, chosen, gate, search), searches=len(searches.non_mated()),
+            mated_searches=len(searches.mated()), passes=sum(w.truth is None for w in chosen_walks),
+            mated_passes=sum(w.truth is not None for w in chosen_walks), search_threshold=search_t,
+            lookalike_passes=lookalike_passes, found=found, condition=condition)
 
 
 def _fused_bests(shots: Sequence[TracedShot], policy: PassPolicy) -> list[float]:

@@ -119,7 +119,12 @@ class PassConfig(_Strict):
     max_embeddings_per_frame: int = Field(
         8, ge=1, le=200, description="most faces of one frame embedded (crowds: the rest are tracked by position)")
     fuse_top: int = Field(
-        3, ge=1, le=20, description="a pass's distance to an entry is the mean of its this-many nearest shots")
+        3, ge=1, le=20, description="shots a fused decision needs before it alerts; 'top' fusion: a pass's distance to "
+                                    "an entry is the mean of its this-many nearest shots")
+    fusion: Literal["top", "mean"] = Field(
+        "top", description="'top': a pass is decided on each entry's fuse_top nearest shots; 'mean': on the normalised "
+                           "mean of its embedded shots, searched like one face (BENCHMARKS.md section 7 compares them)")
+    quality_weighted: bool = Field(False, description="'mean' fusion: weight each shot by its quality")
 
 
 class MatchingConfig(_Strict):

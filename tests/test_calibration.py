@@ -82,6 +82,9 @@ def test_calibrate_sets_the_operating_point_reports_it_and_audits_it(lfw_site):
                                  "--passes", "40", "--searches", "200"])
     assert result.exit_code == 0, result.output
     assert "per pass:   FPIR" in result.output and "set: face-reidentification-retail-0095-fp16" in result.output
+    assert "listed people's nearest look-alikes" in result.output
+    assert "listed passes found at this threshold, clean:" in result.output
+    assert "listed passes found at this threshold, compound:" in result.output
     from facetrail.stores import Stores
 
     stores = Stores.load(config)
@@ -107,3 +110,28 @@ def test_calibrating_stores_nothing_of_the_cohort(lfw_site):
     assert sorted(stores.objects.keys()) == objects_before and len(stores.watchlist.records()) == entries_before
     assert stores.watchlist.operating_point("face-reidentification-retail-0095-fp16") is None
     assert stores.sightings.search() == []
+
+
+def test_each_listed_entry_gets_its_nearest_non_mated_cohort_photo_as_a_look_alike_each_identity_once():
+    from facetrail.analytics.passes import Candidate
+    from facetrail.calibration import CohortPhoto, Searches, lookalikes
+
+    a, b, c, listed = (CohortPhoto(Path(f"{n}.jpg"), n) for n in ("anna", "bert", "carl", "ada_again"))
+    searches = Searches(
+        candidates=[(Candidate("ada", 1, 0.30), Candidate("bob", 2, 0.70)), (Candidate("bob", 2, 0.40),),
+                    (Candidate("ada", 1, 0.35), Candidate("bob", 2, 0.36)), (Candidate("ada", 1, 0.01),)],
+        truth=[None, None, None, "ada"], photos=[a, b, c, listed])
+    assert lookalikes(searches) == [a, c]  # ada's nearest is anna; bob's is carl (0.36 < 0.40); the mated photo never
+
+
+def test_a_compound_walk_is_small_coded_and_degraded_at_1080p():
+    import numpy as np
+
+    from facetrail.cohort_walks import COMPOUND, walk_frames
+    from facetrail.analytics.detector import Detection
+
+    face_image = np.random.default_rng(1).integers(0, 255, (250, 250, 3), np.uint8)
+    face = Detection(x=80, y=80, w=90, h=90, score=1.0)
+    frames = walk_frames(face_image, face, random.Random(3), condition=COMPOUND)
+    assert len(frames) == 12 and frames[0].pixels.width == 1920 and frames[0].pixels.height == 1080
+    assert all(f.captured_at < g.captured_at for f, g in zip(frames, frames[1:]))

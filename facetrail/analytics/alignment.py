@@ -40,7 +40,8 @@ def similarity(landmarks: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return np.hstack([rotation, shift[:, None]]).astype(np.float32)
 
 
-def aligned_chip(pixels: Pixels, landmarks: np.ndarray, reference: np.ndarray, side: int) -> np.ndarray:
+def aligned_chip(pixels: Pixels, landmarks: np.ndarray, reference: np.ndarray, side: int,
+                 interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """side x side BGR chip of the face warped onto `reference`; reads only the part of the frame the chip covers."""
     matrix = similarity(landmarks, reference)
     # the chip's corners in frame pixels bound the region to convert
@@ -54,4 +55,4 @@ def aligned_chip(pixels: Pixels, landmarks: np.ndarray, reference: np.ndarray, s
         return np.zeros((side, side, 3), np.uint8)
     shifted = matrix.copy()
     shifted[:, 2] += matrix[:, :2] @ np.array([x0, y0], np.float32)
-    return cv2.warpAffine(region, shifted, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(region, shifted, (side, side), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)

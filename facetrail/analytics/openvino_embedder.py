@@ -67,8 +67,12 @@ class OpenVinoEmbedder:
     def embed(self, image: Pixels | np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
         if not detections:
             return np.zeros((0, self.space.dim), np.float32)
-        batch = self.chips(as_pixels(image), detections).transpose(0, 3, 1, 2).astype(np.float32)
+        return self.embed_chips(self.chips(as_pixels(image), detections))
+
+    def embed_chips(self, chips: np.ndarray) -> np.ndarray:
+        """(n, dim) unit embeddings of (n, 128, 128, 3) aligned BGR chips."""
+        batch = chips.transpose(0, 3, 1, 2).astype(np.float32)
         vectors = np.concatenate([np.asarray(self._request.infer({0: batch[start:start + size]})[0], np.float32)
-                                  .reshape(size, -1) for start, size in batch_chunks(len(detections))])
+                                  .reshape(size, -1) for start, size in batch_chunks(len(chips))])
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)

@@ -4,8 +4,9 @@ Per frame: detect, score quality, then embed the faces worth it (within a per-fr
 budget: faces whose track geometry alone cannot tell first, then the shots each pass
 wants, analytics.passes) on the full-resolution frame, track with position and
 appearance, and search every embedded shot against the watch-list. A pass keeps, in
-memory and for its life only, its track's mean appearance and its shots' distances to
-their nearest entries; it is announced the moment its evidence is strong enough (fast
+memory and for its life only, its track's mean appearance, its shots' distances to
+their nearest entries and the normalised mean of its embedded shots (the appearance it is
+decided on, analytics.passes); it is announced the moment its evidence is strong enough (fast
 alerts) and published again, ``final``, when it ends, naming the entry its fused
 evidence points at. A pass that matched nobody only increments a counter: nothing of
 it is stored, logged or published.
@@ -114,6 +115,8 @@ class TracedShot:
     detection: Detection
     candidates: tuple[Candidate, ...] | None
     """The entries its embedding was nearest to; None when it was not embedded for matching."""
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """Its embedding when it was embedded for matching (trace mode only: a deployment never keeps one)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ class PassTrace(Protocol):
 
 def pass_policy(analysis: AnalysisConfig) -> PassPolicy:
     passes = analysis.passes
-    return PassPolicy(max_embeddings=passes.max_embeddings, fuse_top=passes.fuse_top)
+    return PassPolicy(max_embeddings=passes.max_embeddings, fuse_top=passes.fuse_top, fusion=passes.fusion,
+                      quality_weighted=passes.quality_weighted)
 
 
 def appearance_rule(embedder: FaceEmbedder) -> AppearanceRule:
@@ -236,11 +240,11 @@ class CameraAnalyser:
         wanted, to_embed = self._choose(proposals, qualities, fresh)
         looks, candidates = self._embed(frame, detections, to_embed, wanted)
         update = self._tracker.update(frame.captured_at, frame.index, detections, qualities, looks)
-        del looks  # the tracks keep their mean appearance; the frame's embeddings go
         out = [p for track in update.ended if (p := self._close(track)) is not None]
         for linked in update.linked:
             self._passes.setdefault(linked.track.track_id, fresh.get(linked.index) or _PassState())
-            out.extend(self._learn(frame, linked, candidates.get(linked.index)))
+            out.extend(self._learn(frame, linked, candidates.get(linked.index), looks[linked.index]))
+        del looks  # the tracks and passes keep their means; the frame's embeddings go
         for track, shot in update.improved:
             self._keep_evidence(frame, track, shot)
         return out
@@ -300,6 +304,10 @@ class CameraAnalyser:
     def _rule(self) -> Rule:
         return Rule(self.matcher.threshold, self.matcher.max_distance_ratio, self.matcher.threshold_of)
 
+    def _search(self, embedding: np.ndarray) -> tuple[Candidate, ...]:
+        """A pass's mean embedding searched like one face (the watch-list in force now)."""
+        return self.matcher.candidates_many(embedding[None, :])[0]
+
     def _choose(self, proposals: list[Proposal], qualities: list[float],
                 fresh: dict[int, _PassState]) -> tuple[set[int], list[int]]:
         """Which faces to embed for matching (each pass's policy) and, within the per-frame budget, which at all:
@@ -323,7 +331,8 @@ class CameraAnalyser:
 
     def _embed(self, frame: Frame, detections: list[Detection], to_embed: list[int],
                wanted: set[int]) -> tuple[list[np.ndarray | None], dict[int, tuple[Candidate, ...]]]:
-        """Per detection its embedding (or None), and the watch-list candidates of those wanted for matching."""
+        """Per detection its embedding (or None), and the watch-list candidates of those wanted for matching
+        (their embeddings, in the first list, join their pass's mean in _learn and go with the frame)."""
         looks: list[np.ndarray | None] = [None] * len(detections)
         if not to_embed:
             return looks, {}
@@ -337,16 +346,18 @@ class CameraAnalyser:
         found = self.matcher.candidates_many(embeddings[matched]) if matched else []
         return looks, {to_embed[row]: shot for row, shot in zip(matched, found)}
 
-    def _learn(self, frame: Frame, linked: Linked, candidates: tuple[Candidate, ...] | None) -> list[MatchedPass]:
-        """One face of a pass: its shot's candidates join the pass's evidence; announce the pass once they suffice."""
+    def _learn(self, frame: Frame, linked: Linked, candidates: tuple[Candidate, ...] | None,
+               embedding: np.ndarray | None) -> list[MatchedPass]:
+        """One face of a pass: its shot's candidates (and embedding) join the pass's evidence; announce the pass once
+        they suffice."""
         track, shot = linked.track, linked.shot
         state = self._passes[track.track_id]
         if self._trace is not None:
             self._trace.shot(TracedShot(self.camera_id, track.track_id, shot.frame_index, shot.quality, shot.detection,
-                                        candidates))
+                                        candidates, embedding if candidates is not None else None))
         if candidates is None:
             return []
-        state.evidence.add(candidates, shot.quality, self.policy, self._rule())
+        state.evidence.add(candidates, shot.quality, self.policy, self._rule(), embedding, self._search)
         if state.announced is not None:
             return []
         decision = state.evidence.alert(self.policy, self._rule(), self.matcher.knows)

@@ -9,7 +9,8 @@ import click
 from tqdm import tqdm
 
 from facetrail.audit.log import os_user
-from facetrail.calibration import Calibration, CalibrationError, read_cohort, sample, truth_by_name
+from facetrail.calibration import Calibration, CalibrationError, lookalikes, read_cohort, sample, truth_by_name
+from facetrail.cohort_walks import COMPOUND, WALK_CONDITIONS
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.matching import load_matcher
 from facetrail.watchlist import OperatingPoint
@@ -42,12 +43,19 @@ def calibrate(config_path: str, cohort_dir: Path, target_fpir: float, passes: in
     ratio = loaded.rule.max_distance_ratio
     work = Calibration(models.detector, models.embedder, loaded.matcher, stores.config.analysis)
     searched = sample(photos, searches, seed=1)
-    mated_photos = [p for p in photos if truth_of(p.identity) is not None]
-    walked = sample([p for p in photos if truth_of(p.identity) is None], passes, seed=2) + sample(mated_photos, passes // 3, seed=3)
-    with tqdm(total=len(searched) + len(walked), unit="photo", desc="calibrating", disable=None, leave=False) as bar:
+    mated_walked = sample([p for p in photos if truth_of(p.identity) is not None], passes // 3, seed=3)
+    others = sample([p for p in photos if truth_of(p.identity) is None], passes, seed=2)
+    total = len(searched) + passes + len(mated_walked) * len(WALK_CONDITIONS)
+    with tqdm(total=total, unit="photo", desc="calibrating", disable=None, leave=False) as bar:
         found = work.search(searched, truth_of, lambda: bar.update(1))
-        walks = work.walk(walked, truth_of, progress=lambda: bar.update(1))
-    point = work.operating_point(found, walks, target_fpir, ratio)
+        # the non-mated passes: every listed person's nearest look-alike in the cohort first, then others at random
+        alike = lookalikes(found)[:passes]
+        taken = {p.path for p in alike}
+        non_mated = alike + [p for p in others if p.path not in taken][: passes - len(alike)]
+        walks = work.walk(non_mated, truth_of, progress=lambda: bar.update(1), condition=COMPOUND)
+        for condition in WALK_CONDITIONS:
+            walks += work.walk(mated_walked, truth_of, seed=11, progress=lambda: bar.update(1), condition=condition)
+    point = work.operating_point(found, walks, target_fpir, ratio, lookalike_passes=len(alike))
     _report(space.model, target_fpir, point)
     if dry_run:
         click.echo("dry run: the operating point was not set")
@@ -76,10 +84,13 @@ def _rate(value: float) -> str:
 
 
 def _report(model: str, target: float, point) -> None:
-    click.echo(f"model: {model}; target FPIR per pass {target:.2%}")
+    click.echo(f"model: {model}; target FPIR per pass {target:.2%}, on {point.condition} camera conditions")
     click.echo(f"  threshold {point.rule.threshold:.3f} (per-search FPIR alone would give {point.search_threshold:.3f})")
-    click.echo(f"  per pass:   FPIR {_rate(point.per_pass_fpir)} of {point.passes} cohort passes; "
+    click.echo(f"  per pass:   FPIR {_rate(point.per_pass_fpir)} of {point.passes} cohort passes "
+               f"({point.lookalike_passes} of them listed people's nearest look-alikes); "
                f"FNIR {_rate(point.per_pass_fnir)} of {point.mated_passes} passes of listed people")
+    for condition, (found, walked) in (point.found or {}).items():
+        click.echo(f"  listed passes found at this threshold, {condition}: {found} of {walked}")
     click.echo(f"  per search: FPIR {_rate(point.per_search_fpir)} of {point.searches} searches; "
                f"FNIR {_rate(point.per_search_fnir)} of {point.mated_searches} searches of listed people")
     if point.passes < 1 / target:

@@ -270,3 +270,17 @@ def test_a_face_that_appears_without_moving_is_found_by_the_whole_frame_sweep(fa
     _, swept = analyse(frames, obama_enrolled, hog_detector, embedder, detector={"sweep_every_s": 2.0})
     _, never_swept = analyse(frames, obama_enrolled, hog_detector, embedder, detector={"sweep_every_s": 1000.0})
     assert {p.event.entry_id for p in swept} == {"obama"} and never_swept == []
+
+
+def test_with_mean_fusion_a_pass_is_decided_on_the_mean_of_the_shots_it_embedded(face_patch, background, obama_enrolled,
+                                                                               hog_detector, embedder):
+    traced = Traced()
+    analyser = CameraAnalyser(CAMERA, AnalysisConfig(passes={"fusion": "mean"}), hog_detector, embedder, obama_enrolled,
+                              trace=traced)
+    passes = [p for frame in walk(face_patch, background) for p in analyser.process(frame)] + analyser.finish()
+    embedded = [s.embedding for s in traced.shots if s.candidates is not None]
+    mean = np.mean(embedded, axis=0)
+    mean *= np.mean([np.linalg.norm(e) for e in embedded]) / np.linalg.norm(mean)
+    final = [p.event for p in passes if p.event.final]
+    assert len(embedded) >= 3 and len(final) == 1
+    assert final[0].score == pytest.approx(1 - float(obama_enrolled.distances(mean)[0, 0]), abs=1e-4)

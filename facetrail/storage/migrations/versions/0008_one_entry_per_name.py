@@ -37,7 +37,8 @@ def upgrade() -> None:
             key = f"{key} #{entry_id}"
         seen.add((watchlist, key))
         bind.execute(entries.update().where(entries.c.entry_id == entry_id).values(name_key=key))
-    op.create_index("watchlist_entries_one_per_name", "watchlist_entries", ["watchlist", "name_key"], unique=True)
+    if "watchlist_entries_one_per_name" not in {i["name"] for i in sa.inspect(bind).get_indexes("watchlist_entries")}:
+        op.create_index("watchlist_entries_one_per_name", "watchlist_entries", ["watchlist", "name_key"], unique=True)
 
 
 def downgrade() -> None:

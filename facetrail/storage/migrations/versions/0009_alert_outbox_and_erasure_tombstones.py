@@ -19,6 +19,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if "alert_outbox" in sa.inspect(op.get_bind()).get_table_names():
+        return  # made by create_all with today's models
     op.create_table("alert_outbox",
                     sa.Column("event_id", sa.String(32), primary_key=True),
                     sa.Column("queued_at", sa.DateTime(), nullable=False))

@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if "archive_jobs" in sa.inspect(op.get_bind()).get_table_names():
+        return  # made by create_all with today's models
     op.create_table(
         "archive_jobs",
         sa.Column("job_id", sa.String(32), primary_key=True),

@@ -8,6 +8,7 @@ import os
 import signal
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Literal
 
 import click
 
@@ -167,12 +168,7 @@ def show_job(job_id: str, config_path: str, fmt: str) -> None:
 @CONFIG_OPTION
 def cancel_job(job_id: str, config_path: str) -> None:
     """Stop a job: its open segments are cancelled; workers on them stop at their next checkpoint."""
-    stores = Stores.load(config_path)
-    try:
-        cancelled = stores.jobs.cancel(job_id)
-    except KeyError:
-        raise UsageProblem(f"no archive job {job_id!r} (see `facetrail jobs list`)") from None
-    stores.audit.record(os_user(), "archive.cancel", job_id, {"segments_cancelled": cancelled})
+    cancelled = _change_job(config_path, job_id, "cancel", "segments_cancelled")
     click.echo(f"job {job_id}: cancelled ({cancelled} open segment(s))")
 
 
@@ -181,13 +177,19 @@ def cancel_job(job_id: str, config_path: str) -> None:
 @CONFIG_OPTION
 def retry_job(job_id: str, config_path: str) -> None:
     """Queue a job's failed (dead-letter) and cancelled segments again."""
+    queued = _change_job(config_path, job_id, "retry", "segments_queued")
+    click.echo(f"job {job_id}: {queued} segment(s) queued again")
+
+
+def _change_job(config_path: str, job_id: str, change: Literal["cancel", "retry"], counted_as: str) -> int:
+    """Cancel or retry a job's segments, audited as archive.<change>; how many segments it changed."""
     stores = Stores.load(config_path)
     try:
-        queued = stores.jobs.retry(job_id)
+        changed = stores.jobs.cancel(job_id) if change == "cancel" else stores.jobs.retry(job_id)
     except KeyError:
         raise UsageProblem(f"no archive job {job_id!r} (see `facetrail jobs list`)") from None
-    stores.audit.record(os_user(), "archive.retry", job_id, {"segments_queued": queued})
-    click.echo(f"job {job_id}: {queued} segment(s) queued again")
+    stores.audit.record(os_user(), f"archive.{change}", job_id, {counted_as: changed})
+    return changed
 
 
 @jobs_group.command("work")

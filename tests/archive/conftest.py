@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 START = "2026-03-01T12:00:00Z"
 # 20 s clips with a key frame every 2 s: 4 s segments put passes across boundaries; one pass is about 3.2 s long.
 ARCHIVE = {"segment_s": 4, "overlap_s": 4, "lease_s": 3, "max_attempts": 3}
+# The footage is dated START; sightings past retention are refused on ingestion, so these sites keep ten years.
+RETENTION = {"sightings_days": 3650, "tracks_days": 3650, "evidence_days": 3650}
 
 
 def facetrail(*args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
@@ -50,6 +52,7 @@ def write_site(folder: Path, scenario: Scenario, database_url: str | None = None
         "database": {"url": database_url or f"sqlite:///{folder / 'facetrail.db'}"},
         "objects": objects or {"kind": "local", "path": str(folder / "evidence")},
         "archive": {**ARCHIVE, "cache_dir": str(folder / "archive-cache")},
+        "retention": RETENTION,
     }
     path = folder / "site.yaml"
     path.write_text(yaml.safe_dump(config))

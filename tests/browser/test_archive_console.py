@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from api.test_archive_jobs import running_job
-from browser.accessibility import serious_violations
-from browser.test_consoles import VIEWPORT, _screenshot, _sign_in
+from browser.test_consoles import _checked, _page, _sign_in
 from browser.test_dashboard import _browser, serving_cy
 
 
@@ -16,11 +15,12 @@ def server(tmp_path):
         yield served
 
 
-def test_an_operator_sees_an_archive_jobs_progress_per_camera_its_failed_segment_and_cancels_it(server):
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_an_operator_sees_an_archive_jobs_progress_per_camera_its_failed_segment_and_cancels_it(server, size):
     world, base = server
     _, job_id = running_job(world.db)
     with _browser() as browser:
-        page = browser.new_page(viewport=VIEWPORT)
+        page = _page(browser, size)
         _sign_in(page, base, "operator1", "#live-state.live")
         page.click('#tabs button[data-view="archive-view"]')
         page.wait_for_selector('#archive-cameras tr[data-camera="gate"]')
@@ -29,8 +29,7 @@ def test_an_operator_sees_an_archive_jobs_progress_per_camera_its_failed_segment
         job = page.inner_text(f'#archive-jobs tr[data-job="{job_id}"]')
         assert "running" in job and "1/3 done, 1 running, 1 failed" in job and "warrant 2026/114" in job
         assert "damaged or truncated" in page.inner_text("#archive-failed")
-        _screenshot(page, "console-operator-archive.png")
-        assert serious_violations(page) == []
+        _checked(page, "console-operator-archive.png", size)
         page.click(f'#archive-jobs tr[data-job="{job_id}"] button.cancel')
         page.wait_for_selector(f'#archive-jobs tr[data-job="{job_id}"] td.state:has-text("cancelled")')
         assert "cancelled (1 segment(s))" in page.inner_text("#archive-status")

@@ -48,12 +48,24 @@ SHELF_PURGE_S = 60
 log = logging.getLogger("facetrail.api")
 
 
-def _validation_problem(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    # Where, what and why only: the submitted value is never echoed (it may be a password, or a NaN JSON cannot carry).
-    errors = [{"type": str(e.get("type", "")), "loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
-              for e in exc.errors()]
-    message = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors)
-    return JSONResponse(status_code=422, content={"detail": errors, "message": message or "invalid request"})
+AUDITED_REFUSALS: dict[tuple[str, str], str] = {**users.AUDITED_REFUSALS}
+
+
+def _validation_problem(ctx: ApiContext):
+    """422 naming where, what and why, never the submitted value (it may be a password, or a NaN JSON cannot carry);
+    a refusal of a route in AUDITED_REFUSALS is audited under the signed-in user, as its other refusals are."""
+
+    def problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"type": str(e.get("type", "")), "loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+                  for e in exc.errors()]
+        message = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
+        action = AUDITED_REFUSALS.get((request.method, request.url.path))
+        principal = getattr(request.state, "principal", None)
+        if action and principal is not None:
+            ctx.audit.record(principal.username, action, "", {"reason": message})
+        return JSONResponse(status_code=422, content={"detail": errors, "message": message})
+
+    return problem
 
 
 def _internal_problem(_request: Request, exc: Exception) -> JSONResponse:
@@ -145,7 +157,7 @@ def create_app(config: Config, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL, live
     app.add_middleware(BodyLimit, limit=config.api.max_body_bytes, image_limit=config.api.max_image_bytes,
                        image_paths=IMAGE_UPLOAD_PATHS)
     app.add_middleware(SecurityHeaders)  # outermost, so refusals by BodyLimit carry the headers too
-    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(RequestValidationError, _validation_problem(ctx))
     app.add_exception_handler(HTTPException, _audited_refusals(ctx))
     app.add_exception_handler(DBAPIError, _database_problem(database))
     app.add_exception_handler(Exception, _internal_problem)

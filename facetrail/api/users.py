@@ -18,6 +18,8 @@ from facetrail.auth.roles import ADMIN
 from facetrail.storage.user_store import User
 
 router = APIRouter(prefix=views.API, tags=["users"], responses={401: {"model": Problem}, 403: {"model": Problem}})
+# A request this route refuses by its schema (the 422 before the handler runs) is audited like its other refusals.
+AUDITED_REFUSALS = {("POST", f"{views.API}/users"): "user.add_refused"}
 USERNAME = Path(pattern=r"^[a-z][a-z0-9._-]{1,62}$")
 
 

@@ -71,3 +71,12 @@ def test_a_refused_user_addition_is_audited_without_the_password(client, world, 
     assert (refused.actor, refused.subject, refused.details["role"]) == ("admin1", "dora", "operator")
     assert "too easy to guess" in refused.details["reason"] and "password1234" not in str(refused.details)
 
+
+
+def test_a_user_addition_refused_by_the_schema_is_audited_without_the_password(client, world, as_role):
+    response = client.post("/api/v1/users", headers=as_role["admin"],
+                           json={"username": "dora", "role": "root", "password": "a long passphrase 123"})
+    assert response.status_code == 422
+    [refused] = [r for r in AuditLog(world.db).records() if r.action == "user.add_refused"]
+    assert refused.actor == "admin1" and "role" in refused.details["reason"]
+    assert "a long passphrase 123" not in str(refused.details)

@@ -6,6 +6,7 @@ arrive on the sightings channel and go through the same review as live ones."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel
@@ -78,20 +79,21 @@ def show_job(job_id: str = JOB_ID, principal: Principal = Depends(require_roles(
 @router.post("/archive/jobs/{job_id}/cancel", response_model=JobAction, responses={404: {"model": Problem}})
 def cancel_job(job_id: str = JOB_ID, principal: Principal = Depends(require_roles(OPERATOR)),
                ctx: ApiContext = Depends(api_context)) -> JobAction:
-    try:
-        cancelled = ctx.jobs.cancel(job_id)
-    except KeyError:
-        raise HTTPException(status_code=404, detail=f"no archive job {job_id}") from None
-    ctx.audit.record(principal.username, "archive.cancel", job_id, {"segments_cancelled": cancelled, "via": "api"})
-    return JobAction(job_id=job_id, segments=cancelled)
+    return _change_job(ctx, principal, job_id, ctx.jobs.cancel, "archive.cancel", "segments_cancelled")
 
 
 @router.post("/archive/jobs/{job_id}/retry", response_model=JobAction, responses={404: {"model": Problem}})
 def retry_job(job_id: str = JOB_ID, principal: Principal = Depends(require_roles(OPERATOR)),
               ctx: ApiContext = Depends(api_context)) -> JobAction:
+    return _change_job(ctx, principal, job_id, ctx.jobs.retry, "archive.retry", "segments_queued")
+
+
+def _change_job(ctx: ApiContext, principal: Principal, job_id: str, change: Callable[[str], int], action: str,
+                counted: str) -> JobAction:
+    """Cancel or retry, audited with how many segments it changed; an unknown job is a 404."""
     try:
-        queued = ctx.jobs.retry(job_id)
+        segments = change(job_id)
     except KeyError:
         raise HTTPException(status_code=404, detail=f"no archive job {job_id}") from None
-    ctx.audit.record(principal.username, "archive.retry", job_id, {"segments_queued": queued, "via": "api"})
-    return JobAction(job_id=job_id, segments=queued)
+    ctx.audit.record(principal.username, action, job_id, {counted: segments, "via": "api"})
+    return JobAction(job_id=job_id, segments=segments)

@@ -13,6 +13,7 @@ import av
 from facetrail.archive.plan import Recording
 from facetrail.config import Config, MinioObjectsConfig
 from facetrail.ingest.camera import SourceError, file_duration_s, open_container
+from facetrail.reprocess import file_sha256
 from facetrail.storage.recording_bucket import RecordingBucket
 
 S3_SCHEME = "s3://"
@@ -66,14 +67,6 @@ def find(sources: tuple[str, ...], config: Config) -> list[Found]:
             staging.replace(local)
             found.append(Found(f"{S3_SCHEME}{name}/{obj.key}", local))
     return found
-
-
-def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def keyframes_s(path: Path) -> tuple[float, ...]:

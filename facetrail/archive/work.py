@@ -22,13 +22,13 @@ from typing import Callable
 from facetrail.analytics.face_models import FaceModels
 from facetrail.analytics.pipeline import CameraAnalyser, MatchedPass
 from facetrail.archive.plan import TIME_GRAIN_S, LeasedSegment, snap_down
-from facetrail.archive.recordings import file_sha256, local_copy
+from facetrail.archive.recordings import local_copy
 from facetrail.audit.log import AuditLog, os_user
 from facetrail.config import Config
 from facetrail.ingest.camera import SourceError, read_file
 from facetrail.matching import LoadedMatcher
 from facetrail.publisher import SightingPublisher
-from facetrail.reprocess import analysed, safe_point_s
+from facetrail.reprocess import analysed, file_sha256, safe_point_s
 from facetrail.storage.job_store import JobStore
 
 log = logging.getLogger(__name__)

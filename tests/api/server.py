@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import queue
 import socket
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -62,3 +65,26 @@ def facetrail_api(config_path: Path):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _read_stream(base: str, token: str, kind: str, received: queue.Queue, ready: threading.Event) -> None:
+    with httpx.stream("GET", f"{base}/api/v1/alerts/stream", headers={"Authorization": f"Bearer {token}"}, timeout=10) as response:
+        event = None
+        for line in response.iter_lines():
+            if line.startswith(": connected"):
+                ready.set()
+            elif line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == kind:
+                received.put((time.monotonic(), json.loads(line.removeprefix("data: "))))
+                return
+
+
+def first_live(base: str, token: str, kind: str) -> queue.Queue:
+    """Reads the live stream as a console does, once it is connected; the queue gets (arrival time, payload) of the
+    first `kind` event ('alert' or 'decision')."""
+    received: queue.Queue = queue.Queue()
+    ready = threading.Event()
+    threading.Thread(target=_read_stream, args=(base, token, kind, received, ready), daemon=True).start()
+    assert ready.wait(10), "the live stream did not connect"
+    return received

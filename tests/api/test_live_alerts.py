@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -12,29 +9,14 @@ import httpx
 
 from facetrail.api.app import create_app
 
-from .server import serving
+from .server import first_live, serving
 from .world import PASSWORD
-
-
-def _listen(base: str, token: str, received: queue.Queue, ready: threading.Event) -> None:
-    with httpx.stream("GET", f"{base}/api/v1/alerts/stream", headers={"Authorization": f"Bearer {token}"}, timeout=10) as response:
-        event = None
-        for line in response.iter_lines():
-            if line.startswith(": connected"):
-                ready.set()
-            elif line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event == "alert":
-                received.put((time.monotonic(), json.loads(line.removeprefix("data: "))))
-                return
 
 
 def test_a_new_sighting_arrives_live_within_a_second_and_history_is_not_replayed(world):
     with serving(create_app(world.config)) as base:
         token = httpx.post(f"{base}/api/v1/login", json={"username": "operator1", "password": PASSWORD}).json()["access_token"]
-        received, ready = queue.Queue(), threading.Event()
-        threading.Thread(target=_listen, args=(base, token, received, ready), daemon=True).start()
-        assert ready.wait(10)
+        received = first_live(base, token, "alert")
         event = world.publish("yard", "bob", datetime.now(timezone.utc) - timedelta(seconds=5))
         world.stitch()
         stitched_at = time.monotonic()

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
-
 import httpx
 
 from facetrail.api.app import create_app
 
-from .server import serving
+from .server import first_live, serving
 from .world import PASSWORD
 
 
@@ -18,29 +14,14 @@ def _token(base: str, username: str) -> str:
     return httpx.post(f"{base}/api/v1/login", json={"username": username, "password": PASSWORD}).json()["access_token"]
 
 
-def _decisions(base: str, token: str, received: queue.Queue, ready: threading.Event) -> None:
-    with httpx.stream("GET", f"{base}/api/v1/alerts/stream", headers={"Authorization": f"Bearer {token}"}, timeout=10) as response:
-        event = None
-        for line in response.iter_lines():
-            if line.startswith(": connected"):
-                ready.set()
-            elif line.startswith("event: "):
-                event = line.removeprefix("event: ")
-            elif line.startswith("data: ") and event == "decision":
-                received.put(json.loads(line.removeprefix("data: ")))
-                return
-
-
 def test_one_reviewers_confirmation_reaches_another_reviewers_console_with_who_decided(world):
     with serving(create_app(world.config)) as base:
         first, second = _token(base, "operator1"), _token(base, "admin1")
-        received, ready = queue.Queue(), threading.Event()
-        threading.Thread(target=_decisions, args=(base, second, received, ready), daemon=True).start()
-        assert ready.wait(10)
+        received = first_live(base, second, "decision")
         headers = {"Authorization": f"Bearer {first}"}
         event_id = httpx.get(f"{base}/api/v1/sightings", headers=headers, params={"camera": "gate"}).json()["items"][0]["event_id"]
         httpx.post(f"{base}/api/v1/sightings/{event_id}/decision", headers=headers, json={"decision": "confirm"})
-        pushed = received.get(timeout=5)["sighting"]
+        pushed = received.get(timeout=5)[1]["sighting"]
     assert pushed["event_id"] == event_id and (pushed["status"], pushed["confirmations"]) == ("candidate", 1)
     assert [(d["reviewer"], d["decision"]) for d in pushed["decisions"]] == [("operator1", "confirm")]
 

@@ -6,7 +6,6 @@ arrive on the sightings channel and go through the same review as live ones."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 from facetrail.api import views
 from facetrail.api.context import ApiContext, api_context
 from facetrail.api.schemas import Problem
+from facetrail.archive.control import JobChange, change_job
 from facetrail.archive.report import JobReport
 from facetrail.auth.dependencies import Principal, require_roles
 from facetrail.auth.roles import OPERATOR
@@ -79,21 +79,18 @@ def show_job(job_id: str = JOB_ID, principal: Principal = Depends(require_roles(
 @router.post("/archive/jobs/{job_id}/cancel", response_model=JobAction, responses={404: {"model": Problem}})
 def cancel_job(job_id: str = JOB_ID, principal: Principal = Depends(require_roles(OPERATOR)),
                ctx: ApiContext = Depends(api_context)) -> JobAction:
-    return _change_job(ctx, principal, job_id, ctx.jobs.cancel, "archive.cancel", "segments_cancelled")
+    return _change_job(ctx, principal, job_id, "cancel")
 
 
 @router.post("/archive/jobs/{job_id}/retry", response_model=JobAction, responses={404: {"model": Problem}})
 def retry_job(job_id: str = JOB_ID, principal: Principal = Depends(require_roles(OPERATOR)),
               ctx: ApiContext = Depends(api_context)) -> JobAction:
-    return _change_job(ctx, principal, job_id, ctx.jobs.retry, "archive.retry", "segments_queued")
+    return _change_job(ctx, principal, job_id, "retry")
 
 
-def _change_job(ctx: ApiContext, principal: Principal, job_id: str, change: Callable[[str], int], action: str,
-                counted: str) -> JobAction:
-    """Cancel or retry, audited with how many segments it changed; an unknown job is a 404."""
+def _change_job(ctx: ApiContext, principal: Principal, job_id: str, change: JobChange) -> JobAction:
     try:
-        segments = change(job_id)
+        segments = change_job(ctx.jobs, ctx.audit, principal.username, job_id, change, via="api")
     except KeyError:
         raise HTTPException(status_code=404, detail=f"no archive job {job_id}") from None
-    ctx.audit.record(principal.username, action, job_id, {counted: segments, "via": "api"})
     return JobAction(job_id=job_id, segments=segments)

@@ -8,10 +8,10 @@ import os
 import signal
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Literal
 
 import click
 
+from facetrail.archive.control import JobChange, change_job
 from facetrail.archive.plan import JobSpec, Recording, SegmentPlan, plan_segments, within
 from facetrail.archive.recordings import RecordingProblem, describe, find
 from facetrail.archive.report import JobReport
@@ -168,7 +168,7 @@ def show_job(job_id: str, config_path: str, fmt: str) -> None:
 @CONFIG_OPTION
 def cancel_job(job_id: str, config_path: str) -> None:
     """Stop a job: its open segments are cancelled; workers on them stop at their next checkpoint."""
-    cancelled = _change_job(config_path, job_id, "cancel", "segments_cancelled")
+    cancelled = _change_job(config_path, job_id, "cancel")
     click.echo(f"job {job_id}: cancelled ({cancelled} open segment(s))")
 
 
@@ -177,19 +177,16 @@ def cancel_job(job_id: str, config_path: str) -> None:
 @CONFIG_OPTION
 def retry_job(job_id: str, config_path: str) -> None:
     """Queue a job's failed (dead-letter) and cancelled segments again."""
-    queued = _change_job(config_path, job_id, "retry", "segments_queued")
+    queued = _change_job(config_path, job_id, "retry")
     click.echo(f"job {job_id}: {queued} segment(s) queued again")
 
 
-def _change_job(config_path: str, job_id: str, change: Literal["cancel", "retry"], counted_as: str) -> int:
-    """Cancel or retry a job's segments, audited as archive.<change>; how many segments it changed."""
+def _change_job(config_path: str, job_id: str, change: JobChange) -> int:
     stores = Stores.load(config_path)
     try:
-        changed = stores.jobs.cancel(job_id) if change == "cancel" else stores.jobs.retry(job_id)
+        return change_job(stores.jobs, stores.audit, os_user(), job_id, change)
     except KeyError:
         raise UsageProblem(f"no archive job {job_id!r} (see `facetrail jobs list`)") from None
-    stores.audit.record(os_user(), f"archive.{change}", job_id, {counted_as: changed})
-    return changed
 
 
 @jobs_group.command("work")

@@ -93,22 +93,21 @@ def test_an_enroller_picks_the_persons_face_in_a_group_photo_with_the_keyboard_a
 
         page.locator("#enrol-save").focus()
         page.keyboard.press("Enter")
-        row = page.wait_for_selector('#people-table tr:has-text("Barack Obama")', timeout=30_000)
+        row = page.locator('#people-table tr:has-text("Barack Obama")')  # a locator: the table re-renders
+        row.wait_for(timeout=30_000)
         assert "case 2026/114" in row.inner_text() and "enroller1" in row.inner_text() and "in 30 days" in row.inner_text()
         assert page.locator("#enrol-uploads li").count() == 0
-        row.query_selector("button.show-photos").click()
+        row.locator("button.show-photos").click()
         page.wait_for_selector('#people-table tr:has-text("Barack Obama") td.photos img')
 
-        row.query_selector("button.add-photos").click()  # a second photo for the entry that exists
+        row.locator("button.add-photos").click()  # a second photo for the entry that exists
         assert page.locator("#enrol-name").is_hidden() and "Adding photos to Barack Obama" in page.inner_text("#enrol-target")
         page.set_input_files("#enrol-photos", str(photo))
         page.wait_for_selector("#enrol-uploads button.face >> nth=1", timeout=60_000)
         page.locator("#enrol-uploads button.face").nth(left).click()
         page.click("#enrol-save")
         page.wait_for_selector('#enrol-status:has-text("1 photo added to Barack Obama (now 2)")', timeout=30_000)
-        row = page.wait_for_selector('#people-table tr:has-text("Barack Obama")')
-
-        row.query_selector("button.extend").click()
+        row.locator("button.extend").click()
         days = page.locator('#people-table tr:has-text("Barack Obama") input[type=number]')
         assert days.input_value() == "60"  # what is left (30) plus 30: never a shorter expiry by default
         page.get_by_label("Expires in (days from today; now 30)").fill("60")
@@ -151,13 +150,15 @@ def test_an_auditor_finds_a_person_filters_the_log_verifies_the_chain_exports_it
         assert page.locator("#audit-table tr.read-group").count() >= 1  # a page view's reads are one row
         page.fill("#lookup-q", "TWOMB")
         page.click("#lookup-form button[type=submit]")
-        row = page.wait_for_selector('#lookup-table tr:has-text("Cy Twombly")')
+        row = page.locator('#lookup-table tr:has-text("Cy Twombly")')
+        row.wait_for()
         assert "current, enrolled on" in row.inner_text()
-        row.query_selector("button.records").click()
+        row.locator("button.records").click()
         page.wait_for_selector('#audit-table td:has-text("Cy Twombly")')
         page.fill("#lookup-q", ada["entry_id"][:8])
         page.click("#lookup-form button[type=submit]")
-        erased = page.wait_for_selector(f'#lookup-table tr[data-entry="{ada["entry_id"]}"]')
+        erased = page.locator(f'#lookup-table tr[data-entry="{ada["entry_id"]}"]')
+        erased.wait_for()
         assert "erased on" in erased.inner_text() and "Ada" not in erased.inner_text()
         page.fill("#audit-subject", "")
         page.fill("#audit-actor", "OPERATOR")  # the start of the name, any case
@@ -187,12 +188,13 @@ def test_an_operator_searches_tracks_opens_a_visits_evidence_and_reviews_the_que
     with _browser() as browser:
         page = _page(browser, size)
         _sign_in(page, base, "operator1", "#live-state.live")
-        card = page.wait_for_selector("#alert-list .alert")
+        card = page.locator("#alert-list .alert").first
+        card.wait_for()
         assert page.locator('[role=log][aria-live=polite] #alert-list').count() == 1
         assert "Seen" in card.inner_text() and "Enrolled" in card.inner_text()
-        assert "accepted below" in card.query_selector(".match").inner_text()
-        assert "keeps a \"not this person\" example" in card.query_selector("button.reject").inner_text()
-        card.query_selector("button.enlarge").click()
+        assert "accepted below" in card.locator(".match").inner_text()
+        assert "keeps a \"not this person\" example" in card.locator("button.reject").inner_text()
+        card.locator("button.enlarge").click()
         assert page.locator("#large[open] figure").count() == 2
         _checked(page, "console-operator-evidence.png", size)
         page.keyboard.press("Escape")

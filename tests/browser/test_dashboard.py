@@ -101,18 +101,19 @@ def test_an_operator_sees_a_live_alert_its_track_on_the_plan_and_confirms_it(ser
         event = world.publish("yard", "cy", datetime.now(timezone.utc) - timedelta(seconds=5))
         world.stitch()
         stitched_at = time.monotonic()
-        card = page.wait_for_selector(f'.alert.new[data-event="{event.event_id}"]', timeout=5_000)
+        page.wait_for_selector(f'.alert.new[data-event="{event.event_id}"]', timeout=5_000)
+        card = page.locator(f'.alert[data-event="{event.event_id}"]')  # a locator: the list re-renders
         assert time.monotonic() - stitched_at < 3.0  # under a second to the browser; the rest is rendering the card
         assert "Cy Twombly" in card.inner_text() and "Yard" in card.inner_text()
-        assert card.query_selector_all("img") and len(card.query_selector_all("img")) == 2
+        assert card.locator("img").count() == 2
 
-        card.query_selector("button.track").click()
+        card.locator("button.track").click()
         path = page.wait_for_selector("#track-path", timeout=5_000)
         assert path.get_attribute("data-cameras") == "gate,lobby,yard"
         assert len(path.get_attribute("points").split()) == 3
         assert page.locator("#timeline li").count() == 3
 
-        card.query_selector("button.confirm").click()
+        card.locator("button.confirm").click()
         page.wait_for_selector(f'[data-event="{event.event_id}"] .status:text-is("confirmed")', timeout=5_000)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"))

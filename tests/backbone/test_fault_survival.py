@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -94,6 +95,41 @@ def site(kafka_service, postgres_service, tmp_path) -> Iterator[Site]:  # noqa: 
         yield Site(kafka_service, url, config, tmp_path)
 
 
+@contextmanager
+def serving_api(site: Site, username: str, role: str) -> Iterator[tuple[str, str]]:
+    """`facetrail api` on the site (its log in api.log), with one user of the role: yields its base URL and the password."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from services_fixtures import REPO
+
+    password = "correct horse battery staple"
+    subprocess.run([sys.executable, "-m", "facetrail.cli.main", "users", "add", username, "-c", str(site.config),
+                    "--role", role, "--password-stdin"], input=password + "\n", text=True, check=True,
+                   capture_output=True, cwd=REPO, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = start_facetrail("api", "-c", str(site.config), "--port", str(port), log=site.folder / "api.log")
+    base = f"http://127.0.0.1:{port}"
+
+    def answering() -> bool:
+        try:
+            return httpx.get(base + "/", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(answering, 60, "the API")
+        yield base, password
+    finally:
+        stop_facetrail(api)
+
+
 def enrol(site: Site, count: int) -> list[str]:
     """Watch-list entries made straight in the store (no photos needed); their entry ids."""
     db = Database(site.database_url)
@@ -164,25 +200,40 @@ def stored_event_ids(site: Site) -> set[str]:
 
 # ---- 1. camera health reaches the database -------------------------------------------------------------------------
 
-def test_the_health_of_an_unreachable_camera_reaches_the_database_within_15_s(site):
-    run = start_facetrail("run", "-c", str(site.config), "--duration", "60", log=site.folder / "run.log")
-    try:
-        def first_report():
-            try:
-                return bool(topic_values(site.env, HEALTH_TOPIC, timeout_s=2))
-            except Exception:  # the topic is created by the run itself
-                return False
+def test_the_health_of_an_unreachable_camera_reaches_the_database_and_the_console_within_15_s(site):
+    from browser.test_dashboard import _browser, _chromium
 
-        wait_for(first_report, 60, "the first camera health report on Kafka")
-        reported_at = time.monotonic()
-        state = wait_for(lambda: site.scalar("SELECT state FROM camera_health WHERE camera_id = 'cam-a'"),
-                         HEALTH_WITHIN_S + 5, "cam-a's health in the database")
-        seconds = time.monotonic() - reported_at
-    finally:
-        stop_facetrail(run)
+    _chromium()
+    with serving_api(site, "olga", "operator") as (base, password), _browser() as browser:
+        page = browser.new_page()
+        page.goto(base + "/")
+        page.fill("#username", "olga")
+        page.fill("#password", password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#live-state.live", timeout=30_000)
+        run = start_facetrail("run", "-c", str(site.config), "--duration", "60", log=site.folder / "run.log")
+        try:
+            def first_report():
+                try:
+                    return bool(topic_values(site.env, HEALTH_TOPIC, timeout_s=2))
+                except Exception:  # the topic is created by the run itself
+                    return False
+
+            wait_for(first_report, 60, "the first camera health report on Kafka")
+            reported_at = time.monotonic()
+            state = wait_for(lambda: site.scalar("SELECT state FROM camera_health WHERE camera_id = 'cam-a'"),
+                             HEALTH_WITHIN_S + 5, "cam-a's health in the database")
+            in_database_s = time.monotonic() - reported_at
+            shown = page.wait_for_selector('#health tr[data-camera="cam-a"] td:nth-child(2):text-matches("starting|reconnecting")',
+                                           timeout=(HEALTH_WITHIN_S + 10) * 1000)  # the console, unreloaded
+            in_console_s = time.monotonic() - reported_at
+            shown_state = shown.inner_text()
+        finally:
+            stop_facetrail(run)
     log = (site.folder / "run.log").read_text()
-    assert state in {"starting", "reconnecting"}
-    assert seconds <= HEALTH_WITHIN_S
+    assert state in {"starting", "reconnecting"} and shown_state in {"starting", "reconnecting"}
+    assert in_database_s <= HEALTH_WITHIN_S
+    assert in_console_s <= HEALTH_WITHIN_S
     assert "Failed to get metadata" not in log, log[-2000:]
 
 
@@ -505,45 +556,25 @@ def test_run_rides_out_20_s_of_postgresql_outage_without_a_traceback(site):
 
 
 def test_the_api_answers_503_while_postgresql_is_away_and_metrics_count_the_outage(site):
-    import os
-    import socket
-    import subprocess
-    import sys
-
     import httpx
 
-    from services_fixtures import REPO, run_services
+    from services_fixtures import run_services
 
-    password = "correct horse battery staple"
-    subprocess.run([sys.executable, "-m", "facetrail.cli.main", "users", "add", "olga", "-c", str(site.config),
-                    "--role", "operator", "--password-stdin"], input=password + "\n", text=True, check=True,
-                   capture_output=True, cwd=REPO, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = site.folder / "api.log"
-    api = start_facetrail("api", "-c", str(site.config), "--port", str(port), log=log)
-    base = f"http://127.0.0.1:{port}"
     try:
-        def logged_in():
-            try:
-                return httpx.post(base + "/api/v1/login", json={"username": "olga", "password": password}).json()
-            except httpx.HTTPError:
-                return None
-
-        token = wait_for(logged_in, 60, "the API")["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        assert httpx.get(base + "/metrics", headers=headers).status_code == 200
-        assert run_services("down", "postgres", timeout_s=120).returncode == 0
-        away = [httpx.get(base + "/metrics", headers=headers) for _ in range(5)]
-        assert {r.status_code for r in away} == {503} and away[0].headers["Retry-After"] == "5"
-        assert run_services("up", "postgres", timeout_s=300).returncode == 0
-        back = wait_for(lambda: (r := httpx.get(base + "/metrics", headers=headers)).status_code == 200 and r, 30,
-                        "the API to answer again")
-        assert "facetrail_database_outages_total 1.0" in back.text
+        with serving_api(site, "olga", "operator") as (base, password):
+            token = httpx.post(base + "/api/v1/login", json={"username": "olga", "password": password}).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            assert httpx.get(base + "/metrics", headers=headers).status_code == 200
+            assert run_services("down", "postgres", timeout_s=120).returncode == 0
+            away = [httpx.get(base + "/metrics", headers=headers) for _ in range(5)]
+            assert {r.status_code for r in away} == {503} and away[0].headers["Retry-After"] == "5"
+            assert run_services("up", "postgres", timeout_s=300).returncode == 0
+            back = wait_for(lambda: (r := httpx.get(base + "/metrics", headers=headers)).status_code == 200 and r, 30,
+                            "the API to answer again")
+            assert "facetrail_database_outages_total 1.0" in back.text
     finally:
-        stop_facetrail(api)
         run_services("up", "postgres", timeout_s=300)
+    log = site.folder / "api.log"
     text_of_log = log.read_text()
     assert "Traceback" not in text_of_log
     assert len(log_lines(log, "database unreachable")) == len(log_lines(log, "database reachable again")) == 1

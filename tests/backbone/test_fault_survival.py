@@ -99,22 +99,19 @@ def site(kafka_service, postgres_service, tmp_path) -> Iterator[Site]:  # noqa: 
 def serving_api(site: Site, username: str, role: str) -> Iterator[tuple[str, str]]:
     """`facetrail api` on the site (its log in api.log), with one user of the role: yields its base URL and the password."""
     import os
-    import socket
     import subprocess
     import sys
 
     import httpx
 
+    from api.server import free_port
+    from api.world import PASSWORD as password
     from services_fixtures import REPO
 
-    password = "correct horse battery staple"
     subprocess.run([sys.executable, "-m", "facetrail.cli.main", "users", "add", username, "-c", str(site.config),
                     "--role", role, "--password-stdin"], input=password + "\n", text=True, check=True,
                    capture_output=True, cwd=REPO, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    api = start_facetrail("api", "-c", str(site.config), "--port", str(port), log=site.folder / "api.log")
+    api = start_facetrail("api", "-c", str(site.config), "--port", str(port := free_port()), log=site.folder / "api.log")
     base = f"http://127.0.0.1:{port}"
 
     def answering() -> bool:
@@ -201,16 +198,12 @@ def stored_event_ids(site: Site) -> set[str]:
 # ---- 1. camera health reaches the database -------------------------------------------------------------------------
 
 def test_the_health_of_an_unreachable_camera_reaches_the_database_and_the_console_within_15_s(site):
-    from browser.test_dashboard import _browser, _chromium
+    from browser.test_dashboard import _browser, _chromium, _sign_in
 
     _chromium()
-    with serving_api(site, "olga", "operator") as (base, password), _browser() as browser:
+    with serving_api(site, "olga", "operator") as (base, _), _browser() as browser:
         page = browser.new_page()
-        page.goto(base + "/")
-        page.fill("#username", "olga")
-        page.fill("#password", password)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#live-state.live", timeout=30_000)
+        _sign_in(page, base, "olga")
         run = start_facetrail("run", "-c", str(site.config), "--duration", "60", log=site.folder / "run.log")
         try:
             def first_report():

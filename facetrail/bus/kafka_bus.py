@@ -423,13 +423,16 @@ class KafkaBus:
 
     def flush(self, timeout_s: float = 10.0) -> None:
         self._raise_refused()
+        waiting = self.pending()
         left = self._producer.flush(timeout_s) and self.pending()
         if left:
             raise BusNotDelivered(
                 f"{left} message(s) not yet acknowledged by Kafka at {self.config.bootstrap_servers} after "
                 f"{timeout_s:g}s (kept queued); last error: {self._errors.last or 'none'}")
         self._raise_refused()
-        self._errors.clear()
+        if waiting:
+            # Only an acknowledgement shows the broker is back: an empty queue flushes at once while it is away.
+            self._errors.clear()
 
     def _refusal(self, error: confluent_kafka.KafkaError | None, message: Message) -> None:
         """Called by the producer for each message the broker refused for good (only those: see settings)."""

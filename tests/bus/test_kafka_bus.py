@@ -372,3 +372,19 @@ def test_kafka_python_s_error_about_a_request_our_own_close_cancelled_is_not_log
     with caplog.at_level(logging.ERROR, logger="kafka.cluster"):
         logging.getLogger("kafka.cluster").error("Metadata refresh: failed %s", getattr(kafka.errors, error)())
     assert bool(caplog.records) is kept
+
+
+def test_an_idle_producer_that_flushes_while_its_broker_is_away_does_not_say_it_works_again(caplog):
+    import logging
+
+    # Nothing listens on port 9 of loopback.
+    bus = KafkaBus(KafkaBusConfig(kind="kafka", bootstrap_servers="127.0.0.1:9"), close_timeout_s=0.5)
+    with caplog.at_level(logging.WARNING, logger="facetrail.bus.kafka_bus"):
+        deadline = time.monotonic() + 10
+        while "retrying" not in caplog.text and time.monotonic() < deadline:
+            bus.pending()  # serves librdkafka's error reports
+            time.sleep(0.1)
+        bus.flush(0.5)
+        bus.close()
+    assert "retrying" in caplog.text
+    assert "working again" not in caplog.text

@@ -17,6 +17,7 @@ from facetrail.archive.recordings import RecordingProblem, describe, find
 from facetrail.archive.report import JobReport
 from facetrail.archive.work import SegmentOutcome
 from facetrail.audit.log import os_user
+from facetrail.bus.select import ensure_topics_of
 from facetrail.cli.context import CONFIG_OPTION, Stores
 from facetrail.cli.errors import UsageProblem
 from facetrail.cli.pipeline import parse_time
@@ -199,6 +200,7 @@ def work(config_path: str, until_idle: bool) -> None:
 
 
 def _work(stores: Stores, until_idle: bool) -> None:
+    ensure_topics_of(stores.config)  # a fresh broker has none yet: every sighting would be refused
     os.nice(stores.config.archive.nice)  # a shared machine analyses its live cameras first
     worker = stores.archive_worker()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -42,13 +42,13 @@ def clips(demo_scenario) -> list[str]:
 
 
 def write_site(folder: Path, scenario: Scenario, database_url: str | None = None, enrol: bool = True,
-               objects: dict | None = None) -> Path:
+               objects: dict | None = None, bus: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "site": "archive",
         "cameras": [{"id": "cam-b", "name": "B", "source": str(scenario.camera("cam-b").clip), "position": {"x": 0, "y": 0}}],
         "analysis": {"fps": 5, "detector": {"backend": "hog"}, "workers": 1},
-        "bus": {"kind": "sqlite", "path": str(folder / "bus.db")},
+        "bus": bus or {"kind": "sqlite", "path": str(folder / "bus.db")},
         "database": {"url": database_url or f"sqlite:///{folder / 'facetrail.db'}"},
         "objects": objects or {"kind": "local", "path": str(folder / "evidence")},
         "archive": {**ARCHIVE, "cache_dir": str(folder / "archive-cache")},

@@ -1,5 +1,5 @@
-"""Done-when of issue 28: a job over several recordings on PostgreSQL, two worker processes, one SIGKILLed
-mid-segment, ends with exactly the sightings a single-process `facetrail reprocess` gives."""
+"""Done-when of issue 28: a job over several recordings on the real services (Kafka, MinIO, PostgreSQL), two worker
+processes, one SIGKILLed mid-segment, ends with exactly the sightings a single-process `facetrail reprocess` gives."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from services_fixtures import kafka_service, minio_service, postgres_service  # noqa: F401  (session fixtures)
 from tests.archive.conftest import REPO, START, facetrail, named_sightings, write_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
@@ -39,16 +40,24 @@ def _mid_segment(url: str, pid: int) -> str | None:
 
 
 @pytest.fixture
-def pg_site(postgres_service, demo_scenario, tmp_path):
-    from tests.backbone.stores import private_database
+def backbone_site(kafka_service, minio_service, postgres_service, demo_scenario, tmp_path):  # noqa: F811
+    """A deployment on the real services: Kafka carries the sightings, MinIO keeps the evidence, PostgreSQL the rest
+    and the leases."""
+    from tests.backbone.stores import empty_bucket, private_bucket, private_database, reset_kafka
 
+    reset_kafka(kafka_service)
+    bucket = private_bucket()
+    objects = {"kind": "minio", "endpoint": minio_service.minio_endpoint, "access_key": minio_service.minio_access_key,
+               "secret_key": minio_service.minio_secret_key, "bucket": bucket}
+    bus = {"kind": "kafka", "bootstrap_servers": kafka_service.kafka_bootstrap}
     with private_database(postgres_service) as url:
-        yield write_site(tmp_path / "site", demo_scenario, url), url
+        yield write_site(tmp_path / "site", demo_scenario, url, objects=objects, bus=bus), url
+    empty_bucket(minio_service, bucket)
 
 
 def test_a_job_shared_by_two_workers_one_killed_mid_segment_stores_exactly_what_reprocess_does(
-        pg_site, clips, reprocessed, tmp_path):
-    site, url = pg_site
+        backbone_site, clips, reprocessed, tmp_path):
+    site, url = backbone_site
     made = facetrail("search-archive", "-c", str(site), "--camera", "cam-b", "--authorisation", "warrant 2026/114",
                      "--start", START, *clips)
     job_id = re.search(r"job ([0-9a-f]{16})", made.stdout).group(1)  # type: ignore[union-attr]
@@ -86,8 +95,8 @@ def test_a_job_shared_by_two_workers_one_killed_mid_segment_stores_exactly_what_
     assert {s["status"] for s in stored} == {"candidate"}  # reviewed by people like live matches
 
 
-def test_running_the_same_search_again_duplicates_no_sighting(pg_site, clips, reprocessed):
-    site, _ = pg_site
+def test_running_the_same_search_again_duplicates_no_sighting(backbone_site, clips, reprocessed):
+    site, _ = backbone_site
     for _ in range(2):
         facetrail("search-archive", "-c", str(site), "--camera", "cam-b", "--authorisation", "case 7", "--start", START,
                   "--work", *clips[:1])

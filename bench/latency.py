@@ -25,7 +25,7 @@ from bench import live
 from bench.alert_channel import Arrival, ChannelRun, measure
 from bench.clip import WALK_S, BenchClip, bench_clip, write_world
 from bench.report import CACHE, Figure, Section
-from bench.trajectory import _service_env
+from bench.services import service_env
 from facetrail.bus.channels import SIGHTINGS_TOPIC
 from facetrail.bus.sqlite_bus import SqliteBus
 from facetrail.config import AnalysisConfig, load_config
@@ -97,7 +97,7 @@ def _embedded(section: Section, clip: BenchClip, camera_url: str, window: float)
 
 
 def _deployment(section: Section, clip: BenchClip, camera_url: str, window: float) -> None:
-    env = _service_env()
+    env = service_env()
     if not env.get("FACETRAIL_KAFKA_BOOTSTRAP") or not env.get("FACETRAIL_DATABASE_URL"):
         section.note("Through Kafka and the live channel: not measured: scripts/services has not written var/services/env "
                      "(run `make services-up`).")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report import CACHE, ROOT, Figure, Section
+from bench.report import CACHE, Figure, Section
+from bench.services import SERVICE_ENV, service_env
 from facetrail.config import KafkaBusConfig, TrajectoryConfig
 from facetrail.events import Box, SightingEvent
 from facetrail.storage.alert_outbox import AlertOutbox
@@ -30,7 +31,6 @@ from facetrail.watchlist import EntryRecord
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
 CAMERAS = {f"cam-{i}": (float(40 * (i % 5)), float(40 * (i // 5))) for i in range(20)}
 CONFIG = TrajectoryConfig()
-SERVICE_ENV = ROOT / "var" / "services" / "env"
 
 
 def sightings(people: list[str], per_person: int, rng: np.random.Generator) -> list[SightingEvent]:
@@ -156,13 +156,6 @@ def _shares(profile: cProfile.Profile) -> str:
     return ", ".join(f"{label} {share:.0%}" for label, share in parts if share >= 0.03)
 
 
-def _service_env() -> dict[str, str]:
-    if not SERVICE_ENV.is_file():
-        return {}
-    pairs = (line.split("=", 1) for line in SERVICE_ENV.read_text().splitlines() if "=" in line and not line.startswith("#"))
-    return {k.strip(): v.strip() for k, v in pairs}
-
-
 def _sqlite_rate(people: list[str], events: list[SightingEvent], profile: cProfile.Profile | None = None) -> float:
     from facetrail.bus.sqlite_bus import SqliteBus
 
@@ -207,7 +200,7 @@ def run(section: Section, quick: bool) -> None:
                      "share of the service's time): " + _shares(profile) + ". The rest is SQLAlchemy's per-row "
                      "parameter processing (UTC datetimes) and pydantic parsing and dumping of events and alerts, "
                      "spread thinly.")
-    env = _service_env()
+    env = service_env()
     if not env.get("FACETRAIL_KAFKA_BOOTSTRAP") or not env.get("FACETRAIL_DATABASE_URL"):
         section.note("Kafka -> PostgreSQL not measured: scripts/services has not written var/services/env (run `make services-up`).")
         return

@@ -6,6 +6,9 @@ MINIO_CONSOLE_PORT="${FACETRAIL_MINIO_CONSOLE_PORT:-19001}"
 MINIO_BIN="$CACHE/bin/minio-$MINIO_VERSION"
 MINIO_PID="$VAR/minio.pid"
 MINIO_LOG="$VAR/minio.log"
+# What names our server among processes: its data folder, not the binary's path, which moves with
+# FACETRAIL_SERVICES_CACHE (a `down` without the `up`'s cache setting would leave the server running).
+MINIO_MARKER="$VAR/minio-data"
 MINIO_READY_TIMEOUT="${FACETRAIL_MINIO_READY_TIMEOUT:-60}"
 
 minio_install() {
@@ -24,7 +27,7 @@ minio_install() {
 minio_ready() { curl -fsS -o /dev/null "http://$HOST:$MINIO_PORT/minio/health/ready" 2>/dev/null; }
 
 minio_up() {
-    if pid_alive "$MINIO_PID" "$MINIO_BIN"; then
+    if pid_alive "$MINIO_PID" "$MINIO_MARKER"; then
         say "minio: already running on $HOST:$MINIO_PORT (pid $(cat "$MINIO_PID"))"
         return 0
     fi
@@ -41,19 +44,19 @@ minio_up() {
     echo $! >"$MINIO_PID"
     if ! wait_for "$MINIO_READY_TIMEOUT" minio_ready; then
         tail -n 20 "$MINIO_LOG" >&2 || true
-        stop_pid "$MINIO_PID" "$MINIO_BIN" 10
+        stop_pid "$MINIO_PID" "$MINIO_MARKER" 10
         die "minio: not ready after ${MINIO_READY_TIMEOUT}s; see $MINIO_LOG"
     fi
     say "minio: listening on $HOST:$MINIO_PORT, pid $(cat "$MINIO_PID")"
 }
 
 minio_down() {
-    stop_pid "$MINIO_PID" "$MINIO_BIN" 30
+    stop_pid "$MINIO_PID" "$MINIO_MARKER" 30
     say "minio: stopped"
 }
 
 minio_status() {
-    if pid_alive "$MINIO_PID" "$MINIO_BIN" && minio_ready; then
+    if pid_alive "$MINIO_PID" "$MINIO_MARKER" && minio_ready; then
         say "minio: running on $HOST:$MINIO_PORT (pid $(cat "$MINIO_PID"))"
     else
         say "minio: stopped"

@@ -86,6 +86,21 @@ def test_up_again_finds_everything_running_and_returns_within_seconds(kafka_serv
     assert run_services("status", timeout_s=60).returncode == 0
 
 
+def test_down_stops_the_minio_that_up_started_whatever_cache_folder_it_is_given(minio_service, tmp_path):
+    import subprocess
+
+    host, port = minio_service.minio_endpoint.split(":")
+    elsewhere = {**os.environ, "FACETRAIL_SERVICES_CACHE": str(tmp_path / "another-cache")}
+    try:
+        down = subprocess.run(["bash", str(REPO / "scripts" / "services"), "down", "minio"], cwd=REPO, env=elsewhere,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert down.returncode == 0, down.stderr
+        with pytest.raises(OSError):
+            socket.create_connection((host, int(port)), timeout=2).close()
+    finally:
+        assert run_services("up", "minio", timeout_s=300).returncode == 0  # for the tests after this one
+
+
 def test_an_unknown_service_name_is_one_clear_error():
     result = run_services("up", "redis", timeout_s=60)
     assert result.returncode != 0

@@ -1,5 +1,6 @@
-"""The engines scripts/services started (Kafka, PostgreSQL, MinIO), as benchmarks reach them: var/services/env,
-written by `make services-up`; a benchmark that needs them says so and skips its figure when they are absent."""
+"""The engines scripts/services started (Kafka, PostgreSQL, MinIO), as benchmarks and tests reach them:
+var/services/env, written by `make services-up`; a benchmark that needs them says so and skips its figure when they
+are absent."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _pairs(text: str) -> dict[str, str]:
 
 
 @contextmanager
-def scratch_database(database_url: str) -> Iterator[str]:
+def scratch_database(database_url: str, prefix: str = "ft_bench") -> Iterator[str]:
     """A new empty PostgreSQL database owned by the app role, next to the deployment's; its URL, dropped afterwards.
     Created as the cluster's superuser (var/services/secrets): the app role may not create databases."""
     from sqlalchemy import create_engine, text
@@ -33,8 +34,8 @@ def scratch_database(database_url: str) -> Iterator[str]:
     app = make_url(database_url)
     superuser = app.set(username="postgres", password=_pairs(SERVICE_SECRETS.read_text())["PG_SUPER_PASSWORD"],
                         database="postgres")
-    name = f"ft_bench_{secrets.token_hex(4)}"
-    engine = create_engine(superuser, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    engine = create_engine(superuser, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" OWNER "{app.username}"'))
     try:

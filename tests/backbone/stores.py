@@ -9,33 +9,17 @@ from collections.abc import Iterator
 
 from kafka import KafkaAdminClient
 from kafka.errors import UnknownTopicOrPartitionError
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from services_fixtures import REPO, ServiceEnv
-
-SECRETS = REPO / "var" / "services" / "secrets"
-
-
-def _superuser_url(env: ServiceEnv):
-    """The cluster's superuser (only tests use it): the app role may not create databases."""
-    values = dict(line.split("=", 1) for line in SECRETS.read_text().splitlines() if "=" in line)
-    return make_url(env.database_url).set(username="postgres", password=values["PG_SUPER_PASSWORD"], database="postgres")
+from services_fixtures import ServiceEnv
 
 
 @contextmanager
 def private_database(env: ServiceEnv) -> Iterator[str]:
     """A new empty database owned by the app role; its URL (app credentials). Dropped afterwards."""
-    name = f"ft_test_{secrets.token_hex(4)}"
-    admin = create_engine(_superuser_url(env), isolation_level="AUTOCOMMIT", pool_pre_ping=True)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" OWNER facetrail'))
-    try:
-        yield make_url(env.database_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    from bench.services import scratch_database
+
+    with scratch_database(env.database_url, "ft_test") as url:
+        yield url
 
 
 def private_bucket() -> str:

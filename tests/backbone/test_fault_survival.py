@@ -548,6 +548,7 @@ def test_run_rides_out_20_s_of_postgresql_outage_without_a_traceback(site):
     text_of_log = log.read_text()
     assert "Traceback" not in text_of_log
     assert len(log_lines(log, "database unreachable")) >= 1
+    assert len(log_lines(log, "database unreachable")) == len(log_lines(log, "database reachable again"))
 
 
 def test_the_api_answers_503_while_postgresql_is_away_and_metrics_count_the_outage(site):
